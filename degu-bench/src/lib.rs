@@ -1,0 +1,1 @@
+//! Benchmarks for Degu; see `benches/` and `cargo xtask bench`.

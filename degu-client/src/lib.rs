@@ -1,0 +1,1 @@
+//! Degu client (in progress).

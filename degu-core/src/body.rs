@@ -1,0 +1,933 @@
+//! Bodies (DESIGN.md §3): input bodies that read from a connection without
+//! ever reading past their end, and output bodies that write themselves.
+//!
+//! | kind | framing | source |
+//! |---|---|---|
+//! | [`Body`] | content-length | any `Read` (or a connection) |
+//! | [`ChunkedBody`] | chunked | any `Read` (or a connection) |
+//! | [`BodyIter`] | content-length | an iterator of byte pieces |
+//! | [`ChunkedBodyIter`] | chunked | an iterator of [`Chunk`]s |
+//! | bytes | content-length | a `Vec<u8>`, `&[u8]`, `String`, `&str` |
+//!
+//! [`Incoming`] is what a connection yields (a `Body` or a `ChunkedBody`);
+//! [`Outgoing`] is anything that can be sent, including *no body*, which is
+//! not the same as an empty body. An `Incoming` converts into an
+//! `Outgoing`: that is how an app echoes a request body or a proxy forwards
+//! an upstream one, streaming, chunk boundaries and extensions intact.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::io::{self, Read, Write};
+
+use crate::error::{Error, Result, show};
+use crate::headers::Headers;
+use crate::parse::{Framing, MAX_CHUNK_LINE, MAX_CHUNK_SIZE, parse_chunk_line, parse_extension};
+use crate::range::MAX_LENGTH;
+use crate::reader::Reader;
+
+/// Where an input body's bytes come from: `Read`, plus a line reader for
+/// chunk-size lines and a hook called once the body has been read to its
+/// end (transports use it to know the connection can move on).
+pub trait Source: Read {
+    /// Reads one `\r\n`-terminated line of at most `max` bytes (with its
+    /// `\r\n`) into `line` (cleared first), without the `\r\n`. The default
+    /// reads one byte at a time, so it never reads past the line.
+    fn read_line_into(&mut self, line: &mut Vec<u8>, max: usize) -> Result<()> {
+        line.clear();
+        let mut b = [0u8; 1];
+        loop {
+            match self.read(&mut b) {
+                Ok(0) => return Err(Error::UnexpectedEof("chunk line")),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            }
+            if b[0] == b'\n' {
+                if line.pop() != Some(b'\r') {
+                    return Err(Error::BadChunkSize(show(line)));
+                }
+                return Ok(());
+            }
+            line.push(b[0]);
+            if line.len() + 1 > max {
+                return Err(Error::ChunkLineTooLong);
+            }
+        }
+    }
+
+    /// Called once, when the body has been read to its very end.
+    fn on_complete(&mut self) {}
+}
+
+impl<R: Read> Source for Reader<R> {
+    fn read_line_into(&mut self, line: &mut Vec<u8>, max: usize) -> Result<()> {
+        let l = self.read_line(max, "chunk line")?;
+        line.clear();
+        line.extend_from_slice(l);
+        Ok(())
+    }
+}
+
+impl<S: Source + ?Sized> Source for &mut S {
+    fn read_line_into(&mut self, line: &mut Vec<u8>, max: usize) -> Result<()> {
+        (**self).read_line_into(line, max)
+    }
+    fn on_complete(&mut self) {
+        (**self).on_complete()
+    }
+}
+
+/// Any `Read` as a [`Source`] with the default (byte-at-a-time) line
+/// reader. Wrap slow readers (files, sockets) in a `BufReader` first.
+pub struct Plain<R>(pub R);
+
+impl<R: Read> Read for Plain<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<R: Read> Source for Plain<R> {}
+
+const COPY_BUF: usize = 64 * 1024;
+
+fn write_all(w: &mut dyn Write, bytes: &[u8]) -> Result<()> {
+    w.write_all(bytes).map_err(Error::from)
+}
+
+/// A content-length body: exactly `content_length` bytes from a reader,
+/// never more, never fewer (a short read is an error).
+///
+/// ```
+/// use degu_core::Body;
+/// let mut body = Body::new(&b"hello, world"[..], 5);
+/// assert_eq!(body.read_all().unwrap(), b"hello");
+/// assert!(body.read_all().is_err()); // consumed twice
+/// assert!(Body::new(&b"hi"[..], 5).read_all().is_err()); // too short
+/// ```
+pub struct Body<'a> {
+    src: Box<dyn Source + 'a>,
+    content_length: u64,
+    remaining: u64,
+    started: bool,
+    completed: bool,
+}
+
+impl<'a> Body<'a> {
+    /// A body of `content_length` bytes read from `reader`.
+    pub fn new(reader: impl Read + 'a, content_length: u64) -> Body<'a> {
+        Body::from_source(Plain(reader), content_length)
+    }
+
+    /// A body of `content_length` bytes read from a [`Source`], whose
+    /// [`on_complete`](Source::on_complete) is called at the end.
+    pub fn from_source(src: impl Source + 'a, content_length: u64) -> Body<'a> {
+        let mut body = Body {
+            src: Box::new(src),
+            content_length,
+            remaining: content_length,
+            started: false,
+            completed: false,
+        };
+        if content_length == 0 {
+            body.complete();
+        }
+        body
+    }
+
+    fn complete(&mut self) {
+        if !self.completed {
+            self.completed = true;
+            self.src.on_complete();
+        }
+    }
+
+    /// The declared length.
+    pub fn content_length(&self) -> u64 {
+        self.content_length
+    }
+
+    /// Bytes not yet read.
+    pub fn remaining(&self) -> u64 {
+        self.remaining
+    }
+
+    /// True once every byte has been read.
+    pub fn is_complete(&self) -> bool {
+        self.remaining == 0
+    }
+
+    fn start(&mut self) -> Result<()> {
+        if self.started {
+            return Err(Error::BodyConsumed);
+        }
+        self.started = true;
+        Ok(())
+    }
+
+    /// Reads the whole body into a new `Vec`. An error if any of it was
+    /// read before (a body is consumed once).
+    pub fn read_all(&mut self) -> Result<Vec<u8>> {
+        self.start()?;
+        if self.content_length > MAX_CHUNK_SIZE.max(isize::MAX as u64 / 2) {
+            return Err(Error::Invalid(format!(
+                "body of {} bytes is too large to read into memory",
+                self.content_length
+            )));
+        }
+        let mut out = Vec::with_capacity(self.content_length.min(1 << 24) as usize);
+        self.read_inner_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    fn read_inner_to_end(&mut self, out: &mut Vec<u8>) -> Result<()> {
+        let mut buf = vec![0u8; (self.remaining as usize).min(COPY_BUF)];
+        while self.remaining > 0 {
+            let n = self.read_some(&mut buf)?;
+            out.extend_from_slice(&buf[..n]);
+        }
+        Ok(())
+    }
+
+    fn read_some(&mut self, buf: &mut [u8]) -> Result<usize> {
+        if self.remaining == 0 {
+            self.complete();
+            return Ok(0);
+        }
+        let max = (buf.len() as u64).min(self.remaining) as usize;
+        let n = loop {
+            match self.src.read(&mut buf[..max]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                r => break r?,
+            }
+        };
+        if n == 0 && max > 0 {
+            return Err(Error::BodyTooShort {
+                expected: self.content_length,
+                received: self.content_length - self.remaining,
+            });
+        }
+        self.remaining -= n as u64;
+        if self.remaining == 0 {
+            self.complete();
+        }
+        Ok(n)
+    }
+
+    /// Writes the body (its remaining bytes) to `w`, streaming in pieces of
+    /// at most 64 KiB; returns the bytes written. An error if it was
+    /// consumed before.
+    pub fn write_to(&mut self, w: &mut dyn Write) -> Result<u64> {
+        self.start()?;
+        let mut small = [0u8; 4096];
+        let mut big;
+        let buf: &mut [u8] = if self.remaining <= small.len() as u64 {
+            &mut small
+        } else {
+            big = vec![0u8; (self.remaining as usize).min(COPY_BUF)];
+            &mut big
+        };
+        let mut total = 0;
+        while self.remaining > 0 {
+            let n = self.read_some(buf)?;
+            write_all(w, &buf[..n])?;
+            total += n as u64;
+        }
+        Ok(total)
+    }
+}
+
+impl Read for Body<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.started = true;
+        self.read_some(buf).map_err(io::Error::from)
+    }
+}
+
+impl fmt::Debug for Body<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Body")
+            .field("content_length", &self.content_length)
+            .field("remaining", &self.remaining)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A chunk extension: one `(key, value)` pair.
+pub type Extension = (String, String);
+
+/// One chunk of a chunked body: an optional extension and its data. The
+/// final chunk, and only it, has empty data.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Chunk {
+    /// The `;key=value` extension, if any.
+    pub ext: Option<Extension>,
+    /// The data.
+    pub data: Vec<u8>,
+}
+
+impl Chunk {
+    /// A chunk without extension.
+    pub fn new(data: impl Into<Vec<u8>>) -> Chunk {
+        Chunk {
+            ext: None,
+            data: data.into(),
+        }
+    }
+
+    /// A chunk with the extension `key=value`.
+    pub fn with_ext(key: impl Into<String>, value: impl Into<String>, data: impl Into<Vec<u8>>) -> Chunk {
+        Chunk {
+            ext: Some((key.into(), value.into())),
+            data: data.into(),
+        }
+    }
+
+    /// True for the final (empty) chunk.
+    pub fn is_final(&self) -> bool {
+        self.data.is_empty()
+    }
+}
+
+/// Writes one chunk: size line (with its extension), data, `\r\n`; for an
+/// empty `data`, the final chunk and the empty line that ends the body.
+pub fn write_chunk(w: &mut dyn Write, ext: Option<(&str, &str)>, data: &[u8]) -> Result<u64> {
+    let head = chunk_head(ext, data.len() as u64)?;
+    let mut total = head.len() as u64;
+    if data.is_empty() {
+        let mut last = head;
+        last.extend_from_slice(b"\r\n");
+        write_all(w, &last)?;
+        return Ok(total + 2);
+    }
+    if data.len() <= 16 * 1024 {
+        let mut all = head;
+        all.extend_from_slice(data);
+        all.extend_from_slice(b"\r\n");
+        write_all(w, &all)?;
+    } else {
+        write_all(w, &head)?;
+        write_all(w, data)?;
+        write_all(w, b"\r\n")?;
+    }
+    total += data.len() as u64 + 2;
+    Ok(total)
+}
+
+fn chunk_head(ext: Option<(&str, &str)>, size: u64) -> Result<Vec<u8>> {
+    if size > MAX_CHUNK_SIZE {
+        return Err(Error::ChunkTooLarge(size));
+    }
+    let mut head = Vec::with_capacity(32);
+    write!(head, "{size:x}").map_err(Error::Io)?;
+    if let Some((k, v)) = ext {
+        head.push(b';');
+        let start = head.len();
+        head.extend_from_slice(k.as_bytes());
+        head.push(b'=');
+        head.extend_from_slice(v.as_bytes());
+        parse_extension(&head[start..])?;
+    }
+    if head.len() + 2 > MAX_CHUNK_LINE {
+        return Err(Error::ChunkLineTooLong);
+    }
+    head.extend_from_slice(b"\r\n");
+    Ok(head)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ChunkState {
+    /// Expecting a chunk-size line.
+    Head,
+    /// Inside a chunk's data, `remaining` bytes to go, then `\r\n`.
+    Data { remaining: u64 },
+    /// The final chunk and the closing empty line have been read.
+    Done,
+}
+
+/// The head of a chunk: its size and extension (see
+/// [`ChunkedBody::read_chunk_head`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChunkHead {
+    /// Data length; 0 for the final chunk.
+    pub size: u64,
+    /// The extension, if any.
+    pub ext: Option<Extension>,
+}
+
+/// A chunked body read from a reader, up to and including the final empty
+/// chunk and the empty line after it (trailers are not supported).
+///
+/// ```
+/// use degu_core::{Chunk, ChunkedBody};
+/// let wire = b"5;i=0\r\nhello\r\n0\r\n\r\nNEXT";
+/// let mut body = ChunkedBody::new(&wire[..]);
+/// assert_eq!(body.read_chunk().unwrap(), Some(Chunk::with_ext("i", "0", "hello")));
+/// assert_eq!(body.read_chunk().unwrap(), Some(Chunk::new("")));
+/// assert_eq!(body.read_chunk().unwrap(), None);
+/// ```
+pub struct ChunkedBody<'a> {
+    src: Box<dyn Source + 'a>,
+    state: ChunkState,
+    line: Vec<u8>,
+    started: bool,
+    completed: bool,
+}
+
+impl<'a> ChunkedBody<'a> {
+    /// A chunked body read from `reader` (wrap slow readers in a
+    /// `BufReader`: chunk lines are read a byte at a time).
+    pub fn new(reader: impl Read + 'a) -> ChunkedBody<'a> {
+        ChunkedBody::from_source(Plain(reader))
+    }
+
+    /// A chunked body read from a [`Source`], whose
+    /// [`on_complete`](Source::on_complete) is called after the final chunk.
+    pub fn from_source(src: impl Source + 'a) -> ChunkedBody<'a> {
+        ChunkedBody {
+            src: Box::new(src),
+            state: ChunkState::Head,
+            line: Vec::new(),
+            started: false,
+            completed: false,
+        }
+    }
+
+    /// True once the final chunk has been read.
+    pub fn is_complete(&self) -> bool {
+        self.state == ChunkState::Done
+    }
+
+    fn expect_crlf(&mut self) -> Result<()> {
+        let mut crlf = [0u8; 2];
+        let mut got = 0;
+        while got < 2 {
+            match self.src.read(&mut crlf[got..]) {
+                Ok(0) => return Err(Error::UnexpectedEof("chunk")),
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if &crlf != b"\r\n" {
+            return Err(Error::BadChunkTerminator(show(&crlf)));
+        }
+        Ok(())
+    }
+
+    /// Reads the next chunk's size line. `Ok(None)` after the final chunk.
+    /// The chunk's data must then be read with
+    /// [`read_chunk_data`](Self::read_chunk_data) until it returns 0.
+    pub fn read_chunk_head(&mut self) -> Result<Option<ChunkHead>> {
+        self.started = true;
+        match self.state {
+            ChunkState::Done => return Ok(None),
+            ChunkState::Data { .. } => {
+                return Err(Error::Invalid(
+                    "chunk data not read to its end before the next chunk".into(),
+                ));
+            }
+            ChunkState::Head => {}
+        }
+        self.src.read_line_into(&mut self.line, MAX_CHUNK_LINE)?;
+        let parsed = parse_chunk_line(&self.line)?;
+        let head = ChunkHead {
+            size: parsed.size,
+            ext: parsed.ext.map(|(k, v)| (k.to_owned(), v.to_owned())),
+        };
+        if head.size == 0 {
+            // The final chunk: an empty line must follow (no trailers).
+            self.expect_crlf()?;
+            self.state = ChunkState::Done;
+            if !self.completed {
+                self.completed = true;
+                self.src.on_complete();
+            }
+        } else {
+            self.state = ChunkState::Data {
+                remaining: head.size,
+            };
+        }
+        Ok(Some(head))
+    }
+
+    /// Reads data of the current chunk; 0 once the chunk's data and its
+    /// `\r\n` have been read.
+    pub fn read_chunk_data(&mut self, buf: &mut [u8]) -> Result<usize> {
+        let ChunkState::Data { remaining } = self.state else {
+            return Ok(0);
+        };
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let max = (buf.len() as u64).min(remaining) as usize;
+        let n = loop {
+            match self.src.read(&mut buf[..max]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                r => break r?,
+            }
+        };
+        if n == 0 {
+            return Err(Error::UnexpectedEof("chunk"));
+        }
+        let remaining = remaining - n as u64;
+        if remaining == 0 {
+            self.expect_crlf()?;
+            self.state = ChunkState::Head;
+        } else {
+            self.state = ChunkState::Data { remaining };
+        }
+        Ok(n)
+    }
+
+    /// Reads one whole chunk. The final chunk comes back with empty data;
+    /// after it, `Ok(None)`.
+    pub fn read_chunk(&mut self) -> Result<Option<Chunk>> {
+        let Some(head) = self.read_chunk_head()? else {
+            return Ok(None);
+        };
+        let mut data = vec![0u8; head.size as usize];
+        let mut got = 0;
+        while got < data.len() {
+            got += self.read_chunk_data(&mut data[got..])?;
+        }
+        Ok(Some(Chunk {
+            ext: head.ext,
+            data,
+        }))
+    }
+
+    /// Reads every chunk's data into one `Vec` (boundaries are lost). An
+    /// error if any of the body was read before.
+    pub fn read_all(&mut self) -> Result<Vec<u8>> {
+        if self.started {
+            return Err(Error::BodyConsumed);
+        }
+        let mut out = Vec::new();
+        while let Some(chunk) = self.read_chunk()? {
+            out.extend_from_slice(&chunk.data);
+        }
+        Ok(out)
+    }
+
+    /// Writes the body, chunk by chunk, to `w`, streaming each chunk's data
+    /// in pieces (a chunk is never buffered whole) and preserving chunk
+    /// boundaries and extensions. Returns bytes written.
+    pub fn write_to(&mut self, w: &mut dyn Write) -> Result<u64> {
+        if self.started {
+            return Err(Error::BodyConsumed);
+        }
+        let mut buf = Vec::new();
+        let mut total = 0u64;
+        while let Some(head) = self.read_chunk_head()? {
+            let ext = head.ext.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
+            let line = chunk_head(ext, head.size)?;
+            if head.size == 0 {
+                let mut last = line;
+                last.extend_from_slice(b"\r\n");
+                write_all(w, &last)?;
+                total += last.len() as u64;
+                break;
+            }
+            write_all(w, &line)?;
+            total += line.len() as u64;
+            if buf.is_empty() {
+                buf = vec![0u8; COPY_BUF];
+            }
+            let want = (head.size as usize).min(buf.len());
+            loop {
+                let n = self.read_chunk_data(&mut buf[..want])?;
+                if n == 0 {
+                    break;
+                }
+                write_all(w, &buf[..n])?;
+                total += n as u64;
+            }
+            write_all(w, b"\r\n")?;
+            total += 2;
+        }
+        Ok(total)
+    }
+}
+
+impl Iterator for ChunkedBody<'_> {
+    type Item = Result<Chunk>;
+    fn next(&mut self) -> Option<Result<Chunk>> {
+        match self.read_chunk() {
+            Ok(Some(c)) => Some(Ok(c)),
+            Ok(None) => None,
+            Err(e) => {
+                self.state = ChunkState::Done;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+impl Read for ChunkedBody<'_> {
+    /// Reads the data of the chunks as one stream (boundaries are lost).
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            match self.state {
+                ChunkState::Done => return Ok(0),
+                ChunkState::Head => {
+                    self.read_chunk_head()?;
+                }
+                ChunkState::Data { .. } => {
+                    return self.read_chunk_data(buf).map_err(io::Error::from);
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Debug for ChunkedBody<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChunkedBody")
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+trait Pieces {
+    fn next_piece(&mut self, f: &mut dyn FnMut(&[u8]) -> Result<()>) -> Option<Result<()>>;
+}
+
+impl<I, B> Pieces for I
+where
+    I: Iterator<Item = B>,
+    B: AsRef<[u8]>,
+{
+    fn next_piece(&mut self, f: &mut dyn FnMut(&[u8]) -> Result<()>) -> Option<Result<()>> {
+        self.next().map(|b| f(b.as_ref()))
+    }
+}
+
+/// A content-length body produced by an iterator of byte pieces whose
+/// lengths must add up to the declared length: too many or too few bytes
+/// is an error (raised before the extra bytes are written).
+///
+/// ```
+/// use degu_core::BodyIter;
+/// let mut out = Vec::new();
+/// BodyIter::new(["hello", ", ", "world"], 12).write_to(&mut out).unwrap();
+/// assert_eq!(out, b"hello, world");
+/// assert!(BodyIter::new(["toolong"], 3).write_to(&mut Vec::new()).is_err());
+/// ```
+pub struct BodyIter<'a> {
+    pieces: Box<dyn Pieces + 'a>,
+    content_length: u64,
+    started: bool,
+}
+
+impl<'a> BodyIter<'a> {
+    /// A body of `content_length` bytes from `pieces`.
+    pub fn new<I, B>(pieces: I, content_length: u64) -> BodyIter<'a>
+    where
+        I: IntoIterator<Item = B>,
+        I::IntoIter: 'a,
+        B: AsRef<[u8]>,
+    {
+        BodyIter {
+            pieces: Box::new(pieces.into_iter()),
+            content_length,
+            started: false,
+        }
+    }
+
+    /// The declared length.
+    pub fn content_length(&self) -> u64 {
+        self.content_length
+    }
+
+    /// Writes every piece to `w`; returns bytes written.
+    pub fn write_to(&mut self, w: &mut dyn Write) -> Result<u64> {
+        if self.started {
+            return Err(Error::BodyConsumed);
+        }
+        self.started = true;
+        let expected = self.content_length;
+        let mut total = 0u64;
+        let mut write = |piece: &[u8]| -> Result<()> {
+            if total + piece.len() as u64 > expected {
+                return Err(Error::BodyTooLong { expected });
+            }
+            write_all(w, piece)?;
+            total += piece.len() as u64;
+            Ok(())
+        };
+        while let Some(r) = self.pieces.next_piece(&mut write) {
+            r?;
+        }
+        if total != expected {
+            return Err(Error::BodyTooShort {
+                expected,
+                received: total,
+            });
+        }
+        Ok(total)
+    }
+}
+
+impl fmt::Debug for BodyIter<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BodyIter")
+            .field("content_length", &self.content_length)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A chunked body produced by an iterator of [`Chunk`]s; the last, and
+/// only the last, has empty data.
+///
+/// ```
+/// use degu_core::{Chunk, ChunkedBodyIter};
+/// let chunks = vec![Chunk::with_ext("i", "0", "hello"), Chunk::new("")];
+/// let mut out = Vec::new();
+/// ChunkedBodyIter::new(chunks).write_to(&mut out).unwrap();
+/// assert_eq!(out, b"5;i=0\r\nhello\r\n0\r\n\r\n");
+/// assert!(ChunkedBodyIter::new(vec![Chunk::new("x")]).write_to(&mut Vec::new()).is_err());
+/// ```
+pub struct ChunkedBodyIter<'a> {
+    chunks: Box<dyn Iterator<Item = Chunk> + 'a>,
+    started: bool,
+}
+
+impl<'a> ChunkedBodyIter<'a> {
+    /// A chunked body from `chunks`.
+    pub fn new<I>(chunks: I) -> ChunkedBodyIter<'a>
+    where
+        I: IntoIterator<Item = Chunk>,
+        I::IntoIter: 'a,
+    {
+        ChunkedBodyIter {
+            chunks: Box::new(chunks.into_iter()),
+            started: false,
+        }
+    }
+
+    /// Writes every chunk to `w`; returns bytes written.
+    pub fn write_to(&mut self, w: &mut dyn Write) -> Result<u64> {
+        if self.started {
+            return Err(Error::BodyConsumed);
+        }
+        self.started = true;
+        let mut total = 0;
+        let mut done = false;
+        for chunk in &mut self.chunks {
+            if done {
+                return Err(Error::EmptyChunkNotLast);
+            }
+            let ext = chunk.ext.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
+            total += write_chunk(w, ext, &chunk.data)?;
+            done = chunk.data.is_empty();
+        }
+        if !done {
+            return Err(Error::MissingFinalChunk);
+        }
+        Ok(total)
+    }
+}
+
+impl fmt::Debug for ChunkedBodyIter<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChunkedBodyIter").finish_non_exhaustive()
+    }
+}
+
+/// A body read from a connection: content-length or chunked.
+#[derive(Debug)]
+pub enum Incoming<'a> {
+    /// `content-length` framing.
+    Body(Body<'a>),
+    /// `transfer-encoding: chunked` framing.
+    Chunked(ChunkedBody<'a>),
+}
+
+impl Incoming<'_> {
+    /// The whole body in memory (chunk boundaries are lost).
+    pub fn read_all(&mut self) -> Result<Vec<u8>> {
+        match self {
+            Incoming::Body(b) => b.read_all(),
+            Incoming::Chunked(c) => c.read_all(),
+        }
+    }
+
+    /// The framing.
+    pub fn framing(&self) -> Framing {
+        match self {
+            Incoming::Body(b) => Framing::Length(b.content_length()),
+            Incoming::Chunked(_) => Framing::Chunked,
+        }
+    }
+
+    /// True once read to its end.
+    pub fn is_complete(&self) -> bool {
+        match self {
+            Incoming::Body(b) => b.is_complete(),
+            Incoming::Chunked(c) => c.is_complete(),
+        }
+    }
+
+    /// Streams the body, as it came, to `w`.
+    pub fn write_to(&mut self, w: &mut dyn Write) -> Result<u64> {
+        match self {
+            Incoming::Body(b) => b.write_to(w),
+            Incoming::Chunked(c) => c.write_to(w),
+        }
+    }
+}
+
+impl Read for Incoming<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Incoming::Body(b) => b.read(buf),
+            Incoming::Chunked(c) => c.read(buf),
+        }
+    }
+}
+
+/// Anything that can be sent as a body, or no body at all.
+#[derive(Debug, Default)]
+pub enum Outgoing<'a> {
+    /// No body (not the same as an empty one).
+    #[default]
+    None,
+    /// Bytes in memory (content-length framing).
+    Bytes(Cow<'a, [u8]>),
+    /// A content-length body from a reader.
+    Body(Body<'a>),
+    /// A chunked body from a reader.
+    Chunked(ChunkedBody<'a>),
+    /// A content-length body from an iterator.
+    BodyIter(BodyIter<'a>),
+    /// A chunked body from an iterator.
+    ChunkedIter(ChunkedBodyIter<'a>),
+}
+
+impl Outgoing<'_> {
+    /// The framing this body needs.
+    pub fn framing(&self) -> Framing {
+        match self {
+            Outgoing::None => Framing::None,
+            Outgoing::Bytes(b) => Framing::Length(b.len() as u64),
+            Outgoing::Body(b) => Framing::Length(b.content_length()),
+            Outgoing::BodyIter(b) => Framing::Length(b.content_length()),
+            Outgoing::Chunked(_) | Outgoing::ChunkedIter(_) => Framing::Chunked,
+        }
+    }
+
+    /// True for no body.
+    pub fn is_none(&self) -> bool {
+        matches!(self, Outgoing::None)
+    }
+
+    /// Writes the body to `w`; returns bytes written.
+    pub fn write_to(&mut self, w: &mut dyn Write) -> Result<u64> {
+        match self {
+            Outgoing::None => Ok(0),
+            Outgoing::Bytes(b) => {
+                write_all(w, b)?;
+                Ok(b.len() as u64)
+            }
+            Outgoing::Body(b) => b.write_to(w),
+            Outgoing::Chunked(c) => c.write_to(w),
+            Outgoing::BodyIter(b) => b.write_to(w),
+            Outgoing::ChunkedIter(c) => c.write_to(w),
+        }
+    }
+
+    /// Makes `headers` declare this body's framing: adds `content-length`
+    /// or `transfer-encoding: chunked` when missing, and refuses headers
+    /// that contradict the body. With no body, headers that declare one are
+    /// refused unless `declared_ok` (a response to HEAD).
+    pub fn apply_framing(&self, headers: &mut Headers, declared_ok: bool) -> Result<()> {
+        let declared = headers.framing()?;
+        match (self.framing(), declared) {
+            (Framing::None, Framing::None) => Ok(()),
+            (Framing::None, _) if declared_ok => Ok(()),
+            (Framing::None, d) => Err(Error::FramingMismatch(format!(
+                "no body, but the headers declare {d:?}"
+            ))),
+            (Framing::Length(n), _) if n > MAX_LENGTH => Err(Error::BadContentLength(format!(
+                "{n} is more than 16 digits"
+            ))),
+            (Framing::Length(n), Framing::None) => {
+                headers.insert("content-length", n.to_string())
+            }
+            (Framing::Length(n), Framing::Length(m)) if n == m => Ok(()),
+            (Framing::Chunked, Framing::None) => headers.insert("transfer-encoding", "chunked"),
+            (Framing::Chunked, Framing::Chunked) => Ok(()),
+            (body, d) => Err(Error::FramingMismatch(format!(
+                "the body is {body:?}, the headers declare {d:?}"
+            ))),
+        }
+    }
+}
+
+impl From<()> for Outgoing<'_> {
+    fn from(_: ()) -> Self {
+        Outgoing::None
+    }
+}
+impl From<Vec<u8>> for Outgoing<'_> {
+    fn from(v: Vec<u8>) -> Self {
+        Outgoing::Bytes(Cow::Owned(v))
+    }
+}
+impl<'a> From<&'a [u8]> for Outgoing<'a> {
+    fn from(v: &'a [u8]) -> Self {
+        Outgoing::Bytes(Cow::Borrowed(v))
+    }
+}
+impl<'a, const N: usize> From<&'a [u8; N]> for Outgoing<'a> {
+    fn from(v: &'a [u8; N]) -> Self {
+        Outgoing::Bytes(Cow::Borrowed(v))
+    }
+}
+impl<'a> From<&'a str> for Outgoing<'a> {
+    fn from(v: &'a str) -> Self {
+        Outgoing::Bytes(Cow::Borrowed(v.as_bytes()))
+    }
+}
+impl From<String> for Outgoing<'_> {
+    fn from(v: String) -> Self {
+        Outgoing::Bytes(Cow::Owned(v.into_bytes()))
+    }
+}
+impl<'a> From<Body<'a>> for Outgoing<'a> {
+    fn from(b: Body<'a>) -> Self {
+        Outgoing::Body(b)
+    }
+}
+impl<'a> From<ChunkedBody<'a>> for Outgoing<'a> {
+    fn from(b: ChunkedBody<'a>) -> Self {
+        Outgoing::Chunked(b)
+    }
+}
+impl<'a> From<BodyIter<'a>> for Outgoing<'a> {
+    fn from(b: BodyIter<'a>) -> Self {
+        Outgoing::BodyIter(b)
+    }
+}
+impl<'a> From<ChunkedBodyIter<'a>> for Outgoing<'a> {
+    fn from(b: ChunkedBodyIter<'a>) -> Self {
+        Outgoing::ChunkedIter(b)
+    }
+}
+impl<'a> From<Incoming<'a>> for Outgoing<'a> {
+    fn from(b: Incoming<'a>) -> Self {
+        match b {
+            Incoming::Body(b) => Outgoing::Body(b),
+            Incoming::Chunked(c) => Outgoing::Chunked(c),
+        }
+    }
+}
+impl<'a> From<Option<Incoming<'a>>> for Outgoing<'a> {
+    fn from(b: Option<Incoming<'a>>) -> Self {
+        b.map_or(Outgoing::None, Outgoing::from)
+    }
+}

@@ -1,0 +1,225 @@
+//! The one error type of degu-core (and, re-exported, of the transports).
+
+use std::fmt;
+use std::io;
+
+use crate::Method;
+
+/// Everything that can go wrong while parsing, framing or moving a message.
+///
+/// Display gives a short lowercase phrase naming the broken rule and, where
+/// there is one, the offending value (escaped and truncated), for example
+/// `bad content-length: "12a"`.
+#[non_exhaustive]
+#[derive(Debug)]
+pub enum Error {
+    /// An I/O error from the underlying transport.
+    Io(io::Error),
+    /// The peer closed the connection in the middle of a message; the
+    /// string says where (`"preamble"`, `"chunk line"`, ...).
+    UnexpectedEof(&'static str),
+    /// No `\r\n\r\n` within the first 32 KiB of a preamble.
+    PreambleTooLarge,
+    /// The request line is not `METHOD SP URI SP HTTP/1.1`.
+    BadRequestLine(String),
+    /// A method other than GET, HEAD, PUT, POST and DELETE.
+    BadMethod(String),
+    /// A URI that is not `/path[?query]` with allowed bytes only.
+    BadUri(String),
+    /// A protocol other than `HTTP/1.1`.
+    BadProtocol(String),
+    /// The status line is not `HTTP/1.1 SP NNN SP reason`.
+    BadStatusLine(String),
+    /// A status code outside 100..=599 or not three digits.
+    BadStatus(String),
+    /// A reason phrase with a byte outside its table.
+    BadReason(String),
+    /// A header line without `": "` between name and value.
+    BadHeaderLine(String),
+    /// A header name that is empty or has a byte outside its table (for
+    /// outgoing headers: not lowercase).
+    BadHeaderName(String),
+    /// A header value that is empty or has a byte outside its table.
+    BadHeaderValue {
+        /// The header's name.
+        name: String,
+        /// The offending value (escaped).
+        value: String,
+    },
+    /// The same header name twice.
+    DuplicateHeader(String),
+    /// More than 20 headers.
+    TooManyHeaders,
+    /// A content-length that is not 1 to 16 decimal digits without a
+    /// leading zero.
+    BadContentLength(String),
+    /// A transfer-encoding other than exactly `chunked`.
+    BadTransferEncoding(String),
+    /// Both content-length and transfer-encoding.
+    ContentLengthAndChunked,
+    /// A GET, HEAD or DELETE request that declares a body.
+    BodyNotAllowed(Method),
+    /// A range header that is not `bytes=START-END` with END >= START.
+    BadRange(String),
+    /// A content-range header that is not `bytes START-END/TOTAL` with
+    /// START <= END < TOTAL.
+    BadContentRange(String),
+    /// A range that starts at or past the end of the resource.
+    RangeNotSatisfiable {
+        /// The requested range, rendered as in a header.
+        range: String,
+        /// The resource's total length.
+        total: u64,
+    },
+    /// A chunk-size line longer than 4 KiB.
+    ChunkLineTooLong,
+    /// A chunk size that is not 1 to 16 hex digits without a leading zero.
+    BadChunkSize(String),
+    /// A chunk larger than [`MAX_CHUNK_SIZE`](crate::MAX_CHUNK_SIZE).
+    ChunkTooLarge(u64),
+    /// A chunk extension that is not one `key=value` with allowed bytes.
+    BadChunkExtension(String),
+    /// Chunk data not followed by `\r\n`, or a final chunk not followed by
+    /// an empty line (trailers are not supported).
+    BadChunkTerminator(String),
+    /// A body that ended before its declared length.
+    BodyTooShort {
+        /// Declared length.
+        expected: u64,
+        /// Bytes received or produced.
+        received: u64,
+    },
+    /// A body that produced more bytes than its declared length.
+    BodyTooLong {
+        /// Declared length.
+        expected: u64,
+    },
+    /// An empty chunk that is not the last one of a chunked body iterator.
+    EmptyChunkNotLast,
+    /// A chunked body iterator that ended without the empty final chunk.
+    MissingFinalChunk,
+    /// A chunk requested or produced after the final chunk.
+    ChunkAfterFinal,
+    /// A body consumed a second time.
+    BodyConsumed,
+    /// A body that is no longer readable: its connection moved on, failed,
+    /// or was closed.
+    BodyDetached,
+    /// An address that is malformed or not valid where it is used.
+    BadAddress(String),
+    /// The headers and the body disagree (the string says how).
+    FramingMismatch(String),
+    /// A message that is not allowed here (the string says why).
+    Invalid(String),
+    /// The connection is closed (after an error, or by request).
+    Closed,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io(e) => write!(f, "i/o error: {e}"),
+            Error::UnexpectedEof(what) => write!(f, "connection closed in the middle of a {what}"),
+            Error::PreambleTooLarge => f.write_str("preamble larger than 32768 bytes"),
+            Error::BadRequestLine(s) => write!(f, "bad request line: {s}"),
+            Error::BadMethod(s) => write!(f, "bad method: {s}"),
+            Error::BadUri(s) => write!(f, "bad uri: {s}"),
+            Error::BadProtocol(s) => write!(f, "bad protocol: {s}"),
+            Error::BadStatusLine(s) => write!(f, "bad status line: {s}"),
+            Error::BadStatus(s) => write!(f, "bad status: {s}"),
+            Error::BadReason(s) => write!(f, "bad reason: {s}"),
+            Error::BadHeaderLine(s) => write!(f, "bad header line: {s}"),
+            Error::BadHeaderName(s) => write!(f, "bad header name: {s}"),
+            Error::BadHeaderValue { name, value } => write!(f, "bad {name} value: {value}"),
+            Error::DuplicateHeader(s) => write!(f, "duplicate header: {s}"),
+            Error::TooManyHeaders => f.write_str("more than 20 headers"),
+            Error::BadContentLength(s) => write!(f, "bad content-length: {s}"),
+            Error::BadTransferEncoding(s) => write!(f, "bad transfer-encoding: {s}"),
+            Error::ContentLengthAndChunked => {
+                f.write_str("both content-length and transfer-encoding")
+            }
+            Error::BodyNotAllowed(m) => write!(f, "{m} request with a body"),
+            Error::BadRange(s) => write!(f, "bad range: {s}"),
+            Error::BadContentRange(s) => write!(f, "bad content-range: {s}"),
+            Error::RangeNotSatisfiable { range, total } => {
+                write!(f, "range not satisfiable: {range} of {total} bytes")
+            }
+            Error::ChunkLineTooLong => f.write_str("chunk line longer than 4096 bytes"),
+            Error::BadChunkSize(s) => write!(f, "bad chunk size: {s}"),
+            Error::ChunkTooLarge(n) => write!(f, "chunk of {n} bytes is larger than 16777216"),
+            Error::BadChunkExtension(s) => write!(f, "bad chunk extension: {s}"),
+            Error::BadChunkTerminator(s) => write!(f, "bad chunk terminator: {s}"),
+            Error::BodyTooShort { expected, received } => {
+                write!(f, "body too short: {received} of {expected} bytes")
+            }
+            Error::BodyTooLong { expected } => {
+                write!(f, "body too long: more than {expected} bytes")
+            }
+            Error::EmptyChunkNotLast => f.write_str("empty chunk before the final chunk"),
+            Error::MissingFinalChunk => f.write_str("chunked body ended without a final chunk"),
+            Error::ChunkAfterFinal => f.write_str("chunk after the final chunk"),
+            Error::BodyConsumed => f.write_str("body already consumed"),
+            Error::BodyDetached => f.write_str("body no longer readable from its connection"),
+            Error::BadAddress(s) => write!(f, "bad address: {s}"),
+            Error::FramingMismatch(s) => write!(f, "headers do not match body: {s}"),
+            Error::Invalid(s) => f.write_str(s),
+            Error::Closed => f.write_str("connection is closed"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    /// Unwraps an [`Error`] that travelled through an `io::Error` (as it
+    /// does through `Read` implementations); wraps anything else.
+    fn from(e: io::Error) -> Self {
+        if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+            match e.into_inner().map(|b| b.downcast::<Error>()) {
+                Some(Ok(inner)) => return *inner,
+                _ => unreachable!("checked above"),
+            }
+        }
+        Error::Io(e)
+    }
+}
+
+impl From<Error> for io::Error {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Io(e) => e,
+            Error::UnexpectedEof(_) | Error::BodyTooShort { .. } => {
+                io::Error::new(io::ErrorKind::UnexpectedEof, e)
+            }
+            other => io::Error::new(io::ErrorKind::InvalidData, other),
+        }
+    }
+}
+
+impl Error {
+    /// True when the error is a socket timeout (`WouldBlock` or `TimedOut`).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Io(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut))
+    }
+}
+
+/// A `Result` with degu's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Renders bytes for an error message: quoted, escaped, at most 64 bytes.
+pub(crate) fn show(bytes: &[u8]) -> String {
+    const MAX: usize = 64;
+    let (head, more) = if bytes.len() > MAX {
+        (&bytes[..MAX], "...")
+    } else {
+        (bytes, "")
+    };
+    format!("\"{}\"{more}", head.escape_ascii())
+}

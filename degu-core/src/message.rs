@@ -1,0 +1,73 @@
+//! The response an app returns, and the transport trait.
+
+use std::borrow::Cow;
+use std::io::{Read, Write};
+use std::os::fd::RawFd;
+
+use crate::body::Outgoing;
+use crate::error::Result;
+use crate::headers::Headers;
+
+/// A whole response in one value, as an app returns it (DESIGN.md §4):
+/// status, reason, headers and body, so middleware can see and change
+/// everything in one place.
+///
+/// ```
+/// use degu_core::Response;
+/// let r = Response::new(200, "OK").header("content-type", "text/plain").unwrap().body("hello");
+/// assert_eq!(r.status, 200);
+/// assert_eq!(r.headers.get("content-type"), Some("text/plain"));
+/// ```
+#[derive(Debug)]
+pub struct Response<'a> {
+    /// Status code, 100..=599.
+    pub status: u16,
+    /// Reason phrase.
+    pub reason: Cow<'static, str>,
+    /// Headers (lowercase names). `content-length` or
+    /// `transfer-encoding` are added from the body when missing.
+    pub headers: Headers,
+    /// The body, or [`Outgoing::None`].
+    pub body: Outgoing<'a>,
+}
+
+impl<'a> Response<'a> {
+    /// A response without headers or body.
+    pub fn new(status: u16, reason: impl Into<Cow<'static, str>>) -> Response<'a> {
+        Response {
+            status,
+            reason: reason.into(),
+            headers: Headers::new(),
+            body: Outgoing::None,
+        }
+    }
+
+    /// Adds a header (checked, see [`Headers::insert`]).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Result<Self> {
+        self.headers.insert(name, value)?;
+        Ok(self)
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: impl Into<Outgoing<'a>>) -> Self {
+        self.body = body.into();
+        self
+    }
+}
+
+/// A connection's byte stream: a plain socket, a TLS stream, or an
+/// in-memory pipe in tests.
+pub trait Transport: Read + Write {
+    /// The socket's descriptor when bytes written to it reach the peer
+    /// unchanged (plain TCP or AF_UNIX), so a file body may be sent with
+    /// `sendfile`; `None` for TLS and anything else.
+    fn plain_fd(&self) -> Option<RawFd> {
+        None
+    }
+}
+
+impl<T: Transport + ?Sized> Transport for Box<T> {
+    fn plain_fd(&self) -> Option<RawFd> {
+        (**self).plain_fd()
+    }
+}

@@ -1,0 +1,186 @@
+//! `Range` and `ContentRange` (DESIGN.md §9).
+
+use std::fmt;
+
+use crate::error::{Error, Result, show};
+use crate::parse::parse_decimal;
+
+/// Largest value a 16-digit decimal can hold; bounds every length here.
+pub const MAX_LENGTH: u64 = 9_999_999_999_999_999;
+
+/// A byte range `start..stop` (stop exclusive), rendered in a request as
+/// `bytes=start-(stop-1)`.
+///
+/// ```
+/// use degu_core::Range;
+/// let r = Range::new(0, 500).unwrap();
+/// assert_eq!(r.to_string(), "bytes=0-499");
+/// assert_eq!(r.content_length(300).unwrap(), 300); // clamped to the resource
+/// assert_eq!(r.content_range(300).unwrap().to_string(), "bytes 0-299/300");
+/// assert!(Range::new(300, 400).unwrap().content_range(300).is_err()); // 416
+/// assert_eq!("bytes=5-9".parse::<Range>().unwrap(), Range::new(5, 10).unwrap());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Range {
+    start: u64,
+    stop: u64,
+}
+
+impl Range {
+    /// `start..stop`; `start < stop <= MAX_LENGTH + 1` or an error.
+    pub fn new(start: u64, stop: u64) -> Result<Range> {
+        if start >= stop || stop > MAX_LENGTH + 1 {
+            return Err(Error::BadRange(format!("start {start}, stop {stop}")));
+        }
+        Ok(Range { start, stop })
+    }
+
+    /// First byte.
+    pub fn start(&self) -> u64 {
+        self.start
+    }
+
+    /// One past the last byte.
+    pub fn stop(&self) -> u64 {
+        self.stop
+    }
+
+    /// The part of a resource of `total` bytes this range selects, as
+    /// `start..stop` clamped to `total`; an error when it starts at or past
+    /// the end (a 416).
+    pub fn resolve(&self, total: u64) -> Result<std::ops::Range<u64>> {
+        if self.start >= total {
+            return Err(Error::RangeNotSatisfiable {
+                range: self.to_string(),
+                total,
+            });
+        }
+        Ok(self.start..self.stop.min(total))
+    }
+
+    /// Length of the selected part of a resource of `total` bytes.
+    pub fn content_length(&self, total: u64) -> Result<u64> {
+        let r = self.resolve(total)?;
+        Ok(r.end - r.start)
+    }
+
+    /// The `content-range` answering this range for a resource of `total`
+    /// bytes.
+    pub fn content_range(&self, total: u64) -> Result<ContentRange> {
+        let r = self.resolve(total)?;
+        ContentRange::new(r.start, r.end, total)
+    }
+
+    /// Parses a header value `bytes=START-END`.
+    pub fn parse(value: &[u8]) -> Result<Range> {
+        let err = || Error::BadRange(show(value));
+        let rest = value.strip_prefix(b"bytes=").ok_or_else(err)?;
+        let dash = memchr::memchr(b'-', rest).ok_or_else(err)?;
+        let start = parse_decimal(&rest[..dash]).ok_or_else(err)?;
+        let end = parse_decimal(&rest[dash + 1..]).ok_or_else(err)?;
+        if end < start {
+            return Err(err());
+        }
+        Ok(Range {
+            start,
+            stop: end + 1,
+        })
+    }
+}
+
+impl fmt::Display for Range {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "bytes={}-{}", self.start, self.stop - 1)
+    }
+}
+
+impl std::str::FromStr for Range {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Range> {
+        Range::parse(s.as_bytes())
+    }
+}
+
+/// A `content-range` value `bytes start-(stop-1)/total`.
+///
+/// ```
+/// use degu_core::ContentRange;
+/// let cr = ContentRange::new(10, 20, 100).unwrap();
+/// assert_eq!(cr.to_string(), "bytes 10-19/100");
+/// assert_eq!(cr.len(), 10);
+/// assert!(ContentRange::new(10, 101, 100).is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ContentRange {
+    start: u64,
+    stop: u64,
+    total: u64,
+}
+
+impl ContentRange {
+    /// `start < stop <= total <= MAX_LENGTH` or an error.
+    pub fn new(start: u64, stop: u64, total: u64) -> Result<ContentRange> {
+        if start >= stop || stop > total || total > MAX_LENGTH {
+            return Err(Error::BadContentRange(format!(
+                "start {start}, stop {stop}, total {total}"
+            )));
+        }
+        Ok(ContentRange { start, stop, total })
+    }
+
+    /// First byte.
+    pub fn start(&self) -> u64 {
+        self.start
+    }
+
+    /// One past the last byte.
+    pub fn stop(&self) -> u64 {
+        self.stop
+    }
+
+    /// The whole resource's length.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// Bytes in the range (`stop - start`, never zero).
+    #[allow(clippy::len_without_is_empty, reason = "a content range is never empty")]
+    pub fn len(&self) -> u64 {
+        self.stop - self.start
+    }
+
+    /// Parses a header value `bytes START-END/TOTAL`.
+    pub fn parse(value: &[u8]) -> Result<ContentRange> {
+        let err = || Error::BadContentRange(show(value));
+        let rest = value.strip_prefix(b"bytes ").ok_or_else(err)?;
+        let dash = memchr::memchr(b'-', rest).ok_or_else(err)?;
+        let slash = memchr::memchr(b'/', rest).ok_or_else(err)?;
+        if slash < dash {
+            return Err(err());
+        }
+        let start = parse_decimal(&rest[..dash]).ok_or_else(err)?;
+        let end = parse_decimal(&rest[dash + 1..slash]).ok_or_else(err)?;
+        let total = parse_decimal(&rest[slash + 1..]).ok_or_else(err)?;
+        if end < start || end >= total {
+            return Err(err());
+        }
+        Ok(ContentRange {
+            start,
+            stop: end + 1,
+            total,
+        })
+    }
+}
+
+impl fmt::Display for ContentRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "bytes {}-{}/{}", self.start, self.stop - 1, self.total)
+    }
+}
+
+impl std::str::FromStr for ContentRange {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<ContentRange> {
+        ContentRange::parse(s.as_bytes())
+    }
+}

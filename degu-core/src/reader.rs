@@ -1,0 +1,204 @@
+//! A buffered reader that hands out whole preambles and lines and never
+//! consumes a byte it was not asked for.
+
+use std::io::{self, Read};
+
+use crate::error::{Error, Result, show};
+use crate::parse::{
+    ChunkLine, MAX_CHUNK_LINE, MAX_PREAMBLE, RequestPreamble, ResponsePreamble, parse_chunk_line,
+    parse_request, parse_response,
+};
+
+/// Size of a [`Reader`]'s buffer: exactly one maximal preamble.
+pub const BUFFER_SIZE: usize = MAX_PREAMBLE;
+
+/// A buffered reader over any `Read` (a socket, a TLS stream, a slice).
+///
+/// It reads ahead into one fixed 32 KiB buffer, but only *consumes* what a
+/// caller asks for: a preamble up to its `\r\n\r\n`, a line up to its
+/// `\r\n`, or body bytes up to the caller's buffer length. Whatever follows
+/// (the next pipelined request, say) stays buffered, intact.
+///
+/// ```
+/// use degu_core::Reader;
+/// use std::io::Read;
+/// let wire = b"PUT / HTTP/1.1\r\ncontent-length: 2\r\n\r\nhiGET / HTTP/1.1\r\n\r\n";
+/// let mut r = Reader::new(&wire[..]);
+/// let req = r.read_request().unwrap().unwrap();
+/// assert_eq!(req.uri, "/");
+/// let mut body = [0u8; 2];
+/// r.read_exact(&mut body).unwrap();
+/// assert_eq!(&body, b"hi");
+/// assert_eq!(r.read_request().unwrap().unwrap().method, degu_core::Method::Get);
+/// assert!(r.read_request().unwrap().is_none()); // clean end of stream
+/// ```
+pub struct Reader<R> {
+    inner: R,
+    buf: Box<[u8]>,
+    pos: usize,
+    end: usize,
+}
+
+impl<R> Reader<R> {
+    /// Wraps `inner` with a 32 KiB buffer.
+    pub fn new(inner: R) -> Reader<R> {
+        Reader {
+            inner,
+            buf: vec![0u8; BUFFER_SIZE].into_boxed_slice(),
+            pos: 0,
+            end: 0,
+        }
+    }
+
+    /// The wrapped reader.
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+
+    /// The wrapped reader, mutably (for writing to a duplex stream).
+    /// Reading from it directly skips the buffer.
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
+    /// Unwraps the reader, dropping any buffered bytes.
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+
+    /// Bytes read ahead and not yet consumed.
+    pub fn buffered(&self) -> &[u8] {
+        &self.buf[self.pos..self.end]
+    }
+
+    /// Forgets `n` buffered bytes (at most [`buffered`](Self::buffered)'s length).
+    pub fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.end);
+    }
+}
+
+impl<R: Read> Reader<R> {
+    /// Reads more bytes into the buffer; returns how many (0 at the end of
+    /// the stream). Moves unconsumed bytes to the front when the buffer's
+    /// tail is full.
+    fn fill(&mut self) -> io::Result<usize> {
+        if self.pos == self.end {
+            self.pos = 0;
+            self.end = 0;
+        } else if self.end == self.buf.len() {
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
+            self.pos = 0;
+        }
+        loop {
+            match self.inner.read(&mut self.buf[self.end..]) {
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Reads and consumes one preamble, returned without its `\r\n\r\n`.
+    /// `Ok(None)` when the stream ends cleanly before its first byte.
+    pub fn read_preamble(&mut self) -> Result<Option<&mut [u8]>> {
+        let mut scanned = 0usize;
+        loop {
+            let avail = &self.buf[self.pos..self.end];
+            let from = scanned.saturating_sub(3);
+            if let Some(i) = memchr::memmem::find(&avail[from..], b"\r\n\r\n") {
+                let start = self.pos;
+                let len = from + i;
+                self.pos += len + 4;
+                return Ok(Some(&mut self.buf[start..start + len]));
+            }
+            scanned = avail.len();
+            if scanned >= MAX_PREAMBLE {
+                return Err(Error::PreambleTooLarge);
+            }
+            if self.fill()? == 0 {
+                return if scanned == 0 {
+                    Ok(None)
+                } else {
+                    Err(Error::UnexpectedEof("preamble"))
+                };
+            }
+        }
+    }
+
+    /// Reads and parses a request preamble (`Ok(None)` at a clean end).
+    pub fn read_request(&mut self) -> Result<Option<RequestPreamble<'_>>> {
+        match self.read_preamble()? {
+            None => Ok(None),
+            Some(buf) => parse_request(buf).map(Some),
+        }
+    }
+
+    /// Reads and parses a response preamble (the end of the stream is an
+    /// error here: a response was expected).
+    pub fn read_response(&mut self) -> Result<ResponsePreamble<'_>> {
+        match self.read_preamble()? {
+            None => Err(Error::UnexpectedEof("response preamble")),
+            Some(buf) => parse_response(buf),
+        }
+    }
+
+    /// Reads and consumes one line of at most `max` bytes including its
+    /// `\r\n`, returned without it.
+    pub fn read_line(&mut self, max: usize, what: &'static str) -> Result<&[u8]> {
+        let mut scanned = 0usize;
+        loop {
+            let avail = &self.buf[self.pos..self.end];
+            if let Some(i) = memchr::memchr(b'\n', &avail[scanned..]) {
+                let nl = scanned + i;
+                if nl == 0 || avail[nl - 1] != b'\r' {
+                    return Err(Error::BadChunkSize(show(&avail[..nl])));
+                }
+                if nl + 1 > max {
+                    return Err(Error::ChunkLineTooLong);
+                }
+                let start = self.pos;
+                self.pos += nl + 1;
+                return Ok(&self.buf[start..start + nl - 1]);
+            }
+            scanned = avail.len();
+            if scanned >= max {
+                return Err(Error::ChunkLineTooLong);
+            }
+            if self.fill()? == 0 {
+                return Err(Error::UnexpectedEof(what));
+            }
+        }
+    }
+
+    /// Reads and parses a chunk-size line.
+    pub fn read_chunk_line(&mut self) -> Result<ChunkLine<'_>> {
+        let line = self.read_line(MAX_CHUNK_LINE, "chunk line")?;
+        parse_chunk_line(line)
+    }
+}
+
+impl<R: Read> Read for Reader<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        if self.pos == self.end {
+            if out.len() >= self.buf.len() {
+                // A large read bypasses the buffer: it cannot overshoot,
+                // since it reads at most what the caller asked for.
+                return self.inner.read(out);
+            }
+            if self.fill()? == 0 {
+                return Ok(0);
+            }
+        }
+        let n = out.len().min(self.end - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}

@@ -1,0 +1,109 @@
+//! Byte classes, one bit per class, looked up in a single 256-entry table.
+//!
+//! With `A` = `-0-9a-z` and `U` = `A-Z` (DESIGN.md §2):
+//!
+//! | class | bytes |
+//! |---|---|
+//! | [`NAME`] (incoming header name) | `A` `U` |
+//! | [`LOWER_NAME`] (outgoing header name) | `A` |
+//! | [`VALUE`] (header value) | `A` `U` `+.:_~` `%&=` `/?` space `"'()*,;<>[]` |
+//! | [`URI`] | `A` `U` `+.:_~` `%&=` `/?` |
+//! | [`PATH`] (path component) | `A` `U` `+.:_~` |
+//! | [`QUERY`] | `A` `U` `+.:_~` `%&=` |
+//! | [`REASON`] | `A` `U` space |
+//! | [`EXT_KEY`] | `A` `U` |
+//! | [`EXT_VALUE`] | `A` `U` `+.:_~` `"'()*,;<>[]` |
+//! | [`DIGIT`] | `0-9` |
+//! | [`HEX`] | `0-9A-Fa-f` |
+
+/// Incoming header name bytes (lowercased after the check).
+pub const NAME: u16 = 1 << 0;
+/// Outgoing header name bytes: lowercase only.
+pub const LOWER_NAME: u16 = 1 << 1;
+/// Header value bytes.
+pub const VALUE: u16 = 1 << 2;
+/// URI bytes.
+pub const URI: u16 = 1 << 3;
+/// Path component bytes.
+pub const PATH: u16 = 1 << 4;
+/// Query bytes.
+pub const QUERY: u16 = 1 << 5;
+/// Reason phrase bytes.
+pub const REASON: u16 = 1 << 6;
+/// Chunk-extension key bytes.
+pub const EXT_KEY: u16 = 1 << 7;
+/// Chunk-extension value bytes.
+pub const EXT_VALUE: u16 = 1 << 8;
+/// Decimal digits.
+pub const DIGIT: u16 = 1 << 9;
+/// Hexadecimal digits.
+pub const HEX: u16 = 1 << 10;
+
+const fn build() -> [u16; 256] {
+    let mut t = [0u16; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        let c = b as u8;
+        let lower = c == b'-' || c.is_ascii_digit() || c.is_ascii_lowercase();
+        let upper = c.is_ascii_uppercase();
+        let a_u = lower || upper;
+        let mark = matches!(c, b'+' | b'.' | b':' | b'_' | b'~');
+        let query_extra = matches!(c, b'%' | b'&' | b'=');
+        let slashq = matches!(c, b'/' | b'?');
+        let space = c == b' ';
+        let punct = matches!(
+            c,
+            b'"' | b'\'' | b'(' | b')' | b'*' | b',' | b';' | b'<' | b'>' | b'[' | b']'
+        );
+        let mut v = 0u16;
+        if a_u {
+            v |= NAME | EXT_KEY;
+        }
+        if lower {
+            v |= LOWER_NAME;
+        }
+        if a_u || mark || query_extra || slashq || space || punct {
+            v |= VALUE;
+        }
+        if a_u || mark || query_extra || slashq {
+            v |= URI;
+        }
+        if a_u || mark {
+            v |= PATH;
+        }
+        if a_u || mark || query_extra {
+            v |= QUERY;
+        }
+        if a_u || space {
+            v |= REASON;
+        }
+        if a_u || mark || punct {
+            v |= EXT_VALUE;
+        }
+        if c.is_ascii_digit() {
+            v |= DIGIT;
+        }
+        if c.is_ascii_hexdigit() {
+            v |= HEX;
+        }
+        t[b] = v;
+        b += 1;
+    }
+    t
+}
+
+/// The table: `TABLE[byte] & CLASS != 0` when `byte` is in `CLASS`.
+pub static TABLE: [u16; 256] = build();
+
+/// True when every byte of `bytes` is in `class`.
+#[inline]
+pub fn all_in(bytes: &[u8], class: u16) -> bool {
+    // Branch-free accumulation: one lookup and one AND per byte.
+    bytes.iter().fold(class, |acc, &b| acc & TABLE[b as usize]) == class
+}
+
+/// True when `byte` is in `class`.
+#[inline]
+pub fn is_in(byte: u8, class: u16) -> bool {
+    TABLE[byte as usize] & class != 0
+}

@@ -1,0 +1,1 @@
+//! Degu server (in progress).

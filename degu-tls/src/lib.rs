@@ -1,0 +1,1 @@
+//! Degu over TLS: not implemented yet; this crate currently exports nothing.
