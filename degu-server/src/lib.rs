@@ -1,1 +1,65 @@
-//! Degu server (in progress).
+//! # degu-server
+//!
+//! A small, strict, blocking HTTP/1.1 server to embed in a program: one
+//! thread per connection (at most `max_connections`), any address family
+//! (IPv4, IPv6 with scope ids, AF_UNIX paths and abstract names), and
+//! RGI apps that return the whole response in one value.
+//!
+//! ```
+//! use degu_server::{Server, ServerOptions, Session, Request, AppResult, Response};
+//!
+//! fn app(session: &mut Session, mut request: Request) -> AppResult {
+//!     match request.shift_path().as_deref() {
+//!         Some("echo") => Ok(Response::new(200, "OK").body(request.body)),
+//!         _ => Ok(Response::new(200, "OK").body(format!("request {}", session.requests()))),
+//!     }
+//! }
+//!
+//! let handle = Server::bind(&"unix:@".parse().unwrap(), app, ServerOptions::default())
+//!     .unwrap()
+//!     .spawn()
+//!     .unwrap();
+//! println!("serving on {}", handle.address()); // unix:@<kernel-chosen name>
+//! handle.shutdown();
+//! ```
+//!
+//! ## Behaviour
+//!
+//! - Keep-alive and pipelining; at most `max_requests` per connection; the
+//!   socket `timeout` cuts off idle and slow peers.
+//! - Every response is self-delimiting: a body-less response gets
+//!   `content-length: 0` unless it answers HEAD or has status 204 or 304.
+//! - A response is validated before anything is written (framing headers
+//!   agree with the body, no body on HEAD, 204 or 304).
+//! - Errors close the connection. A preamble that was read whole but is
+//!   refused gets a bare `400`/`431`/`501`/`505` with `connection: close`
+//!   first; an app error or panic, a bad response, or a body framing
+//!   error gets nothing (the connection is closed and the error logged).
+//!   An unread request body is drained if at most 1 MiB of it is left
+//!   (content-length only), otherwise the connection closes: its bytes are
+//!   never parsed as a request.
+//! - `expect: 100-continue` on a request with a body is answered with an
+//!   interim `100 Continue`.
+//! - Logging through the `log` facade, per connection:
+//!   `+ ADDR New connection`, `- ADDR Handled N requests: REASON`.
+
+mod app;
+mod conn;
+pub mod demo;
+mod options;
+mod request;
+mod server;
+mod session;
+pub mod socket;
+
+pub use app::{App, AppError, AppResult, ConnectionInfo};
+pub use conn::DRAIN_LIMIT;
+pub use degu_core::{
+    self, Address, Body, BodyIter, Chunk, ChunkedBody, ChunkedBodyIter, ContentRange, Error,
+    Headers, Incoming, Method, Outgoing, Range, Response, Result,
+};
+pub use options::ServerOptions;
+pub use request::Request;
+pub use server::{Server, ServerHandle, Wrapper};
+pub use session::{Credentials, Session, Store};
+pub use socket::PlainStream;

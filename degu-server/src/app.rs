@@ -1,0 +1,73 @@
+//! RGI, the application interface (DESIGN.md §4).
+
+use degu_core::Response;
+
+use crate::request::Request;
+use crate::session::Session;
+
+/// What an app may fail with: any error. The server then closes the
+/// connection (it never sends the error to the peer) and logs it.
+pub type AppError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What an app returns.
+pub type AppResult = Result<Response<'static>, AppError>;
+
+/// Facts about a new connection, given to [`App::on_connect`].
+#[derive(Clone, Debug, Default)]
+pub struct ConnectionInfo {
+    /// True over TLS.
+    pub tls: bool,
+    /// The peer's certificate chain (DER, leaf first) when it presented
+    /// one over TLS.
+    pub peer_certificates: Option<Vec<Vec<u8>>>,
+    /// The TLS server name the client asked for (SNI), if any.
+    pub server_name: Option<String>,
+}
+
+/// An application: called once per request with the connection's
+/// [`Session`] and the [`Request`], it returns the whole response.
+///
+/// Any `Fn(&mut Session, Request) -> AppResult + Send + Sync + 'static`
+/// is an app:
+///
+/// ```
+/// use degu_server::{App, AppResult, Request, Response, Session};
+/// fn hello(_: &mut Session, _: Request) -> AppResult {
+///     Ok(Response::new(200, "OK").body("hello"))
+/// }
+/// fn takes_app(_: impl App) {}
+/// takes_app(hello);
+/// takes_app(|_: &mut Session, req: Request| -> AppResult {
+///     Ok(Response::new(200, "OK").body(req.body)) // echo, streamed
+/// });
+/// ```
+pub trait App: Send + Sync + 'static {
+    /// Handles one request.
+    fn call(&self, session: &mut Session, request: Request) -> AppResult;
+
+    /// Called once per accepted connection before any request; returning
+    /// false closes the connection unserved (for example to authenticate a
+    /// peer by its TLS client certificate). The default accepts.
+    fn on_connect(&self, session: &mut Session, info: &ConnectionInfo) -> bool {
+        let _ = (session, info);
+        true
+    }
+}
+
+impl<F> App for F
+where
+    F: Fn(&mut Session, Request) -> AppResult + Send + Sync + 'static,
+{
+    fn call(&self, session: &mut Session, request: Request) -> AppResult {
+        self(session, request)
+    }
+}
+
+impl<A: App + ?Sized> App for std::sync::Arc<A> {
+    fn call(&self, session: &mut Session, request: Request) -> AppResult {
+        (**self).call(session, request)
+    }
+    fn on_connect(&self, session: &mut Session, info: &ConnectionInfo) -> bool {
+        (**self).on_connect(session, info)
+    }
+}

@@ -1,0 +1,274 @@
+//! One connection: read a request, call the app, write the response,
+//! until the peer leaves, a limit is reached, or something goes wrong.
+
+use std::io::{Read, Write};
+use std::net::Shutdown;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use degu_core::shared::{BodyState, BodyTracker, Shared, SharedWriter, body_source, shared};
+use degu_core::{
+    Body, ChunkedBody, Error, Framing, Incoming, Method, Outgoing, Response, Transport,
+    parse_request, write_response_preamble,
+};
+
+use crate::app::{App, ConnectionInfo};
+use crate::request::Request;
+use crate::session::Session;
+use crate::socket::PlainStream;
+
+/// Most bytes of an unread request body the server reads and discards to
+/// keep a connection alive; a larger unread body closes the connection.
+pub const DRAIN_LIMIT: u64 = 1024 * 1024;
+
+/// Largest bytes body sent in the same write as its preamble.
+const COALESCE: usize = 64 * 1024;
+
+pub(crate) struct ConnCtx<'a> {
+    pub app: &'a dyn App,
+    pub max_requests: u64,
+    pub stop: &'a AtomicBool,
+    pub busy: &'a AtomicBool,
+    pub sock: &'a PlainStream,
+}
+
+/// Why a connection ended, for the log line.
+pub(crate) type Reason = String;
+
+fn error_status(e: &Error) -> (u16, &'static str) {
+    match e {
+        Error::BadMethod(_) => (501, "Not Implemented"),
+        Error::BadProtocol(_) => (505, "HTTP Version Not Supported"),
+        Error::TooManyHeaders | Error::PreambleTooLarge => (431, "Request Header Fields Too Large"),
+        _ => (400, "Bad Request"),
+    }
+}
+
+/// Runs the connection; returns the requests handled and why it ended.
+pub(crate) fn serve(
+    transport: Box<dyn Transport>,
+    info: &ConnectionInfo,
+    session: &mut Session,
+    ctx: &ConnCtx<'_>,
+) -> Reason {
+    if !ctx.app.on_connect(session, info) {
+        return "refused by on_connect".into();
+    }
+    let conn = shared(transport);
+    let mut out = Vec::with_capacity(1024);
+    loop {
+        if session.requests >= ctx.max_requests {
+            return "max_requests reached".into();
+        }
+        ctx.busy.store(false, Ordering::SeqCst);
+        if ctx.stop.load(Ordering::SeqCst) {
+            return "server shutting down".into();
+        }
+        let (request, framing, tracker, expect) = match read_request(&conn, ctx) {
+            Ok(Some(r)) => r,
+            Ok(None) => return "peer closed the connection".into(),
+            Err(e) => {
+                if e.is_timeout() {
+                    return "timeout".into();
+                }
+                if !matches!(e, Error::Io(_) | Error::UnexpectedEof(_)) {
+                    let (status, reason) = error_status(&e);
+                    refuse(&conn, ctx.sock, status, reason);
+                }
+                return format!("bad request: {e}");
+            }
+        };
+        if expect {
+            let r = conn
+                .borrow_mut()
+                .get_mut()
+                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
+            if let Err(e) = r {
+                return format!("write error: {e}");
+            }
+        }
+        let method = request.method;
+        let close_requested = request.headers.get("connection") == Some("close");
+        let result = catch_unwind(AssertUnwindSafe(|| ctx.app.call(session, request)));
+        let response = match result {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
+                if let Some(t) = &tracker {
+                    t.fail();
+                }
+                return format!("app error: {e}");
+            }
+            Err(_) => {
+                if let Some(t) = &tracker {
+                    t.fail();
+                }
+                return "app panicked".into();
+            }
+        };
+        let close_after = match write_response(&conn, &mut out, method, response) {
+            Ok(close) => close,
+            Err(e) => {
+                if let Some(t) = &tracker {
+                    t.fail();
+                }
+                return format!("response error: {e}");
+            }
+        };
+        session.requests += 1;
+        if let Some(t) = tracker
+            && let Err(reason) = finish_body(&conn, framing, &t)
+        {
+            return reason;
+        }
+        if close_requested || close_after {
+            return "connection: close".into();
+        }
+    }
+}
+
+type ReadResult = (Request, Framing, Option<BodyTracker>, bool);
+
+fn read_request(
+    conn: &Shared<Box<dyn Transport>>,
+    ctx: &ConnCtx<'_>,
+) -> degu_core::Result<Option<ReadResult>> {
+    let mut reader = conn.borrow_mut();
+    let Some(buf) = reader.read_preamble()? else {
+        return Ok(None);
+    };
+    ctx.busy.store(true, Ordering::SeqCst);
+    let p = parse_request(buf)?;
+    let framing = p.typed.framing;
+    let expect = framing != Framing::None
+        && framing != Framing::Length(0)
+        && p.headers
+            .get("expect")
+            .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+    let (body, tracker) = match framing {
+        Framing::None => (None, None),
+        Framing::Length(n) => {
+            let (src, t) = body_source(conn);
+            (Some(Incoming::Body(Body::from_source(src, n))), Some(t))
+        }
+        Framing::Chunked => {
+            let (src, t) = body_source(conn);
+            (
+                Some(Incoming::Chunked(ChunkedBody::from_source(src))),
+                Some(t),
+            )
+        }
+    };
+    let request = Request::from_preamble(&p, body);
+    Ok(Some((request, framing, tracker, expect)))
+}
+
+/// After the response: the request body must have been read to its end,
+/// or be small enough to drain; otherwise the connection closes (its
+/// unread bytes must never be parsed as the next request).
+fn finish_body(
+    conn: &Shared<Box<dyn Transport>>,
+    framing: Framing,
+    t: &BodyTracker,
+) -> Result<(), Reason> {
+    let state = t.detach();
+    match (state, framing) {
+        (BodyState::Complete, _) => Ok(()),
+        (BodyState::Reading, Framing::Length(n)) if n - t.consumed() <= DRAIN_LIMIT => {
+            let mut left = n - t.consumed();
+            let mut buf = [0u8; 8192];
+            let mut reader = conn.borrow_mut();
+            while left > 0 {
+                let want = (left as usize).min(buf.len());
+                match reader.read(&mut buf[..want]) {
+                    Ok(0) | Err(_) => return Err("request body cut short".into()),
+                    Ok(k) => left -= k as u64,
+                }
+            }
+            Ok(())
+        }
+        (BodyState::Reading, _) => Err("request body not consumed".into()),
+        _ => Err("request body failed".into()),
+    }
+}
+
+/// Sends a bare error status with `connection: close`, then closes
+/// gracefully: shut down writing and discard what the peer still sends
+/// (briefly and boundedly), so the peer reads the status instead of a reset.
+fn refuse(conn: &Shared<Box<dyn Transport>>, sock: &PlainStream, status: u16, reason: &str) {
+    let msg =
+        format!("HTTP/1.1 {status} {reason}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+    let mut reader = conn.borrow_mut();
+    if reader.get_mut().write_all(msg.as_bytes()).is_err() {
+        return;
+    }
+    let _ = reader.get_mut().flush();
+    linger(sock);
+}
+
+pub(crate) fn linger(sock: &PlainStream) {
+    let _ = sock.shutdown(Shutdown::Write);
+    let _ = sock.set_timeout(Some(Duration::from_millis(200)));
+    let mut s = match sock.try_clone() {
+        Ok(s) => s,
+        Err(_) => return,
+    };
+    let mut buf = [0u8; 8192];
+    let mut total = 0;
+    while total < 256 * 1024 {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => total += n,
+        }
+    }
+}
+
+/// Validates and writes a response; returns true when the connection
+/// should close after it.
+fn write_response(
+    conn: &Shared<Box<dyn Transport>>,
+    out: &mut Vec<u8>,
+    method: Method,
+    mut resp: Response<'static>,
+) -> degu_core::Result<bool> {
+    let status = resp.status;
+    if status < 200 {
+        return Err(Error::Invalid(format!(
+            "an app cannot answer with the interim status {status}"
+        )));
+    }
+    let bodiless = method == Method::Head || status == 204 || status == 304;
+    if bodiless {
+        if !resp.body.is_none() {
+            return Err(Error::Invalid(format!(
+                "a response to {method} with status {status} cannot have a body"
+            )));
+        }
+        if status == 204 && resp.headers.framing()? != Framing::None {
+            return Err(Error::Invalid(
+                "a 204 response cannot declare a body".into(),
+            ));
+        }
+        resp.headers.framing()?;
+    } else if resp.body.is_none() && resp.headers.framing()? == Framing::None {
+        // Every response is self-delimiting: no body means zero bytes.
+        resp.headers.insert("content-length", "0")?;
+        resp.body = Outgoing::Bytes(std::borrow::Cow::Borrowed(b""));
+    }
+    resp.body.apply_framing(&mut resp.headers, bodiless)?;
+    out.clear();
+    write_response_preamble(out, status, &resp.reason, &resp.headers)?;
+    let close = resp.headers.get("connection") == Some("close");
+    match &mut resp.body {
+        Outgoing::None => conn.borrow_mut().get_mut().write_all(out)?,
+        Outgoing::Bytes(b) if out.len() + b.len() <= COALESCE => {
+            out.extend_from_slice(b);
+            conn.borrow_mut().get_mut().write_all(out)?;
+        }
+        body => {
+            conn.borrow_mut().get_mut().write_all(out)?;
+            body.write_to(&mut SharedWriter(conn.clone()))?;
+        }
+    }
+    Ok(close)
+}

@@ -1,0 +1,291 @@
+//! The app behind the demo programs (`examples/demo.rs` and degu-tls's
+//! `demo_tls`), the interop tests and the benchmarks; see DEMO.md.
+//!
+//! | request | response |
+//! |---|---|
+//! | `GET /`, `HEAD /` | `200`, `text/plain`, `hello, world` |
+//! | `PUT /echo`, `POST /echo` | `200`, the request body as it came (chunked stays chunked, boundaries and extensions kept), streamed |
+//! | `GET /bytes/N`, `HEAD /bytes/N` | `200`, N bytes, byte i = `i % 251`; with `range`: `206` + `content-range`, past the end: `416` |
+//! | `GET /chunks/K/S` | `200`, chunked: K chunks of S bytes, chunk i with extension `i=<i>` |
+//! | `GET /info` | `200`, JSON describing the request and session |
+//! | `/app/...` | the same, with `app` shifted onto `mount` |
+//! | anything else | `404`; a method a route does not take: `405` |
+
+use std::io::{self, Read, Write};
+use std::time::Duration;
+
+use degu_core::{Address, Body, Chunk, ChunkedBodyIter, MAX_CHUNK_SIZE, Method, Response};
+
+use crate::{AppResult, Request, ServerOptions, Session};
+
+/// The demo app.
+pub fn app(session: &mut Session, mut request: Request) -> AppResult {
+    if request.path.first().map(String::as_str) == Some("app") {
+        request.shift_path();
+    }
+    let path: Vec<&str> = request.path.iter().map(String::as_str).collect();
+    let m = request.method;
+    match path.as_slice() {
+        [] => match m {
+            Method::Get | Method::Head => {
+                let r = Response::new(200, "OK")
+                    .header("content-type", "text/plain")?
+                    .header("content-length", "12")?;
+                Ok(if m == Method::Get {
+                    r.body("hello, world")
+                } else {
+                    r
+                })
+            }
+            _ => not_allowed(),
+        },
+        ["echo"] => match m {
+            Method::Put | Method::Post => Ok(Response::new(200, "OK").body(match request.body {
+                Some(b) => b.into(),
+                None => degu_core::Outgoing::from(&b""[..]),
+            })),
+            _ => not_allowed(),
+        },
+        ["bytes", n] => match (m, n.parse::<u64>()) {
+            (Method::Get | Method::Head, Ok(total)) => bytes(&request, total),
+            (_, Ok(_)) => not_allowed(),
+            _ => not_found(),
+        },
+        ["chunks", k, s] => match (m, k.parse::<u64>(), s.parse::<u64>()) {
+            (Method::Get, Ok(k), Ok(s)) if (1..=MAX_CHUNK_SIZE).contains(&s) => {
+                let chunks = (0..k)
+                    .map(move |i| Chunk::with_ext("i", i.to_string(), pattern_vec(s as usize)))
+                    .chain(std::iter::once(Chunk::new(Vec::new())));
+                Ok(Response::new(200, "OK").body(ChunkedBodyIter::new(chunks)))
+            }
+            (Method::Get, Ok(_), Ok(_)) => Ok(Response::new(400, "Bad Request")),
+            (_, Ok(_), Ok(_)) => not_allowed(),
+            _ => not_found(),
+        },
+        ["info"] => match m {
+            Method::Get => {
+                let json = info_json(session, &request);
+                Ok(Response::new(200, "OK")
+                    .header("content-type", "application/json")?
+                    .body(json))
+            }
+            _ => not_allowed(),
+        },
+        _ => not_found(),
+    }
+}
+
+fn not_found() -> AppResult {
+    Ok(Response::new(404, "Not Found"))
+}
+
+fn not_allowed() -> AppResult {
+    Ok(Response::new(405, "Method Not Allowed"))
+}
+
+fn bytes(request: &Request, total: u64) -> AppResult {
+    let head = request.method == Method::Head;
+    let (status, reason, start, len, content_range) = match request.range() {
+        None => (200, "OK", 0, total, None),
+        Some(range) => match range.content_range(total) {
+            Ok(cr) => (206, "Partial Content", cr.start(), cr.len(), Some(cr)),
+            Err(_) => {
+                return Ok(Response::new(416, "Range Not Satisfiable")
+                    .header("content-range", format!("bytes */{total}"))
+                    .unwrap_or_else(|_| Response::new(416, "Range Not Satisfiable")));
+            }
+        },
+    };
+    let mut r = Response::new(status, reason).header("content-type", "application/octet-stream")?;
+    if let Some(cr) = content_range {
+        r = r.header("content-range", cr.to_string())?;
+    }
+    if head {
+        return Ok(r.header("content-length", len.to_string())?);
+    }
+    Ok(r.body(Body::new(Pattern { pos: start }, len)))
+}
+
+/// An endless reader of the demo pattern: byte at offset `i` is `i % 251`.
+#[derive(Clone, Debug)]
+pub struct Pattern {
+    /// The offset of the next byte.
+    pub pos: u64,
+}
+
+const PERIOD: usize = 251;
+
+fn period() -> &'static [u8; 2 * PERIOD] {
+    static P: std::sync::OnceLock<[u8; 2 * PERIOD]> = std::sync::OnceLock::new();
+    P.get_or_init(|| std::array::from_fn(|i| (i % PERIOD) as u8))
+}
+
+impl Read for Pattern {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let p = period();
+        let mut off = (self.pos % PERIOD as u64) as usize;
+        let mut done = 0;
+        while done < buf.len() {
+            let n = (buf.len() - done).min(PERIOD);
+            buf[done..done + n].copy_from_slice(&p[off..off + n]);
+            done += n;
+            off = (off + n) % PERIOD;
+        }
+        self.pos += buf.len() as u64;
+        Ok(buf.len())
+    }
+}
+
+/// `n` bytes of the pattern from offset 0.
+pub fn pattern_vec(n: usize) -> Vec<u8> {
+    let mut v = vec![0u8; n];
+    let _ = Pattern { pos: 0 }.read(&mut v);
+    v
+}
+
+/// Appends `s` to `out` as a JSON string.
+pub fn json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn json_list(out: &mut String, items: &[String]) {
+    out.push('[');
+    for (i, s) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json_str(out, s);
+    }
+    out.push(']');
+}
+
+fn info_json(session: &Session, r: &Request) -> String {
+    let mut o = String::with_capacity(512);
+    o.push_str("{\"method\":");
+    json_str(&mut o, r.method.as_str());
+    o.push_str(",\"uri\":");
+    json_str(&mut o, &r.uri);
+    o.push_str(",\"mount\":");
+    json_list(&mut o, &r.mount);
+    o.push_str(",\"path\":");
+    json_list(&mut o, &r.path);
+    o.push_str(",\"query\":");
+    match &r.query {
+        Some(q) => json_str(&mut o, q),
+        None => o.push_str("null"),
+    }
+    o.push_str(",\"headers\":{");
+    for (i, (n, v)) in r.headers.iter().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        json_str(&mut o, n);
+        o.push(':');
+        json_str(&mut o, v);
+    }
+    o.push_str("},\"session\":{\"address\":");
+    json_str(&mut o, &session.address().to_string());
+    o.push_str(",\"credentials\":");
+    match session.credentials() {
+        Some(c) => o.push_str(&format!("[{},{},{}]", c.pid, c.uid, c.gid)),
+        None => o.push_str("null"),
+    }
+    o.push_str(&format!(",\"requests\":{}}}}}", session.requests()));
+    o
+}
+
+/// A handler for program-specific options: gets the option and the
+/// remaining arguments, returns whether it took the option.
+pub type ExtraOption<'a> =
+    dyn FnMut(&str, &mut dyn Iterator<Item = String>) -> Result<bool, String> + 'a;
+
+/// The demo programs' common command line:
+/// `[--max-connections N] [--max-requests N] [--timeout SECS] ADDRESS`.
+/// `extra` sees every other `--option` first (with the remaining
+/// arguments, to take its value) and returns whether it took it.
+pub fn parse_args(
+    args: impl IntoIterator<Item = String>,
+    extra: &mut ExtraOption<'_>,
+) -> Result<(ServerOptions, Address), String> {
+    let mut opts = ServerOptions::default();
+    let mut address = None;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| -> Result<String, String> {
+            args.next().ok_or_else(|| format!("{name} needs a value"))
+        };
+        match arg.as_str() {
+            "--max-connections" => {
+                let v = value(&arg)?;
+                opts = opts.max_connections(
+                    v.parse()
+                        .map_err(|_| format!("bad --max-connections {v:?}"))?,
+                );
+            }
+            "--max-requests" => {
+                let v = value(&arg)?;
+                opts =
+                    opts.max_requests(v.parse().map_err(|_| format!("bad --max-requests {v:?}"))?);
+            }
+            "--timeout" => {
+                let v = value(&arg)?;
+                let secs: f64 = v.parse().map_err(|_| format!("bad --timeout {v:?}"))?;
+                if !(secs.is_finite() && secs > 0.0) {
+                    return Err(format!("bad --timeout {v:?}"));
+                }
+                opts = opts.timeout(Some(Duration::from_secs_f64(secs)));
+            }
+            a if a.starts_with("--") => {
+                if !extra(a, &mut args)? {
+                    return Err(format!("unknown option {a}"));
+                }
+            }
+            a => {
+                if address.is_some() {
+                    return Err(format!("unexpected argument {a:?}"));
+                }
+                address = Some(a.parse::<Address>().map_err(|e| e.to_string())?);
+            }
+        }
+    }
+    opts.validate().map_err(|e| e.to_string())?;
+    let address = address.ok_or("missing ADDRESS")?;
+    Ok((opts, address))
+}
+
+/// A minimal `log` logger to stderr (`DEGU_LOG=debug|info|warn|error|off`,
+/// default info), for the demo programs.
+pub fn init_stderr_logger() {
+    struct Stderr;
+    impl log::Log for Stderr {
+        fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+            m.level() <= log::max_level()
+        }
+        fn log(&self, r: &log::Record<'_>) {
+            if self.enabled(r.metadata()) {
+                let _ = writeln!(io::stderr().lock(), "{} {}", r.level(), r.args());
+            }
+        }
+        fn flush(&self) {}
+    }
+    static LOGGER: Stderr = Stderr;
+    let level = match std::env::var("DEGU_LOG").as_deref() {
+        Ok("debug") => log::LevelFilter::Debug,
+        Ok("warn") => log::LevelFilter::Warn,
+        Ok("error") => log::LevelFilter::Error,
+        Ok("off") => log::LevelFilter::Off,
+        _ => log::LevelFilter::Info,
+    };
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(level);
+    }
+}

@@ -1,0 +1,99 @@
+//! Server options, with the original's defaults.
+
+use std::time::Duration;
+
+use degu_core::{Error, Result};
+
+/// How a server runs: connection and request limits and timeouts.
+///
+/// ```
+/// use std::time::Duration;
+/// let opts = degu_server::ServerOptions::default()
+///     .max_connections(10)
+///     .timeout(Some(Duration::from_secs(5)));
+/// assert_eq!(opts.get_max_connections(), 10);
+/// assert_eq!(opts.get_max_requests(), 1000);
+/// assert!(degu_server::ServerOptions::default().max_requests(0).validate().is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerOptions {
+    max_connections: usize,
+    max_requests: u64,
+    timeout: Option<Duration>,
+    shutdown_timeout: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            max_connections: 50,
+            max_requests: 1000,
+            timeout: Some(Duration::from_secs(30)),
+            shutdown_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl ServerOptions {
+    /// Most connections served at once (default 50); past it a new
+    /// connection is closed without being served.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n;
+        self
+    }
+
+    /// Most requests on one connection before it is closed (default 1000).
+    pub fn max_requests(mut self, n: u64) -> Self {
+        self.max_requests = n;
+        self
+    }
+
+    /// Socket read and write timeout (default 30 s; `None`: wait forever,
+    /// not recommended facing untrusted peers). An idle keep-alive
+    /// connection or a slow peer is cut off after it.
+    pub fn timeout(mut self, t: Option<Duration>) -> Self {
+        self.timeout = t;
+        self
+    }
+
+    /// How long [`shutdown`](crate::ServerHandle::shutdown) lets in-flight
+    /// requests run before it closes their connections (default 10 s).
+    pub fn shutdown_timeout(mut self, t: Duration) -> Self {
+        self.shutdown_timeout = t;
+        self
+    }
+
+    /// The max_connections setting.
+    pub fn get_max_connections(&self) -> usize {
+        self.max_connections
+    }
+
+    /// The max_requests setting.
+    pub fn get_max_requests(&self) -> u64 {
+        self.max_requests
+    }
+
+    /// The timeout setting.
+    pub fn get_timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// The shutdown_timeout setting.
+    pub fn get_shutdown_timeout(&self) -> Duration {
+        self.shutdown_timeout
+    }
+
+    /// Checks every option: zero limits and a zero timeout are errors.
+    pub fn validate(&self) -> Result<()> {
+        if self.max_connections == 0 {
+            return Err(Error::Invalid("max_connections must be at least 1".into()));
+        }
+        if self.max_requests == 0 {
+            return Err(Error::Invalid("max_requests must be at least 1".into()));
+        }
+        if self.timeout == Some(Duration::ZERO) {
+            return Err(Error::Invalid("timeout must be more than zero".into()));
+        }
+        Ok(())
+    }
+}

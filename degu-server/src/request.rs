@@ -1,0 +1,97 @@
+//! The request an app receives.
+
+use degu_core::{Headers, Incoming, Method, Range, RequestPreamble};
+
+/// A request: method, URI, headers (lowercase names), body, and the path
+/// split into `mount` (components already routed) and `path` (still to
+/// route).
+///
+/// ```
+/// # use degu_server::Request;
+/// # use degu_core::Method;
+/// let mut req = Request::new(Method::Get, "/api/users/?sort=name").unwrap();
+/// assert_eq!(req.path, ["api", "users", ""]);
+/// assert_eq!(req.shift_path().as_deref(), Some("api"));
+/// assert_eq!((req.mount.as_slice(), req.path.as_slice()), (&["api".to_string()][..], &["users".to_string(), String::new()][..]));
+/// assert_eq!(req.build_proxy_uri(), "/users/?sort=name");
+/// ```
+#[derive(Debug)]
+pub struct Request {
+    /// The method.
+    pub method: Method,
+    /// The URI as sent.
+    pub uri: String,
+    /// The headers; `content-length`, `transfer-encoding`, `range` and
+    /// `content-range` were validated (see [`Headers::content_length`],
+    /// [`Headers::range`]).
+    pub headers: Headers,
+    /// The body: none, a content-length [`Body`](degu_core::Body) or a
+    /// [`ChunkedBody`](degu_core::ChunkedBody) reading from the connection.
+    pub body: Option<Incoming<'static>>,
+    /// Path components already routed (moved here by [`shift_path`](Self::shift_path)).
+    pub mount: Vec<String>,
+    /// Path components still to route: `/` is `[]`, `/foo/` is `["foo", ""]`.
+    pub path: Vec<String>,
+    /// The query: `None` without `?`, `Some("")` for a trailing `?`.
+    pub query: Option<String>,
+}
+
+impl Request {
+    /// A body-less request for `uri` (checked), for tests and for apps
+    /// that build requests.
+    pub fn new(method: Method, uri: &str) -> degu_core::Result<Request> {
+        let (path, query) = degu_core::parse_uri(uri.as_bytes())?;
+        Ok(Request {
+            method,
+            uri: uri.to_owned(),
+            headers: Headers::new(),
+            body: None,
+            mount: Vec::new(),
+            path: degu_core::split_path(path).map(str::to_owned).collect(),
+            query: query.map(str::to_owned),
+        })
+    }
+
+    pub(crate) fn from_preamble(
+        p: &RequestPreamble<'_>,
+        body: Option<Incoming<'static>>,
+    ) -> Request {
+        Request {
+            method: p.method,
+            uri: p.uri.to_owned(),
+            headers: Headers::from_raw(&p.headers),
+            body,
+            mount: Vec::new(),
+            path: p.path_components().map(str::to_owned).collect(),
+            query: p.query.map(str::to_owned),
+        }
+    }
+
+    /// Moves the next path component onto `mount` and returns it; `None`
+    /// when the path is empty.
+    pub fn shift_path(&mut self) -> Option<String> {
+        if self.path.is_empty() {
+            return None;
+        }
+        let next = self.path.remove(0);
+        self.mount.push(next.clone());
+        Some(next)
+    }
+
+    /// The remaining path and the query as a URI, for forwarding upstream.
+    pub fn build_proxy_uri(&self) -> String {
+        let mut uri = String::with_capacity(self.uri.len());
+        uri.push('/');
+        uri.push_str(&self.path.join("/"));
+        if let Some(q) = &self.query {
+            uri.push('?');
+            uri.push_str(q);
+        }
+        uri
+    }
+
+    /// The `range` header, already validated.
+    pub fn range(&self) -> Option<Range> {
+        self.headers.range()
+    }
+}
