@@ -1,0 +1,199 @@
+//! The TLS client: a [`degu_client::Client`] whose connections run over
+//! rustls.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use degu_client::{Client, Connector, PlainStream};
+use degu_core::{Address, Result, Transport};
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::{CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+
+use crate::config::{TlsError, VERSIONS, load_certs, load_key, load_roots, provider};
+use crate::stream::TlsStream;
+
+/// The client `sslconfig` of the original.
+///
+/// ```no_run
+/// use degu_tls::SslClientConfig;
+/// let config = SslClientConfig {
+///     ca_file: Some("ca.pem".into()),
+///     cert_file: Some("client.pem".into()),
+///     key_file: Some("client.key".into()),
+///     ..Default::default()
+/// }
+/// .build()?;
+/// # Ok::<(), degu_tls::TlsError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct SslClientConfig {
+    /// A PEM file of CAs to trust; with `ca_path` unset too, the bundled
+    /// web roots (webpki-roots) are used.
+    pub ca_file: Option<PathBuf>,
+    /// A directory of CA PEM files to trust.
+    pub ca_path: Option<PathBuf>,
+    /// Check that the server's certificate names the host (default true).
+    /// False is the peer-to-peer case: the chain is still verified against
+    /// the given CA (and refused without one), the name is not.
+    pub check_hostname: bool,
+    /// The client certificate chain (PEM), to authenticate to the server.
+    pub cert_file: Option<PathBuf>,
+    /// The client certificate's key (PEM).
+    pub key_file: Option<PathBuf>,
+}
+
+impl Default for SslClientConfig {
+    fn default() -> Self {
+        SslClientConfig {
+            ca_file: None,
+            ca_path: None,
+            check_hostname: true,
+            cert_file: None,
+            key_file: None,
+        }
+    }
+}
+
+impl SslClientConfig {
+    /// Builds the rustls configuration; misconfigurations are errors here.
+    pub fn build(&self) -> std::result::Result<Arc<ClientConfig>, TlsError> {
+        let pinned = self.ca_file.is_some() || self.ca_path.is_some();
+        if !self.check_hostname && !pinned {
+            return Err(TlsError::UncheckedWithoutCa);
+        }
+        let roots = if pinned {
+            load_roots(self.ca_file.as_deref(), self.ca_path.as_deref())?
+        } else {
+            RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            }
+        };
+        let identity = match (&self.cert_file, &self.key_file) {
+            (Some(c), Some(k)) => Some((load_certs(c)?, load_key(k)?)),
+            (None, None) => None,
+            _ => return Err(TlsError::IncompleteClientCert),
+        };
+        client_config(roots, self.check_hostname, identity)
+    }
+}
+
+/// A client configuration from in-memory parts.
+pub fn client_config(
+    roots: RootCertStore,
+    check_hostname: bool,
+    identity: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+) -> std::result::Result<Arc<ClientConfig>, TlsError> {
+    let provider = provider();
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(VERSIONS)?;
+    let builder = if check_hostname {
+        builder.with_root_certificates(roots)
+    } else {
+        let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .map_err(|e| TlsError::Rustls(rustls::Error::General(e.to_string())))?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(ChainOnly(inner)))
+    };
+    let config = match identity {
+        Some((certs, key)) => builder.with_client_auth_cert(certs, key)?,
+        None => builder.with_no_client_auth(),
+    };
+    Ok(Arc::new(config))
+}
+
+/// Verifies the chain against the pinned roots, and only a wrong name is
+/// forgiven (`check_hostname = false`).
+#[derive(Debug)]
+struct ChainOnly(Arc<WebPkiServerVerifier>);
+
+impl ServerCertVerifier for ChainOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+/// Wraps each new client connection in TLS.
+struct TlsConnector {
+    config: Arc<ClientConfig>,
+    ssl_host: Option<String>,
+}
+
+impl Connector for TlsConnector {
+    fn connect(&self, stream: PlainStream, address: &Address) -> Result<Box<dyn Transport>> {
+        let name = match self.ssl_host.clone().or_else(|| address.host()) {
+            Some(n) => n,
+            None => {
+                return Err(TlsError::NoServerName(format!(
+                    "{address} has no host name; set ssl_host"
+                ))
+                .into());
+            }
+        };
+        let server_name = ServerName::try_from(name.clone()).map_err(|_| {
+            degu_core::Error::from(TlsError::NoServerName(format!("bad ssl_host {name:?}")))
+        })?;
+        let conn = ClientConnection::new(Arc::clone(&self.config), server_name)
+            .map_err(|e| degu_core::Error::from(TlsError::Rustls(e)))?;
+        Ok(Box::new(TlsStream::handshake(conn, stream)?))
+    }
+}
+
+/// The original's `SSLClient(sslconfig, address)`: a
+/// [`degu_client::Client`] (same options, same `Connection`) over TLS.
+pub struct SslClient;
+
+impl SslClient {
+    /// A client for `address` over TLS; the server name for SNI and the
+    /// name check is the address's host.
+    #[allow(clippy::new_ret_no_self, reason = "SslClient is the original's name for a TLS client")]
+    pub fn new(config: Arc<ClientConfig>, address: Address) -> Client {
+        SslClient::with_ssl_host(config, address, None)
+    }
+
+    /// As [`new`](Self::new), with `ssl_host` as the server name (needed
+    /// for AF_UNIX addresses, or to reach a host by IP under its name).
+    pub fn with_ssl_host(config: Arc<ClientConfig>, address: Address, ssl_host: Option<String>) -> Client {
+        Client::with_connector(address, Arc::new(TlsConnector { config, ssl_host }))
+    }
+}

@@ -1,0 +1,198 @@
+//! Building rustls configurations from the original's `sslconfig`.
+//!
+//! The choices are fixed, modern and forward-secret only:
+//! - TLS 1.3 only (no TLS 1.2, no renegotiation, no compression: TLS 1.3
+//!   has neither).
+//! - Cipher suites: `TLS13_AES_256_GCM_SHA384`,
+//!   `TLS13_CHACHA20_POLY1305_SHA256`, `TLS13_AES_128_GCM_SHA256` (AEAD).
+//! - Key exchange: X25519, then ECDHE over secp256r1 and secp384r1.
+//! - The crypto provider is rustls's `ring` provider.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::RootCertStore;
+use rustls::crypto::CryptoProvider;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+/// What can go wrong building a TLS configuration or connection.
+#[non_exhaustive]
+#[derive(Debug)]
+pub enum TlsError {
+    /// A file could not be read.
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// A file holds no usable PEM item of the expected kind.
+    Pem {
+        /// The file.
+        path: PathBuf,
+        /// What was expected (`"certificate"`, `"private key"`).
+        what: &'static str,
+        /// Why it is unusable.
+        detail: String,
+    },
+    /// A server needs both a certificate and its key.
+    MissingKey,
+    /// A server config with neither a client CA nor the explicit
+    /// `allow_unauthenticated_clients`.
+    NoClientCa,
+    /// A client config with `check_hostname = false` and no CA to pin.
+    UncheckedWithoutCa,
+    /// A client certificate without its key, or a key without a certificate.
+    IncompleteClientCert,
+    /// No server name to check for: an AF_UNIX address needs `ssl_host`.
+    NoServerName(String),
+    /// rustls refused the configuration (for example a key that does not
+    /// match its certificate).
+    Rustls(rustls::Error),
+}
+
+impl fmt::Display for TlsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TlsError::Read { path, source } => {
+                write!(f, "cannot read {}: {source}", path.display())
+            }
+            TlsError::Pem { path, what, detail } => {
+                write!(f, "no usable {what} in {}: {detail}", path.display())
+            }
+            TlsError::MissingKey => f.write_str("a server needs cert_file and key_file"),
+            TlsError::NoClientCa => f.write_str(
+                "no client CA (ca_file or ca_path): set allow_unauthenticated_clients to accept anonymous clients",
+            ),
+            TlsError::UncheckedWithoutCa => {
+                f.write_str("check_hostname = false needs a ca_file or ca_path to verify against")
+            }
+            TlsError::IncompleteClientCert => {
+                f.write_str("a client certificate needs both cert_file and key_file")
+            }
+            TlsError::NoServerName(s) => write!(f, "no TLS server name: {s}"),
+            TlsError::Rustls(e) => write!(f, "tls: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for TlsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TlsError::Read { source, .. } => Some(source),
+            TlsError::Rustls(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<rustls::Error> for TlsError {
+    fn from(e: rustls::Error) -> Self {
+        TlsError::Rustls(e)
+    }
+}
+
+impl From<TlsError> for degu_core::Error {
+    fn from(e: TlsError) -> Self {
+        degu_core::Error::Io(io::Error::new(io::ErrorKind::InvalidInput, e))
+    }
+}
+
+/// The crypto provider with Degu's choice of suites and key exchanges.
+pub fn provider() -> Arc<CryptoProvider> {
+    use rustls::crypto::ring as r;
+    Arc::new(CryptoProvider {
+        cipher_suites: vec![
+            r::cipher_suite::TLS13_AES_256_GCM_SHA384,
+            r::cipher_suite::TLS13_CHACHA20_POLY1305_SHA256,
+            r::cipher_suite::TLS13_AES_128_GCM_SHA256,
+        ],
+        kx_groups: vec![r::kx_group::X25519, r::kx_group::SECP256R1, r::kx_group::SECP384R1],
+        ..r::default_provider()
+    })
+}
+
+/// The protocol versions Degu speaks: TLS 1.3 only.
+pub static VERSIONS: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13];
+
+fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
+    std::fs::read(path).map_err(|source| TlsError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Every certificate in a PEM file (an error if there is none).
+pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let bytes = read(path)?;
+    let certs = CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TlsError::Pem {
+            path: path.to_owned(),
+            what: "certificate",
+            detail: e.to_string(),
+        })?;
+    if certs.is_empty() {
+        return Err(TlsError::Pem {
+            path: path.to_owned(),
+            what: "certificate",
+            detail: "no CERTIFICATE section".into(),
+        });
+    }
+    Ok(certs)
+}
+
+/// The private key in a PEM file (PKCS#1, PKCS#8 or SEC1).
+pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+    let bytes = read(path)?;
+    PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| TlsError::Pem {
+        path: path.to_owned(),
+        what: "private key",
+        detail: e.to_string(),
+    })
+}
+
+/// Trust anchors from a PEM file and/or every `*.pem`/`*.crt` file of a
+/// directory.
+pub fn load_roots(
+    ca_file: Option<&Path>,
+    ca_path: Option<&Path>,
+) -> Result<RootCertStore, TlsError> {
+    let mut roots = RootCertStore::empty();
+    let mut files: Vec<PathBuf> = ca_file.into_iter().map(Path::to_owned).collect();
+    if let Some(dir) = ca_path {
+        let entries = std::fs::read_dir(dir).map_err(|source| TlsError::Read {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.extension()
+                    .is_some_and(|x| x == "pem" || x == "crt" || x == "0")
+            })
+            .collect();
+        found.sort();
+        if found.is_empty() {
+            return Err(TlsError::Pem {
+                path: dir.to_owned(),
+                what: "certificate",
+                detail: "no *.pem or *.crt file in the directory".into(),
+            });
+        }
+        files.extend(found);
+    }
+    for f in files {
+        for cert in load_certs(&f)? {
+            roots.add(cert).map_err(|e| TlsError::Pem {
+                path: f.clone(),
+                what: "CA certificate",
+                detail: e.to_string(),
+            })?;
+        }
+    }
+    Ok(roots)
+}

@@ -1,0 +1,137 @@
+//! The TLS server: a [`degu_server::Server`] whose connections run over
+//! rustls.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use degu_core::{Address, Result, Transport};
+use degu_server::{App, ConnectionInfo, PlainStream, Server, ServerOptions, Wrapper};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{RootCertStore, ServerConfig, ServerConnection};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::config::{TlsError, VERSIONS, load_certs, load_key, load_roots, provider};
+use crate::stream::TlsStream;
+
+/// The server `sslconfig` of the original: a certificate and key, and
+/// either a client CA (client certificates required) or the explicit
+/// `allow_unauthenticated_clients`.
+///
+/// ```no_run
+/// use degu_tls::SslServerConfig;
+/// let config = SslServerConfig {
+///     cert_file: "server.pem".into(),
+///     key_file: "server.key".into(),
+///     ca_file: Some("clients-ca.pem".into()),
+///     ..Default::default()
+/// }
+/// .build()?;
+/// # Ok::<(), degu_tls::TlsError>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct SslServerConfig {
+    /// The server's certificate chain (PEM, leaf first).
+    pub cert_file: PathBuf,
+    /// The server's private key (PEM).
+    pub key_file: PathBuf,
+    /// A PEM file of CAs whose client certificates are accepted.
+    pub ca_file: Option<PathBuf>,
+    /// A directory of such PEM files.
+    pub ca_path: Option<PathBuf>,
+    /// Accept clients without a certificate. Off by default; turning it on
+    /// logs a warning when the config is built. Refused together with a
+    /// client CA (which would be silently unused otherwise).
+    pub allow_unauthenticated_clients: bool,
+}
+
+impl SslServerConfig {
+    /// Builds the rustls configuration; every misconfiguration is an error
+    /// here, not at the first connection.
+    pub fn build(&self) -> std::result::Result<Arc<ServerConfig>, TlsError> {
+        if self.cert_file.as_os_str().is_empty() || self.key_file.as_os_str().is_empty() {
+            return Err(TlsError::MissingKey);
+        }
+        let certs = load_certs(&self.cert_file)?;
+        let key = load_key(&self.key_file)?;
+        let roots = match (&self.ca_file, &self.ca_path, self.allow_unauthenticated_clients) {
+            (None, None, false) => return Err(TlsError::NoClientCa),
+            (None, None, true) => None,
+            (_, _, true) => {
+                return Err(TlsError::Rustls(rustls::Error::General(
+                    "allow_unauthenticated_clients with a client CA: choose one".into(),
+                )));
+            }
+            (f, p, false) => Some(load_roots(f.as_deref(), p.as_deref())?),
+        };
+        server_config(certs, key, roots)
+    }
+}
+
+/// A server configuration from in-memory parts: `client_roots` `None`
+/// accepts anonymous clients (logged as a warning), `Some` requires a
+/// client certificate chaining to one of them.
+pub fn server_config(
+    certs: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    client_roots: Option<RootCertStore>,
+) -> std::result::Result<Arc<ServerConfig>, TlsError> {
+    let provider = provider();
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(VERSIONS)?;
+    let builder = match client_roots {
+        Some(roots) => {
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .map_err(|e| TlsError::Rustls(rustls::Error::General(e.to_string())))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => {
+            log::warn!("TLS server accepts clients without a certificate");
+            builder.with_no_client_auth()
+        }
+    };
+    let config = builder.with_single_cert(certs, key)?;
+    Ok(Arc::new(config))
+}
+
+/// Runs the TLS handshake on each accepted connection.
+struct TlsWrapper {
+    config: Arc<ServerConfig>,
+}
+
+impl Wrapper for TlsWrapper {
+    fn wrap(&self, stream: PlainStream) -> Result<(Box<dyn Transport>, ConnectionInfo)> {
+        let conn = ServerConnection::new(Arc::clone(&self.config))
+            .map_err(|e| degu_core::Error::from(TlsError::Rustls(e)))?;
+        let tls = TlsStream::handshake(conn, stream)?;
+        let info = ConnectionInfo {
+            tls: true,
+            peer_certificates: tls
+                .conn()
+                .peer_certificates()
+                .map(|certs| certs.iter().map(|c| c.to_vec()).collect()),
+            server_name: tls.conn().server_name().map(str::to_owned),
+        };
+        Ok((Box::new(tls), info))
+    }
+}
+
+/// The original's `SSLServer(sslconfig, address, app)`: a
+/// [`degu_server::Server`] (same app trait, options, handle) over TLS.
+pub struct SslServer;
+
+impl SslServer {
+    /// Binds `address` and returns a server whose connections run over
+    /// TLS with `config`. The app's
+    /// [`on_connect`](degu_server::App::on_connect) sees the client's
+    /// certificate chain in [`ConnectionInfo::peer_certificates`].
+    #[allow(clippy::new_ret_no_self, reason = "SslServer is the original's name for a TLS server")]
+    pub fn bind(
+        config: Arc<ServerConfig>,
+        address: &Address,
+        app: impl App,
+        options: ServerOptions,
+    ) -> Result<Server> {
+        Ok(Server::bind(address, app, options)?.with_wrapper(Arc::new(TlsWrapper { config })))
+    }
+}
