@@ -8,7 +8,9 @@ use degu_client::{Client, Connector, PlainStream};
 use degu_core::{Address, Result, Transport};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::{CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore};
+use rustls::{
+    CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore,
+};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
 use crate::config::{TlsError, VERSIONS, load_certs, load_key, load_roots, provider};
@@ -86,8 +88,8 @@ pub fn client_config(
     identity: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
 ) -> std::result::Result<Arc<ClientConfig>, TlsError> {
     let provider = provider();
-    let builder = ClientConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(VERSIONS)?;
+    let builder =
+        ClientConfig::builder_with_provider(provider.clone()).with_protocol_versions(VERSIONS)?;
     let builder = if check_hostname {
         builder.with_root_certificates(roots)
     } else {
@@ -186,14 +188,21 @@ pub struct SslClient;
 impl SslClient {
     /// A client for `address` over TLS; the server name for SNI and the
     /// name check is the address's host.
-    #[allow(clippy::new_ret_no_self, reason = "SslClient is the original's name for a TLS client")]
+    #[allow(
+        clippy::new_ret_no_self,
+        reason = "SslClient is the original's name for a TLS client"
+    )]
     pub fn new(config: Arc<ClientConfig>, address: Address) -> Client {
         SslClient::with_ssl_host(config, address, None)
     }
 
     /// As [`new`](Self::new), with `ssl_host` as the server name (needed
     /// for AF_UNIX addresses, or to reach a host by IP under its name).
-    pub fn with_ssl_host(config: Arc<ClientConfig>, address: Address, ssl_host: Option<String>) -> Client {
+    pub fn with_ssl_host(
+        config: Arc<ClientConfig>,
+        address: Address,
+        ssl_host: Option<String>,
+    ) -> Client {
         Client::with_connector(address, Arc::new(TlsConnector { config, ssl_host }))
     }
 }

@@ -110,7 +110,11 @@ pub fn provider() -> Arc<CryptoProvider> {
             r::cipher_suite::TLS13_CHACHA20_POLY1305_SHA256,
             r::cipher_suite::TLS13_AES_128_GCM_SHA256,
         ],
-        kx_groups: vec![r::kx_group::X25519, r::kx_group::SECP256R1, r::kx_group::SECP384R1],
+        kx_groups: vec![
+            r::kx_group::X25519,
+            r::kx_group::SECP256R1,
+            r::kx_group::SECP384R1,
+        ],
         ..r::default_provider()
     })
 }

@@ -26,7 +26,10 @@ pub struct Identity {
 impl Identity {
     /// The chain (just the certificate) and key as rustls wants them.
     pub fn parts(&self) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
-        (vec![self.cert.clone()], PrivateKeyDer::Pkcs8(self.key.clone_key()))
+        (
+            vec![self.cert.clone()],
+            PrivateKeyDer::Pkcs8(self.key.clone_key()),
+        )
     }
 }
 
@@ -88,7 +91,9 @@ impl TestPki {
         let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
         let mut params = CertificateParams::new(names.clone()).unwrap_or_else(|e| fail(e));
         if let Some(first) = names.first() {
-            params.distinguished_name.push(DnType::CommonName, first.as_str());
+            params
+                .distinguished_name
+                .push(DnType::CommonName, first.as_str());
         }
         params.extended_key_usages = vec![if server {
             ExtendedKeyUsagePurpose::ServerAuth
@@ -100,7 +105,9 @@ impl TestPki {
             params.not_before = rcgen::date_time_ymd(2000, 1, 1);
             params.not_after = rcgen::date_time_ymd(2001, 1, 1);
         }
-        let cert = params.signed_by(&key, &self.issuer).unwrap_or_else(|e| fail(e));
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .unwrap_or_else(|e| fail(e));
         Identity {
             cert: cert.der().clone(),
             key: PrivatePkcs8KeyDer::from(key.serialize_der()),

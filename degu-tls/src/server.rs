@@ -53,7 +53,11 @@ impl SslServerConfig {
         }
         let certs = load_certs(&self.cert_file)?;
         let key = load_key(&self.key_file)?;
-        let roots = match (&self.ca_file, &self.ca_path, self.allow_unauthenticated_clients) {
+        let roots = match (
+            &self.ca_file,
+            &self.ca_path,
+            self.allow_unauthenticated_clients,
+        ) {
             (None, None, false) => return Err(TlsError::NoClientCa),
             (None, None, true) => None,
             (_, _, true) => {
@@ -76,8 +80,8 @@ pub fn server_config(
     client_roots: Option<RootCertStore>,
 ) -> std::result::Result<Arc<ServerConfig>, TlsError> {
     let provider = provider();
-    let builder = ServerConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(VERSIONS)?;
+    let builder =
+        ServerConfig::builder_with_provider(provider.clone()).with_protocol_versions(VERSIONS)?;
     let builder = match client_roots {
         Some(roots) => {
             let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
@@ -125,7 +129,10 @@ impl SslServer {
     /// TLS with `config`. The app's
     /// [`on_connect`](degu_server::App::on_connect) sees the client's
     /// certificate chain in [`ConnectionInfo::peer_certificates`].
-    #[allow(clippy::new_ret_no_self, reason = "SslServer is the original's name for a TLS server")]
+    #[allow(
+        clippy::new_ret_no_self,
+        reason = "SslServer is the original's name for a TLS server"
+    )]
     pub fn bind(
         config: Arc<ServerConfig>,
         address: &Address,

@@ -1,0 +1,484 @@
+//! degu-tls end to end: mutual TLS, refusals, real TLS peers.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use degu_client::Client;
+use degu_core::{
+    Address, Body, BodyIter, Chunk, ChunkedBody, ChunkedBodyIter, Headers, IPV4_LOOPBACK, Incoming,
+    Method,
+};
+use degu_server::{
+    App, AppResult, ConnectionInfo, Request, ServerHandle, ServerOptions, Session, demo,
+};
+use degu_tls::{SslClient, SslClientConfig, SslServer, SslServerConfig, TestPki, client_config};
+
+/// The demo app, counting the requests that reach it and the connections
+/// `on_connect` saw with a client certificate.
+struct Counting {
+    requests: Arc<AtomicUsize>,
+    certified: Arc<AtomicUsize>,
+}
+
+impl App for Counting {
+    fn call(&self, session: &mut Session, request: Request) -> AppResult {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        demo::app(session, request)
+    }
+    fn on_connect(&self, _: &mut Session, info: &ConnectionInfo) -> bool {
+        assert!(info.tls);
+        if info
+            .peer_certificates
+            .as_ref()
+            .is_some_and(|c| !c.is_empty())
+        {
+            self.certified.fetch_add(1, Ordering::SeqCst);
+        }
+        true
+    }
+}
+
+struct Fixture {
+    pki: TestPki,
+    handle: ServerHandle,
+    requests: Arc<AtomicUsize>,
+    certified: Arc<AtomicUsize>,
+}
+
+fn start(pki: TestPki) -> Fixture {
+    let requests = Arc::new(AtomicUsize::new(0));
+    let certified = Arc::new(AtomicUsize::new(0));
+    let app = Counting {
+        requests: requests.clone(),
+        certified: certified.clone(),
+    };
+    let opts = ServerOptions::default().timeout(Some(Duration::from_secs(10)));
+    let handle = SslServer::bind(pki.server_config(), &IPV4_LOOPBACK, app, opts)
+        .unwrap()
+        .spawn()
+        .unwrap();
+    Fixture {
+        pki,
+        handle,
+        requests,
+        certified,
+    }
+}
+
+fn client(f: &Fixture, config: Arc<degu_tls::rustls::ClientConfig>) -> Client {
+    let mut c = SslClient::new(config, f.handle.address().clone());
+    c.set_timeout(Some(Duration::from_secs(10)));
+    c
+}
+
+#[test]
+fn mutual_tls_every_body_kind() {
+    let f = start(TestPki::new("degu test CA"));
+    let c = client(&f, f.pki.client_config());
+    let mut conn = c.connect().unwrap();
+    let h = Headers::new();
+
+    let mut r = conn.get("/", &h).unwrap();
+    assert_eq!(
+        (r.status, r.read_all().unwrap()),
+        (200, b"hello, world".to_vec())
+    );
+
+    let mut r = conn.put("/echo", &h, &b"bytes body"[..]).unwrap();
+    assert_eq!(r.read_all().unwrap(), b"bytes body");
+
+    let data = b"a body from a reader".to_vec();
+    let mut r = conn
+        .post("/echo", &h, Body::new(&data[..], data.len() as u64))
+        .unwrap();
+    assert_eq!(r.read_all().unwrap(), data);
+
+    let mut r = conn
+        .put("/echo", &h, BodyIter::new(["it", "er", "ated"], 8))
+        .unwrap();
+    assert_eq!(r.read_all().unwrap(), b"iterated");
+
+    // Chunked echo keeps boundaries and extensions, over TLS.
+    let chunks = vec![
+        Chunk::with_ext("k", "v1", "first"),
+        Chunk::new("second"),
+        Chunk::with_ext("last", "yes", ""),
+    ];
+    let r = conn
+        .put("/echo", &h, ChunkedBodyIter::new(chunks.clone()))
+        .unwrap();
+    let Some(Incoming::Chunked(body)) = r.body else {
+        panic!("expected a chunked echo")
+    };
+    let got: Vec<Chunk> = body.map(Result::unwrap).collect();
+    assert_eq!(got, chunks);
+
+    let wire = b"3;a=b\r\nabc\r\n0\r\n\r\n";
+    let r = conn.put("/echo", &h, ChunkedBody::new(&wire[..])).unwrap();
+    let Some(Incoming::Chunked(body)) = r.body else {
+        panic!("expected a chunked echo")
+    };
+    let got: Vec<Chunk> = body.map(Result::unwrap).collect();
+    assert_eq!(got, [Chunk::with_ext("a", "b", "abc"), Chunk::new("")]);
+
+    let mut r = conn.get_range("/bytes/1000", &h, 10, 20).unwrap();
+    assert_eq!(r.status, 206);
+    assert_eq!(r.read_all().unwrap(), (10u8..20).collect::<Vec<_>>());
+
+    let r = conn.request(Method::Head, "/", &h, ()).unwrap();
+    assert_eq!((r.status, r.has_body()), (200, false));
+    assert_eq!(f.certified.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn thousand_requests_on_one_tls_connection() {
+    let f = start(TestPki::new("degu test CA"));
+    let c = client(&f, f.pki.client_config());
+    let mut conn = c.connect().unwrap();
+    for i in 0..1000u32 {
+        let body = i.to_string();
+        let mut r = conn.put("/echo", &Headers::new(), body.as_str()).unwrap();
+        assert_eq!(r.read_all().unwrap(), body.as_bytes());
+    }
+    assert_eq!(f.requests.load(Ordering::SeqCst), 1000);
+    assert_eq!(f.certified.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn large_body_over_tls() {
+    let f = start(TestPki::new("degu test CA"));
+    let c = client(&f, f.pki.client_config());
+    let mut conn = c.connect().unwrap();
+    let n = 8 * 1024 * 1024u64;
+    let mut r = conn.get(&format!("/bytes/{n}"), &Headers::new()).unwrap();
+    let body = r.read_all().unwrap();
+    assert_eq!(body.len() as u64, n);
+    assert!(body.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8));
+}
+
+fn refused(f: &Fixture, config: Arc<degu_tls::rustls::ClientConfig>) -> String {
+    let c = client(f, config);
+    // With TLS 1.3 the server's verdict on a client certificate may only
+    // arrive with the first read after the handshake: either step fails.
+    let err = match c.connect() {
+        Err(e) => e.to_string(),
+        Ok(mut conn) => match conn.get("/", &Headers::new()) {
+            Err(e) => e.to_string(),
+            Ok(r) => panic!("served without a valid client certificate: {}", r.status),
+        },
+    };
+    assert_eq!(
+        f.requests.load(Ordering::SeqCst),
+        0,
+        "a request reached the app"
+    );
+    err
+}
+
+#[test]
+fn client_without_certificate_is_refused() {
+    let f = start(TestPki::new("degu test CA"));
+    let config = client_config(f.pki.roots(), true, None).unwrap();
+    let err = refused(&f, config);
+    assert!(!err.is_empty());
+}
+
+#[test]
+fn client_from_another_ca_is_refused() {
+    let f = start(TestPki::new("degu test CA"));
+    let other = TestPki::new("another CA");
+    let config = client_config(f.pki.roots(), true, Some(other.client.parts())).unwrap();
+    refused(&f, config);
+}
+
+#[test]
+fn expired_client_certificate_is_refused() {
+    let f = start(TestPki::new("degu test CA"));
+    let expired = f.pki.issue(&["old.client.test"], false, true);
+    let config = client_config(f.pki.roots(), true, Some(expired.parts())).unwrap();
+    refused(&f, config);
+}
+
+#[test]
+fn server_name_mismatch_is_refused_unless_check_hostname_is_off() {
+    let pki = TestPki::new("degu test CA");
+    let wrong = pki.issue(&["not-this-host.test"], true, false);
+    let (certs, key) = wrong.parts();
+    let server_config = degu_tls::server_config(certs, key, Some(pki.roots())).unwrap();
+    let handle = SslServer::bind(
+        server_config,
+        &IPV4_LOOPBACK,
+        demo::app,
+        ServerOptions::default(),
+    )
+    .unwrap()
+    .spawn()
+    .unwrap();
+    let checked = SslClient::new(pki.client_config(), handle.address().clone());
+    let err = checked.connect().unwrap_err().to_string();
+    assert!(err.contains("certificate"), "{err}");
+
+    // P2P: chain checked against the pinned CA, name not checked.
+    let unchecked = client_config(pki.roots(), false, Some(pki.client.parts())).unwrap();
+    let c = SslClient::new(unchecked, handle.address().clone());
+    let mut r = c.connect().unwrap().get("/", &Headers::new()).unwrap();
+    assert_eq!(r.read_all().unwrap(), b"hello, world");
+
+    // ... but a server from another CA is still refused.
+    let other = TestPki::new("another CA");
+    let unchecked_other = client_config(other.roots(), false, Some(pki.client.parts())).unwrap();
+    let c = SslClient::new(unchecked_other, handle.address().clone());
+    assert!(c.connect().is_err());
+
+    // ssl_host names the host the certificate is for.
+    let named = SslClient::with_ssl_host(
+        pki.client_config(),
+        handle.address().clone(),
+        Some("not-this-host.test".into()),
+    );
+    let mut r = named.connect().unwrap().get("/", &Headers::new()).unwrap();
+    assert_eq!(r.read_all().unwrap(), b"hello, world");
+}
+
+#[test]
+fn plain_http_to_the_tls_port_is_never_served() {
+    let f = start(TestPki::new("degu test CA"));
+    let Address::Tcp4 { port, .. } = *f.handle.address() else {
+        unreachable!()
+    };
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n").unwrap();
+    let mut reply = Vec::new();
+    let _ = s.read_to_end(&mut reply);
+    assert!(!reply.starts_with(b"HTTP/"), "plain HTTP was answered");
+    assert_eq!(f.requests.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn config_errors_are_clear() {
+    let dir = tempdir("config");
+    let pki = TestPki::new("degu test CA");
+    pki.write_files(&dir).unwrap();
+    let base = SslServerConfig {
+        cert_file: dir.join("server.pem"),
+        key_file: dir.join("server.key"),
+        ..Default::default()
+    };
+    let e = base.build().unwrap_err().to_string();
+    assert!(e.contains("allow_unauthenticated_clients"), "{e}");
+    let ok = SslServerConfig {
+        ca_file: Some(dir.join("ca.pem")),
+        ..base.clone()
+    };
+    ok.build().unwrap();
+    let anon = SslServerConfig {
+        allow_unauthenticated_clients: true,
+        ..base.clone()
+    };
+    anon.build().unwrap();
+    let missing = SslServerConfig {
+        key_file: dir.join("nope.key"),
+        ..ok.clone()
+    };
+    let e = missing.build().unwrap_err().to_string();
+    assert!(e.contains("nope.key"), "{e}");
+    let mismatched = SslServerConfig {
+        key_file: dir.join("client.key"),
+        ..ok.clone()
+    };
+    assert!(
+        mismatched.build().is_err(),
+        "a key not matching its certificate"
+    );
+    let no_key = SslServerConfig {
+        key_file: PathBuf::new(),
+        ..ok.clone()
+    };
+    assert!(no_key.build().is_err());
+
+    let e = SslClientConfig {
+        check_hostname: false,
+        ..Default::default()
+    }
+    .build()
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("check_hostname"), "{e}");
+    let e = SslClientConfig {
+        ca_file: Some(dir.join("ca.pem")),
+        cert_file: Some(dir.join("client.pem")),
+        ..Default::default()
+    }
+    .build()
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("key_file"), "{e}");
+    SslClientConfig::default().build().unwrap(); // bundled web roots
+    SslClientConfig {
+        ca_path: Some(dir.clone()),
+        cert_file: Some(dir.join("client.pem")),
+        key_file: Some(dir.join("client.key")),
+        ..Default::default()
+    }
+    .build()
+    .unwrap();
+}
+
+fn tempdir(tag: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "degu-tls-{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn have(cmd: &str) -> bool {
+    Command::new(cmd)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+        || Command::new(cmd)
+            .arg("version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok()
+}
+
+/// The demo_tls example as a child process, killed on drop.
+struct DemoTls {
+    child: std::process::Child,
+    address: String,
+}
+
+impl Drop for DemoTls {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn demo_tls(dir: &std::path::Path) -> DemoTls {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/demo_tls");
+    let mut child = Command::new(&bin)
+        .args([
+            "--cert",
+            "server.pem",
+            "--key",
+            "server.key",
+            "--client-ca",
+            "ca.pem",
+        ])
+        .args(["--timeout", "10", "127.0.0.1:0"])
+        .current_dir(dir)
+        .env("DEGU_LOG", "off")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+    let mut line = Vec::new();
+    let mut out = child.stdout.take().unwrap();
+    let mut b = [0u8; 1];
+    while out.read(&mut b).unwrap() == 1 && b[0] != b'\n' {
+        line.push(b[0]);
+    }
+    let address = String::from_utf8(line).unwrap();
+    assert!(
+        address.parse::<Address>().is_ok(),
+        "first line: {address:?}"
+    );
+    DemoTls { child, address }
+}
+
+#[test]
+fn curl_talks_to_demo_tls() {
+    if !have("curl") {
+        eprintln!("curl not installed: skipped (.ci/run installs it)");
+        return;
+    }
+    let dir = tempdir("curl");
+    TestPki::new("degu test CA").write_files(&dir).unwrap();
+    let demo = demo_tls(&dir);
+    let url = format!("https://{}/", demo.address);
+    let curl = |extra: &[&str]| {
+        Command::new("curl")
+            .args(["-s", "--max-time", "20", "--cacert", "ca.pem"])
+            .args(extra)
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+    };
+    let out = curl(&["--cert", "client.pem", "--key", "client.key", &url]);
+    assert!(out.status.success(), "curl: {out:?}");
+    assert_eq!(out.stdout, b"hello, world");
+    let out = curl(&[
+        "--cert",
+        "client.pem",
+        "--key",
+        "client.key",
+        "-X",
+        "PUT",
+        "--data-binary",
+        "over tls",
+        &format!("{url}echo"),
+    ]);
+    assert_eq!(out.stdout, b"over tls");
+    // Without a client certificate: refused.
+    let out = curl(&[&url]);
+    assert!(!out.status.success(), "served without a client certificate");
+}
+
+#[test]
+fn openssl_s_client_talks_to_demo_tls() {
+    if !have("openssl") {
+        eprintln!("openssl not installed: skipped (.ci/run installs it)");
+        return;
+    }
+    let dir = tempdir("openssl");
+    TestPki::new("degu test CA").write_files(&dir).unwrap();
+    let demo = demo_tls(&dir);
+    let mut child = Command::new("openssl")
+        .args(["s_client", "-quiet", "-connect", &demo.address])
+        .args([
+            "-CAfile",
+            "ca.pem",
+            "-cert",
+            "client.pem",
+            "-key",
+            "client.key",
+        ])
+        .args(["-verify_return_error", "-tls1_3"])
+        .current_dir(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"GET / HTTP/1.1\r\nconnection: close\r\n\r\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text:?}");
+    assert!(text.ends_with("\r\n\r\nhello, world"), "{text:?}");
+}
