@@ -10,6 +10,7 @@ use degu_core::{
 };
 
 use crate::client::Client;
+use crate::guard::Guarded;
 use crate::response::Response;
 
 /// Interim (1xx) responses skipped before a final one, at most.
@@ -359,11 +360,13 @@ impl Connection {
             _ if bodiless => None,
             Framing::Length(n) => {
                 let (src, tracker) = body_source(conn);
+                let src = Guarded::new(src, tracker.clone(), false);
                 self.tracker = Some(tracker);
                 Some(Incoming::Body(Body::from_source(src, n)))
             }
             Framing::Chunked => {
                 let (src, tracker) = body_source(conn);
+                let src = Guarded::new(src, tracker.clone(), true);
                 self.tracker = Some(tracker);
                 Some(Incoming::Chunked(ChunkedBody::from_source(src)))
             }

@@ -86,6 +86,7 @@
 mod client;
 mod connect;
 mod connection;
+mod guard;
 mod response;
 
 pub use client::{Client, DEFAULT_TIMEOUT, OnConnect};

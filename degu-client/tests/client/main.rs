@@ -1,0 +1,5 @@
+//! degu-client's integration tests: one binary, a helper module, and one
+//! module per kind of peer.
+
+mod canned;
+mod util;
