@@ -44,6 +44,7 @@
 //!   `+ ADDR New connection`, `- ADDR Handled N requests: REASON`.
 
 mod app;
+pub mod applib;
 mod conn;
 pub mod demo;
 mod options;
