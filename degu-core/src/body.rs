@@ -57,6 +57,45 @@ pub trait Source: Read {
 
     /// Called once, when the body has been read to its very end.
     fn on_complete(&mut self) {}
+
+    /// For a source reading a file: the file and the offset of the next
+    /// byte, so a transport may send it with `sendfile` instead.
+    fn file_position(&self) -> Option<(&std::fs::File, u64)> {
+        None
+    }
+
+    /// Tells a file source that `n` bytes were sent by other means (see
+    /// [`file_position`](Self::file_position)).
+    fn advance(&mut self, n: u64) {
+        let _ = n;
+    }
+}
+
+/// A region of a file as a [`Source`], read with positional reads (the
+/// file's own offset is never used or moved).
+#[derive(Debug)]
+pub struct FileSource {
+    file: std::fs::File,
+    pos: u64,
+}
+
+impl Read for FileSource {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let n = self.file.read_at(buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Source for FileSource {
+    fn file_position(&self) -> Option<(&std::fs::File, u64)> {
+        Some((&self.file, self.pos))
+    }
+
+    fn advance(&mut self, n: u64) {
+        self.pos += n;
+    }
 }
 
 impl<R: Read> Source for Reader<R> {
@@ -133,6 +172,41 @@ impl<'a> Body<'a> {
             body.complete();
         }
         body
+    }
+
+    /// `len` bytes of `file` from `offset`: a body a transport may send
+    /// with `sendfile` (see [`as_file`](Self::as_file)); otherwise read with
+    /// positional reads. A file shorter than `offset + len` is an error
+    /// when the body is written (too short), never a short body.
+    pub fn file(file: std::fs::File, offset: u64, len: u64) -> Body<'static> {
+        Body::from_source(FileSource { file, pos: offset }, len)
+    }
+
+    /// For a body made by [`Body::file`] and not yet started: the file,
+    /// the offset of its next byte, and the bytes left to send.
+    pub fn as_file(&self) -> Option<(&std::fs::File, u64, u64)> {
+        if self.started {
+            return None;
+        }
+        let (f, pos) = self.src.file_position()?;
+        Some((f, pos, self.remaining))
+    }
+
+    /// Records that `n` bytes of a file body were sent by other means
+    /// (`sendfile`), as if they had been read; an error past the end.
+    pub fn advance_sent(&mut self, n: u64) -> Result<()> {
+        if n > self.remaining {
+            return Err(Error::BodyTooLong {
+                expected: self.content_length,
+            });
+        }
+        self.src.advance(n);
+        self.remaining -= n;
+        if self.remaining == 0 {
+            self.started = true;
+            self.complete();
+        }
+        Ok(())
     }
 
     fn complete(&mut self) {
