@@ -106,7 +106,7 @@ pub(crate) fn serve(
                 return "app panicked".into();
             }
         };
-        let close_after = match write_response(&conn, &mut out, method, response) {
+        let close_after = match write_response(&conn, ctx.sock, &mut out, method, response) {
             Ok(close) => close,
             Err(e) => {
                 if let Some(t) = &tracker {
@@ -227,6 +227,7 @@ pub(crate) fn linger(sock: &PlainStream) {
 /// should close after it.
 fn write_response(
     conn: &Shared<Box<dyn Transport>>,
+    sock: &PlainStream,
     out: &mut Vec<u8>,
     method: Method,
     mut resp: Response<'static>,
@@ -265,10 +266,42 @@ fn write_response(
             out.extend_from_slice(b);
             conn.borrow_mut().get_mut().write_all(out)?;
         }
+        Outgoing::Body(b) if b.as_file().is_some() && conn.borrow().get_ref().plain_fd().is_some() => {
+            conn.borrow_mut().get_mut().write_all(out)?;
+            send_file(sock, b)?;
+        }
         body => {
             conn.borrow_mut().get_mut().write_all(out)?;
             body.write_to(&mut SharedWriter(conn.clone()))?;
         }
     }
     Ok(close)
+}
+
+/// Sends a file body with `sendfile(2)`: the kernel copies from the page
+/// cache to the socket, nothing passes through user space. Only for plain
+/// sockets (the transport reported its descriptor).
+fn send_file(sock: &PlainStream, body: &mut degu_core::Body<'static>) -> degu_core::Result<()> {
+    const MAX_STEP: u64 = 1 << 30;
+    loop {
+        let Some((file, mut pos, left)) = body.as_file() else {
+            return Ok(());
+        };
+        if left == 0 {
+            return Ok(());
+        }
+        let step = left.min(MAX_STEP) as usize;
+        let n = match rustix::fs::sendfile(sock, file, Some(&mut pos), step) {
+            Ok(n) => n as u64,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(Error::Io(e.into())),
+        };
+        if n == 0 {
+            return Err(Error::BodyTooShort {
+                expected: body.content_length(),
+                received: body.content_length() - left,
+            });
+        }
+        body.advance_sent(n)?;
+    }
 }

@@ -47,6 +47,7 @@ mod app;
 pub mod applib;
 mod conn;
 pub mod demo;
+pub mod files;
 mod options;
 mod request;
 mod server;

@@ -187,3 +187,12 @@ impl Transport for PlainStream {
         })
     }
 }
+
+impl std::os::fd::AsFd for PlainStream {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        match self {
+            PlainStream::Tcp(s) => s.as_fd(),
+            PlainStream::Unix(s) => s.as_fd(),
+        }
+    }
+}
