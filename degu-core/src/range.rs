@@ -9,7 +9,9 @@ use crate::parse::parse_decimal;
 pub const MAX_LENGTH: u64 = 9_999_999_999_999_999;
 
 /// A byte range `start..stop` (stop exclusive), rendered in a request as
-/// `bytes=start-(stop-1)`.
+/// `bytes=start-(stop-1)`. An open-ended `bytes=start-` ("from start to
+/// the end") is the range whose stop is [`Range::OPEN_END`]; suffix ranges
+/// (`bytes=-N`) and multiple ranges are not supported.
 ///
 /// ```
 /// use degu_core::Range;
@@ -19,6 +21,9 @@ pub const MAX_LENGTH: u64 = 9_999_999_999_999_999;
 /// assert_eq!(r.content_range(300).unwrap().to_string(), "bytes 0-299/300");
 /// assert!(Range::new(300, 400).unwrap().content_range(300).is_err()); // 416
 /// assert_eq!("bytes=5-9".parse::<Range>().unwrap(), Range::new(5, 10).unwrap());
+/// let open: Range = "bytes=100-".parse().unwrap();
+/// assert_eq!(open.content_range(300).unwrap().to_string(), "bytes 100-299/300");
+/// assert_eq!(open.to_string(), "bytes=100-");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Range {
@@ -27,6 +32,9 @@ pub struct Range {
 }
 
 impl Range {
+    /// The stop of an open-ended range (`bytes=start-`).
+    pub const OPEN_END: u64 = MAX_LENGTH + 1;
+
     /// `start..stop`; `start < stop <= MAX_LENGTH + 1` or an error.
     pub fn new(start: u64, stop: u64) -> Result<Range> {
         if start >= stop || stop > MAX_LENGTH + 1 {
@@ -77,7 +85,14 @@ impl Range {
         let rest = value.strip_prefix(b"bytes=").ok_or_else(err)?;
         let dash = memchr::memchr(b'-', rest).ok_or_else(err)?;
         let start = parse_decimal(&rest[..dash]).ok_or_else(err)?;
-        let end = parse_decimal(&rest[dash + 1..]).ok_or_else(err)?;
+        let end_part = &rest[dash + 1..];
+        if end_part.is_empty() {
+            return Ok(Range {
+                start,
+                stop: Range::OPEN_END,
+            });
+        }
+        let end = parse_decimal(end_part).ok_or_else(err)?;
         if end < start {
             return Err(err());
         }
@@ -90,6 +105,9 @@ impl Range {
 
 impl fmt::Display for Range {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.stop == Range::OPEN_END {
+            return write!(f, "bytes={}-", self.start);
+        }
         write!(f, "bytes={}-{}", self.start, self.stop - 1)
     }
 }
