@@ -50,7 +50,7 @@ pub fn check_header(name: &str, value: &str) -> Result<()> {
             Range::parse(value.as_bytes())?;
         }
         "content-range" => {
-            ContentRange::parse(value.as_bytes())?;
+            ContentRange::parse_header(value.as_bytes())?;
         }
         _ => {}
     }

@@ -167,6 +167,25 @@ impl ContentRange {
         self.stop - self.start
     }
 
+    /// Parses a `content-range` header value: `bytes START-END/TOTAL`, or
+    /// the unsatisfied form `bytes */TOTAL` of a 416 response (`None`).
+    ///
+    /// ```
+    /// use degu_core::ContentRange;
+    /// assert_eq!(ContentRange::parse_header(b"bytes */300").unwrap(), None);
+    /// assert!(ContentRange::parse_header(b"bytes 0-9/300").unwrap().is_some());
+    /// assert!(ContentRange::parse_header(b"bytes */").is_err());
+    /// ```
+    pub fn parse_header(value: &[u8]) -> Result<Option<ContentRange>> {
+        if let Some(total) = value.strip_prefix(b"bytes */") {
+            return match parse_decimal(total) {
+                Some(_) => Ok(None),
+                None => Err(Error::BadContentRange(show(value))),
+            };
+        }
+        ContentRange::parse(value).map(Some)
+    }
+
     /// Parses a header value `bytes START-END/TOTAL`.
     pub fn parse(value: &[u8]) -> Result<ContentRange> {
         let err = || Error::BadContentRange(show(value));
