@@ -91,8 +91,7 @@ fn bytes(request: &Request, total: u64) -> AppResult {
             Ok(cr) => (206, "Partial Content", cr.start(), cr.len(), Some(cr)),
             Err(_) => {
                 return Ok(Response::new(416, "Range Not Satisfiable")
-                    .header("content-range", format!("bytes */{total}"))
-                    .unwrap_or_else(|_| Response::new(416, "Range Not Satisfiable")));
+                    .header("content-range", format!("bytes */{total}"))?);
             }
         },
     };

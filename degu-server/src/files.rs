@@ -162,7 +162,8 @@ impl App for FilesApp {
                     (cr.start(), cr.len())
                 }
                 Err(_) => {
-                    return Ok(Response::new(416, "Range Not Satisfiable"));
+                    return Ok(Response::new(416, "Range Not Satisfiable")
+                        .header("content-range", format!("bytes */{total}"))?);
                 }
             },
         };
