@@ -2,4 +2,8 @@
 //! module per kind of peer.
 
 mod canned;
+mod degu;
+mod fetch;
+mod nginx;
+mod python;
 mod util;

@@ -1,0 +1,214 @@
+//! The fetch example (DEMO.md's contract), run as a program against
+//! degu-server's demo app.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use degu_client::Incoming;
+use degu_server::{AppResult, Request, Response, Server, ServerHandle, ServerOptions, Session};
+
+use crate::util::{TIMEOUT, TempDir, pattern};
+
+/// The fetch example's binary, built if `cargo test` did not build it
+/// (a filtered run builds no examples); `None` if it cannot be had.
+fn fetch_exe() -> Option<PathBuf> {
+    static EXE: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    EXE.get_or_init(|| {
+        // target/<profile>/deps/client-<hash> → target/<profile>/examples/fetch
+        let exe = std::env::current_exe().ok()?;
+        let profile_dir = exe.parent()?.parent()?;
+        let fetch = profile_dir.join("examples").join("fetch");
+        if !fetch.is_file() {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut cmd = Command::new(cargo);
+            cmd.args(["build", "-q", "-p", "degu-client", "--example", "fetch"]);
+            if profile_dir.file_name()? == "release" {
+                cmd.arg("--release");
+            }
+            cmd.env("CARGO_TARGET_DIR", profile_dir.parent()?);
+            if !cmd.status().ok()?.success() {
+                return None;
+            }
+        }
+        fetch.is_file().then_some(fetch)
+    })
+    .clone()
+}
+
+fn fetch(args: &[&str]) -> Option<Output> {
+    let Some(exe) = fetch_exe() else {
+        println!("skipped: the fetch example is not built");
+        return None;
+    };
+    Some(Command::new(exe).args(args).output().unwrap())
+}
+
+fn demo() -> ServerHandle {
+    let options = ServerOptions::default().timeout(Some(TIMEOUT));
+    Server::bind(
+        &"127.0.0.1:0".parse().unwrap(),
+        degu_server::demo::app,
+        options,
+    )
+    .unwrap()
+    .spawn()
+    .unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+#[test]
+fn fetch_prints_status_headers_and_body() {
+    let server = demo();
+    let a = server.address().to_string();
+    let Some(out) = fetch(&[&a, "/"]) else { return };
+    assert_eq!(
+        stdout(&out),
+        "200 OK\ncontent-type: text/plain\ncontent-length: 12\n\nhello, world"
+    );
+    let out = fetch(&["-X", "HEAD", &a, "/"]).unwrap();
+    assert_eq!(
+        stdout(&out),
+        "200 OK\ncontent-type: text/plain\ncontent-length: 12\n\n"
+    );
+    // Any HTTP status exits 0.
+    let out = fetch(&[&a, "/nope"]).unwrap();
+    assert_eq!(stdout(&out), "404 Not Found\ncontent-length: 0\n\n");
+    let out = fetch(&["-X", "DELETE", &a, "/"]).unwrap();
+    assert!(stdout(&out).starts_with("405 Method Not Allowed\n"));
+    // Headers, lowercased.
+    let out = fetch(&["-H", "X-Foo: bar", "-H", "x-n: 1", &a, "/info?q"]).unwrap();
+    let text = stdout(&out);
+    assert!(text.contains(r#""x-foo":"bar","x-n":"1""#), "{text}");
+    assert!(text.contains(r#""query":"q""#), "{text}");
+    server.shutdown();
+}
+
+#[test]
+fn fetch_bodies_range_and_repeat() {
+    let server = demo();
+    let a = server.address().to_string();
+    let Some(out) = fetch(&["--data", "some text", &a, "/echo"]) else {
+        return;
+    };
+    assert_eq!(stdout(&out), "200 OK\ncontent-length: 9\n\nsome text");
+
+    let dir = TempDir::new("fetch");
+    let file = dir.path().join("f.bin");
+    std::fs::write(&file, pattern(150_000)).unwrap();
+    let at_file = format!("@{}", file.display());
+    let out = fetch(&["-X", "PUT", "--data", &at_file, &a, "/echo"]).unwrap();
+    assert_eq!(
+        out.stdout,
+        [
+            &b"200 OK\ncontent-length: 150000\n\n"[..],
+            &pattern(150_000)
+        ]
+        .concat()
+    );
+    let out = fetch(&["--chunked", &at_file, &a, "/echo"]).unwrap();
+    assert_eq!(
+        out.stdout,
+        [
+            &b"200 OK\ntransfer-encoding: chunked\n\n"[..],
+            &pattern(150_000)
+        ]
+        .concat()
+    );
+
+    let out = fetch(&["--range", "10-20", &a, "/bytes/100"]).unwrap();
+    assert_eq!(
+        out.stdout,
+        [
+            &b"206 Partial Content\ncontent-type: application/octet-stream\n\
+               content-range: bytes 10-19/100\ncontent-length: 10\n\n"[..],
+            &pattern(100)[10..20]
+        ]
+        .concat()
+    );
+
+    let out = fetch(&["--repeat", "100", &a, "/info"]).unwrap();
+    let text = stdout(&out);
+    assert!(text.contains(r#""requests":99"#), "{text}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("100 requests in"));
+    server.shutdown();
+}
+
+#[test]
+fn fetch_chunked_file_sends_64_kib_chunks() {
+    // Answers with the sizes of the chunks it received.
+    let app = |_: &mut Session, r: Request| -> AppResult {
+        let Some(Incoming::Chunked(body)) = r.body else {
+            return Ok(Response::new(400, "Bad Request"));
+        };
+        let sizes: Vec<String> = body
+            .map(|c| c.map(|c| c.data.len().to_string()))
+            .collect::<Result<_, _>>()?;
+        Ok(Response::new(200, "OK").body(sizes.join(",")))
+    };
+    let server = Server::bind(&"unix:@".parse().unwrap(), app, ServerOptions::default())
+        .unwrap()
+        .spawn()
+        .unwrap();
+    let a = server.address().to_string();
+    let dir = TempDir::new("chunks");
+    let file = dir.path().join("f.bin");
+    std::fs::write(&file, pattern(150_000)).unwrap();
+    let Some(out) = fetch(&["--chunked", &format!("@{}", file.display()), &a, "/"]) else {
+        return;
+    };
+    assert!(stdout(&out).ends_with("\n\n65536,65536,18928,0"));
+    std::fs::write(&file, "").unwrap();
+    let out = fetch(&["--chunked", &format!("@{}", file.display()), &a, "/"]).unwrap();
+    assert!(stdout(&out).ends_with("\n\n0"));
+    server.shutdown();
+}
+
+#[test]
+fn fetch_errors() {
+    let Some(out) = fetch(&["127.0.0.1:1", "/"]) else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("fetch: "), "{err}");
+    assert!(err.contains("cannot connect to 127.0.0.1:1"), "{err}");
+    assert!(out.stdout.is_empty());
+
+    let server = demo();
+    let a = server.address().to_string();
+    let out = fetch(&["--data", "@/nonexistent/file", &a, "/echo"]).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/file"));
+    let out = fetch(&["-X", "GET", "--data", "x", &a, "/"]).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "fetch: GET request with a body\n"
+    );
+    server.shutdown();
+
+    for bad in [
+        &["/"][..],
+        &["--bogus", "127.0.0.1:1", "/"],
+        &["-X", "PATCH", "127.0.0.1:1", "/"],
+        &["--range", "5", "127.0.0.1:1", "/"],
+        &["--repeat", "0", "127.0.0.1:1", "/"],
+        &["not-an-address", "/"],
+    ] {
+        let out = fetch(bad).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).starts_with("fetch: "));
+    }
+    let out = fetch(&["--help"]).unwrap();
+    assert!(stdout(&out).contains("64 KiB"));
+}

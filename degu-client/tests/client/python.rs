@@ -1,0 +1,150 @@
+//! Against Python's standard library server (http.server), started by the
+//! test: static files, a chunked response with extensions, an echo, and
+//! `Connection: close` on errors.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use degu_client::{Address, Chunk, Headers, Incoming};
+
+use crate::util::{TIMEOUT, TempDir, client, pattern};
+
+const SERVER: &str = r#"
+import http.server, sys
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive; every response framed
+
+    def do_GET(self):
+        if self.path == "/chunked":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i, part in enumerate([b"hello", b", ", b"world"]):
+                self.wfile.write(b"%x;i=%d\r\n%s\r\n" % (len(part), i, part))
+            self.wfile.write(b"0\r\n\r\n")
+        else:
+            super().do_GET()
+
+    def do_PUT(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(201)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+handler = lambda *a: Handler(*a, directory=sys.argv[1])
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+
+/// The Python server process, killed when dropped.
+struct Python {
+    child: Child,
+    address: Address,
+}
+
+impl Drop for Python {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the server on `root`, or `None` when python3 is missing.
+fn start(dir: &TempDir, root: &std::path::Path) -> Option<Python> {
+    let script = dir.path().join("server.py");
+    std::fs::write(&script, SERVER).unwrap();
+    let mut child = match Command::new("python3")
+        .arg(&script)
+        .arg(root)
+        .stdout(Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            println!("skipped: cannot run python3 ({e})");
+            return None;
+        }
+    };
+    // The first line is the bound port: the server is listening.
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(TIMEOUT).expect("python3 did not start");
+    let port: u16 = line.trim().parse().expect("python3 printed no port");
+    Some(Python {
+        child,
+        address: format!("127.0.0.1:{port}").parse().unwrap(),
+    })
+}
+
+#[test]
+fn python_http_server() {
+    let dir = TempDir::new("python");
+    let root = dir.path().join("www");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(root.join("hello.txt"), "hello from a file\n").unwrap();
+    std::fs::write(root.join("big.bin"), pattern(300_000)).unwrap();
+    let Some(python) = start(&dir, &root) else {
+        return;
+    };
+    let mut conn = client(&python.address).connect().unwrap();
+    let h = Headers::new();
+
+    // Keep-alive: several requests on one connection.
+    for _ in 0..3 {
+        let mut r = conn.get("/hello.txt", &h).unwrap();
+        assert_eq!((r.status, r.reason.as_str()), (200, "OK"));
+        assert_eq!(r.headers.get("content-type"), Some("text/plain"));
+        assert!(r.headers.get("server").unwrap().contains("Python"));
+        assert_eq!(r.read_all().unwrap(), b"hello from a file\n");
+    }
+    let r = conn.head("/hello.txt", &h).unwrap();
+    assert_eq!(r.headers.content_length(), Some(18));
+    assert!(r.body.is_none());
+    let mut r = conn.get("/big.bin", &h).unwrap();
+    assert!(r.read_all().unwrap() == pattern(300_000));
+
+    // A chunked response, extensions included.
+    let r = conn.get("/chunked", &h).unwrap();
+    let Some(Incoming::Chunked(body)) = r.body else {
+        panic!("not chunked: {r:?}")
+    };
+    let chunks: Vec<Chunk> = body.map(Result::unwrap).collect();
+    assert_eq!(
+        chunks,
+        vec![
+            Chunk::with_ext("i", "0", "hello"),
+            Chunk::with_ext("i", "1", ", "),
+            Chunk::with_ext("i", "2", "world"),
+            Chunk::new(""),
+        ]
+    );
+
+    // A request body.
+    let mut r = conn.put("/echo", &h, "to python and back").unwrap();
+    assert_eq!((r.status, r.reason.as_str()), (201, "Created"));
+    assert_eq!(r.read_all().unwrap(), b"to python and back");
+
+    // An error page comes with `Connection: close`: the connection ends.
+    let mut r = conn.get("/missing", &h).unwrap();
+    assert_eq!(r.status, 404);
+    assert!(conn.is_closed());
+    assert!(!r.read_all().unwrap().is_empty());
+    assert!(matches!(
+        conn.get("/hello.txt", &h),
+        Err(degu_client::Error::Closed)
+    ));
+    let mut conn = client(&python.address).connect().unwrap();
+    assert_eq!(conn.get("/hello.txt", &h).unwrap().status, 200);
+}
