@@ -125,7 +125,9 @@ impl App for FilesApp {
         if !real.starts_with(&self.root) {
             return status(403, "Forbidden");
         }
-        if real.is_dir() {
+        let trailing_slash = request.path.last().is_some_and(String::is_empty);
+        let is_dir = real.is_dir();
+        if is_dir {
             if request.path.last().is_some_and(|c| !c.is_empty()) {
                 let location = format!("{}/", request.uri.split('?').next().unwrap_or("/"));
                 return Ok(Response::new(301, "Moved Permanently").header("location", location)?);
@@ -145,7 +147,8 @@ impl App for FilesApp {
             Err(_) => return status(404, "Not Found"),
         };
         let meta = file.metadata()?;
-        if !meta.is_file() {
+        // A trailing slash names a directory, never a file.
+        if !meta.is_file() || (trailing_slash && !is_dir) {
             return status(404, "Not Found");
         }
         let total = meta.len();
