@@ -49,6 +49,8 @@ mod conn;
 pub mod demo;
 pub mod files;
 mod options;
+#[cfg(feature = "proxy")]
+pub mod proxy;
 mod request;
 mod server;
 mod session;

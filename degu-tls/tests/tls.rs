@@ -482,3 +482,33 @@ fn openssl_s_client_talks_to_demo_tls() {
     assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text:?}");
     assert!(text.ends_with("\r\n\r\nhello, world"), "{text:?}");
 }
+
+#[test]
+fn reverse_proxy_to_a_tls_upstream() {
+    use degu_server::Server;
+    use degu_server::proxy::ProxyApp;
+    let f = start(TestPki::new("degu test CA"));
+    let upstream = client(&f, f.pki.client_config());
+    let proxy = Server::bind(
+        &IPV4_LOOPBACK,
+        ProxyApp::new(upstream),
+        ServerOptions::default(),
+    )
+    .unwrap()
+    .spawn()
+    .unwrap();
+    let mut conn = Client::new(proxy.address().clone()).connect().unwrap();
+    let chunks = vec![Chunk::with_ext("a", "1", "plain in"), Chunk::new("")];
+    let r = conn
+        .put(
+            "/echo",
+            &Headers::new(),
+            ChunkedBodyIter::new(chunks.clone()),
+        )
+        .unwrap();
+    let Some(Incoming::Chunked(body)) = r.body else {
+        panic!("not chunked")
+    };
+    assert_eq!(body.map(Result::unwrap).collect::<Vec<_>>(), chunks);
+    assert_eq!(f.certified.load(Ordering::SeqCst), 1);
+}
