@@ -6,40 +6,32 @@
 //! [`Response`], whose body streams from the socket.
 //!
 //! ```
-//! # use std::io::{BufRead, BufReader, Read, Write};
-//! # let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-//! # let port = listener.local_addr().unwrap().port();
-//! # std::thread::spawn(move || { // a canned server
-//! #     let (sock, _) = listener.accept().unwrap();
-//! #     let (mut r, mut w) = (BufReader::new(sock.try_clone().unwrap()), sock);
-//! #     loop {
-//! #         let (mut len, mut line) = (0, String::new());
-//! #         loop {
-//! #             line.clear();
-//! #             if r.read_line(&mut line).unwrap() == 0 { return; }
-//! #             if line == "\r\n" { break; }
-//! #             if let Some(v) = line.strip_prefix("content-length: ") { len = v.trim().parse().unwrap(); }
-//! #         }
-//! #         r.read_exact(&mut vec![0; len]).unwrap();
-//! #         w.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 12\r\n\r\nhello, world").unwrap();
-//! #     }
-//! # });
-//! use degu_client::{Address, Client, Headers};
+//! # use degu_server::{Server, ServerOptions};
+//! # let server = Server::bind(&"127.0.0.1:0".parse()?, degu_server::demo::app, ServerOptions::default())?
+//! #     .spawn()?; // the demo server of DEMO.md
+//! # let address = server.address().to_string();
+//! use degu_client::{Chunk, ChunkedBodyIter, Client, Headers, Incoming};
 //!
-//! let address: Address = format!("127.0.0.1:{port}").parse()?;
-//! let client = Client::new(address); // Send + Sync, cheap to clone
+//! let client = Client::new(address.parse()?); // "127.0.0.1:40505"; Send + Sync, cheap to clone
 //! let mut conn = client.connect()?; // one socket, used from one thread
 //!
 //! let mut response = conn.get("/", &Headers::new())?;
 //! assert_eq!((response.status, response.reason.as_str()), (200, "OK"));
-//! assert_eq!(response.headers.content_length(), Some(12));
-//! assert_eq!(response.read_all()?, b"hello, world");
+//! assert_eq!(response.headers.get("content-type"), Some("text/plain"));
+//! assert_eq!(response.read_all()?, b"hello, world"); // read it all before the next request
 //!
-//! // Bodies: bytes, or a Body, ChunkedBody, BodyIter or ChunkedBodyIter.
-//! let mut response = conn.put("/echo", &Headers::new(), "hi there")?;
-//! assert_eq!(response.status, 200);
-//! response.read_all()?; // read to its end before the next request
-//! # Ok::<(), degu_client::Error>(())
+//! // A chunked body up, echoed back chunk by chunk, extensions included.
+//! let chunks = vec![Chunk::with_ext("i", "0", "hello"), Chunk::new(", world"), Chunk::new("")];
+//! let response = conn.put("/echo", &Headers::new(), ChunkedBodyIter::new(chunks.clone()))?;
+//! let Some(Incoming::Chunked(body)) = response.body else { panic!("not chunked") };
+//! assert_eq!(body.collect::<Result<Vec<Chunk>, _>>()?, chunks);
+//!
+//! // Bytes 10..15 of a resource.
+//! let mut response = conn.get_range("/bytes/1000", &Headers::new(), 10, 15)?;
+//! assert_eq!((response.status, response.headers.get("content-range")), (206, Some("bytes 10-14/1000")));
+//! assert_eq!(response.read_all()?, [10, 11, 12, 13, 14]);
+//! # server.shutdown();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! ## What it does
@@ -54,7 +46,8 @@
 //!   (may refuse a connection), and any base header sent with every request.
 //! - **Strict requests**: validated before a byte is sent (URI, lowercase
 //!   header names, body allowed by the method, body agreeing with its
-//!   framing headers), the preamble and a small body in one write.
+//!   framing headers); the preamble and a bytes body go out in one
+//!   `writev`, other bodies stream.
 //! - **Every body kind**, both ways: content-length ([`Body`], bytes,
 //!   [`BodyIter`]) and chunked ([`ChunkedBody`], [`ChunkedBodyIter`]), chunk
 //!   extensions included. A response body streams from the socket and
@@ -67,6 +60,42 @@
 //!   through, chunk boundaries and extensions intact.
 //! - **TLS** through a [`Connector`] (degu-tls provides one).
 //!
+//! ## A reverse proxy in a few lines
+//!
+//! A degu-server app returns a `degu_core::Response`; a client
+//! [`Response`] converts into one, its body still reading from upstream.
+//! Each downstream connection keeps its upstream [`Connection`] in its
+//! session store:
+//!
+//! ```
+//! use degu_client::{Chunk, Client, Connection, Headers, Incoming};
+//! use degu_server::{AppResult, Request, Server, ServerOptions, Session};
+//!
+//! # let upstream = Server::bind(&"127.0.0.1:0".parse()?, degu_server::demo::app, ServerOptions::default())?
+//! #     .spawn()?;
+//! let upstream_client = Client::new(upstream.address().clone());
+//! let proxy = move |session: &mut Session, mut request: Request| -> AppResult {
+//!     if !session.store.contains("upstream") {
+//!         session.store.insert("upstream", upstream_client.connect()?);
+//!     }
+//!     let conn = session.store.get_mut::<Connection>("upstream").unwrap();
+//!     request.headers.remove("host"); // the client sets the upstream's
+//!     let uri = request.build_proxy_uri();
+//!     Ok(conn.request(request.method, &uri, &request.headers, request.body)?.into())
+//! };
+//! let proxy = Server::bind(&"unix:@".parse()?, proxy, ServerOptions::default())?.spawn()?;
+//!
+//! let mut conn = Client::new(proxy.address().clone()).connect()?;
+//! let response = conn.get("/chunks/2/3", &Headers::new())?; // through the proxy
+//! let Some(Incoming::Chunked(body)) = response.body else { panic!("not chunked") };
+//! let chunks = body.collect::<Result<Vec<Chunk>, _>>()?;
+//! assert_eq!(chunks[1], Chunk::with_ext("i", "1", [0, 1, 2]));
+//! # drop(conn);
+//! # proxy.shutdown();
+//! # upstream.shutdown();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! ## Responses without framing
 //!
 //! Degu's rule is that a message with neither `content-length` nor
@@ -76,6 +105,14 @@
 //! have meant "the body runs until the connection closes", and those bytes
 //! must never be read as the next response. A response with
 //! `connection: close` ends the connection after it too.
+//!
+//! ## Threads
+//!
+//! A [`Client`] is `Send + Sync`: share it, or clone it, across threads.
+//! A [`Connection`] and its response bodies share one socket through an
+//! `Rc` (so that a body can stream into another connection's request, as
+//! in a proxy, without locks): they stay on the thread that made them. Make
+//! one connection per thread.
 //!
 //! ## Errors
 //!
