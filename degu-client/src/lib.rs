@@ -75,7 +75,7 @@
 //! #     .spawn()?;
 //! let upstream_client = Client::new(upstream.address().clone());
 //! let proxy = move |session: &mut Session, mut request: Request| -> AppResult {
-//!     if !session.store.contains("upstream") {
+//!     if session.store.get("upstream").is_none_or(Connection::is_closed) {
 //!         session.store.insert("upstream", upstream_client.connect()?);
 //!     }
 //!     let conn = session.store.get_mut::<Connection>("upstream").unwrap();

@@ -2,9 +2,11 @@
 //! few apps of our own, and a reverse proxy built from the client.
 
 use std::io::{Seek, SeekFrom};
+use std::net::Ipv6Addr;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
+use degu_client::degu_core::ScopeId;
 use degu_client::{
     Address, Body, BodyIter, Chunk, ChunkedBody, ChunkedBodyIter, Connection, Error, Headers,
     Incoming, Method,
@@ -317,6 +319,26 @@ fn ipv6_loopback() {
         return;
     }
     hello_over("[::1]:0");
+
+    // The 4-tuple reaches the kernel: a scope id (by name or index) and a
+    // flow label on the loopback address.
+    let server = demo("[::1]:0");
+    let Address::Tcp6 { port, .. } = *server.address() else {
+        unreachable!()
+    };
+    let lo = ScopeId::Name("lo".into()).resolve().unwrap();
+    for address in [
+        format!("[::1%lo]:{port}").parse().unwrap(),
+        format!("[::1%{lo}]:{port}").parse().unwrap(),
+        Address::tcp6(Ipv6Addr::LOCALHOST, port, 0x12345, 0).unwrap(),
+    ] {
+        let c = client(&address);
+        assert_eq!(c.host(), Some(format!("[::1]:{port}").as_str()));
+        let mut conn = c.connect().unwrap();
+        let mut r = conn.get("/", &Headers::new()).unwrap();
+        assert_eq!(r.read_all().unwrap(), b"hello, world");
+    }
+    server.shutdown();
 }
 
 /// A reverse proxy: each downstream connection keeps one upstream
@@ -324,7 +346,11 @@ fn ipv6_loopback() {
 fn proxy_app(upstream: Address) -> impl App {
     let upstream = client(&upstream);
     move |session: &mut Session, mut request: Request| -> AppResult {
-        if !session.store.contains("upstream") {
+        if session
+            .store
+            .get("upstream")
+            .is_none_or(Connection::is_closed)
+        {
             session.store.insert("upstream", upstream.connect()?);
         }
         let conn = session
