@@ -448,3 +448,75 @@ impl fmt::Debug for Connection {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Accepts at most `max` bytes per call, counting calls.
+    struct Trickle {
+        out: Vec<u8>,
+        max: usize,
+        calls: usize,
+    }
+
+    impl Write for Trickle {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.write_vectored(&[IoSlice::new(buf)])
+        }
+        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            self.calls += 1;
+            let mut n = 0;
+            for b in bufs {
+                let take = b.len().min(self.max - n);
+                self.out.extend_from_slice(&b[..take]);
+                n += take;
+            }
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn coalesce(preamble: &[u8], body: &mut Outgoing<'_>, max: usize) -> (Vec<u8>, usize) {
+        let mut w = Coalesce {
+            pending: preamble,
+            inner: Trickle {
+                out: Vec::new(),
+                max,
+                calls: 0,
+            },
+        };
+        body.write_to(&mut w).unwrap();
+        w.flush().unwrap();
+        (w.inner.out, w.inner.calls)
+    }
+
+    #[test]
+    fn preamble_and_body_in_one_write() {
+        let (out, calls) = coalesce(b"HEAD", &mut Outgoing::from("body"), usize::MAX);
+        assert_eq!((out.as_slice(), calls), (&b"HEADbody"[..], 1));
+        let (out, calls) = coalesce(b"HEAD", &mut Outgoing::None, usize::MAX);
+        assert_eq!((out.as_slice(), calls), (&b"HEAD"[..], 1));
+        let (out, calls) = coalesce(b"HEAD", &mut Outgoing::from(""), usize::MAX);
+        assert_eq!((out.as_slice(), calls), (&b"HEAD"[..], 1));
+    }
+
+    #[test]
+    fn partial_writes_lose_nothing() {
+        let preamble = b"PUT / HTTP/1.1\r\ncontent-length: 26\r\n\r\n";
+        let body = b"abcdefghijklmnopqrstuvwxyz";
+        for max in 1..=preamble.len() + body.len() + 1 {
+            let (out, _) = coalesce(preamble, &mut Outgoing::from(&body[..]), max);
+            assert_eq!(out, [&preamble[..], &body[..]].concat(), "max {max}");
+            let chunks = vec![
+                degu_core::Chunk::with_ext("k", "v", "abc"),
+                degu_core::Chunk::new(""),
+            ];
+            let mut chunked = Outgoing::from(degu_core::ChunkedBodyIter::new(chunks));
+            let (out, _) = coalesce(preamble, &mut chunked, max);
+            assert_eq!(out, [&preamble[..], b"3;k=v\r\nabc\r\n0\r\n\r\n"].concat());
+        }
+    }
+}

@@ -138,3 +138,57 @@ impl Source for Guarded {
         self.src.on_complete();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use degu_core::shared::{BodyState, body_source, shared};
+    use degu_core::{ChunkedBody, Incoming};
+
+    /// Reads `wire` as a chunked body through a guarded source; returns
+    /// the body's result and the tracker's state.
+    fn read_chunked(wire: &'static [u8]) -> (bool, BodyState) {
+        let conn = shared(Box::new(Mem(wire)) as Box<dyn Transport>);
+        let (src, tracker) = body_source(&conn);
+        let mut body = Incoming::Chunked(ChunkedBody::from_source(Guarded::new(
+            src,
+            tracker.clone(),
+            true,
+        )));
+        (body.read_all().is_ok(), tracker.state())
+    }
+
+    struct Mem(&'static [u8]);
+    impl Read for Mem {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.0.read(buf)
+        }
+    }
+    impl io::Write for Mem {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    impl Transport for Mem {}
+
+    #[test]
+    fn every_failure_fails_the_tracker() {
+        use BodyState::{Complete, Failed};
+        let cases: [(&[u8], bool, BodyState); 8] = [
+            (b"5;a=b\r\nhello\r\n0\r\n\r\nNEXT", true, Complete),
+            (b"0\r\n\r\n", true, Complete),
+            (b"5\r\nhelloXY0\r\n\r\n", false, Failed),
+            (b"5\r\nhello\r\n0\r\nX\r\n", false, Failed),
+            (b"z\r\n", false, Failed),
+            (b"5\r\nhel", false, Failed),
+            (b"5\r\nhello\r", false, Failed),
+            (b"", false, Failed),
+        ];
+        for (wire, ok, state) in cases {
+            assert_eq!(read_chunked(wire), (ok, state), "{:?}", wire.escape_ascii());
+        }
+    }
+}
