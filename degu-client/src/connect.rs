@@ -240,8 +240,13 @@ fn connect_one(
 /// A DNS address is resolved now and each of its addresses tried in turn;
 /// an IPv6 address connects with its flowinfo and scope id; `unix:/path`
 /// and `unix:@name` connect over AF_UNIX. TCP sockets get `TCP_NODELAY`.
-/// An error names the address.
+/// An error names the address. A timeout of zero is refused.
 pub fn connect_plain(address: &Address, timeout: Option<Duration>) -> Result<PlainStream> {
+    if timeout == Some(Duration::ZERO) {
+        return Err(Error::Invalid(
+            "a timeout of zero is not allowed (None waits forever)".into(),
+        ));
+    }
     let mut last = None;
     for (domain, sa) in targets(address)? {
         match connect_one(domain, &sa, timeout) {

@@ -949,3 +949,21 @@ fn broken_chunk_framing_closes_the_connection() {
         server.join();
     }
 }
+
+#[test]
+fn zero_timeout_is_refused() {
+    let server = Canned::start(Listener::tcp4(), |peer| {
+        peer.wait_eof();
+    });
+    let mut c = client(&server.address);
+    c.set_timeout(Some(Duration::ZERO));
+    let err = c.connect().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "a timeout of zero is not allowed (None waits forever)"
+    );
+    c.set_timeout(None);
+    assert_eq!(c.timeout(), None);
+    drop(c.connect().unwrap());
+    server.join();
+}
