@@ -2,7 +2,6 @@
 //! [`Connector`] that turns the plain socket into a [`Transport`].
 
 use std::ffi::OsStr;
-use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
@@ -256,10 +255,4 @@ pub fn connect_plain(address: &Address, timeout: Option<Duration>) -> Result<Pla
     }
     let e = last.unwrap_or_else(|| io::Error::other("no address to connect to"));
     Err(context(address, e))
-}
-
-impl fmt::Debug for dyn Connector {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Connector")
-    }
 }
