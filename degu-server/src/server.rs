@@ -245,8 +245,14 @@ impl Server {
                     &inner2,
                     &busy,
                 );
-                inner2.lock().slots.remove(&id);
+                // Free the slot before the peer can see the close, so a
+                // peer that reconnects at once is never refused for a
+                // connection that is over.
+                let slot = inner2.lock().slots.remove(&id);
                 inner2.changed.notify_all();
+                if let Some(slot) = slot {
+                    let _ = slot.sock.shutdown(Shutdown::Both);
+                }
             });
         match spawned {
             Ok(t) => conns.threads.push(t),
@@ -287,7 +293,6 @@ fn run_connection(
         Ok(pair) => pair,
         Err(e) => {
             info!("- {peer} Handled 0 requests: {e}");
-            let _ = sock.shutdown(Shutdown::Both);
             return;
         }
     };
@@ -306,7 +311,6 @@ fn run_connection(
         session.requests()
     );
     drop(session);
-    let _ = sock.shutdown(Shutdown::Both);
 }
 
 /// A server running on a background thread.

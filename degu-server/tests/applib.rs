@@ -167,7 +167,7 @@ fn router_depth_is_checked_when_built() {
     assert!(err.to_string().contains("at most 10"), "{err}");
     let ok = Router::new([("d", nest(MAX_ROUTER_DEPTH - 1))]).unwrap();
     let h = serve(ok);
-    let uri = format!("/{}", vec!["d"; MAX_ROUTER_DEPTH].join("/"));
+    let uri = format!("/{}", ["d"; MAX_ROUTER_DEPTH].join("/"));
     assert_eq!(Raw::new(&h).get(&uri).status, 200);
 }
 

@@ -1,0 +1,129 @@
+//! max_connections, max_requests and timeout.
+
+use std::time::{Duration, Instant};
+
+use degu_server::{ServerOptions, demo};
+
+use crate::util::{Client, req, serve};
+
+#[test]
+fn max_connections_refuses_extra_connections_unserved() {
+    let server = serve(demo::app, ServerOptions::default().max_connections(2));
+    let address = server.address().clone();
+    let mut a = Client::connect(&address);
+    let mut b = Client::connect(&address);
+    // A request on each makes sure both were accepted and counted.
+    assert_eq!(a.get("/").text(), "hello, world");
+    assert_eq!(b.get("/").text(), "hello, world");
+    assert_eq!(server.connections(), 2);
+    // A third is closed without being served, as often as it tries.
+    for _ in 0..5 {
+        let mut c = Client::connect(&address);
+        let _ = c.try_send(req("GET", "/", &[]));
+        let (got, _) = c.finish();
+        assert!(got.is_empty(), "served past max_connections: {got:?}");
+    }
+    // The server stays responsive to the connections it has.
+    assert_eq!(a.get("/").text(), "hello, world");
+    assert_eq!(b.get("/").text(), "hello, world");
+    // Once one of them closes, a new connection is served: retry until
+    // the server has noticed the close (bounded by attempts over 10 s).
+    drop(a);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let mut c = Client::connect(&address);
+        let _ = c.try_send(req("GET", "/", &[("connection", "close")]));
+        let (got, _) = c.finish();
+        if !got.is_empty() {
+            let text = String::from_utf8_lossy(&got);
+            assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text:?}");
+            assert!(text.ends_with("\r\n\r\nhello, world"), "{text:?}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no connection served after one closed ({attempts} attempts)"
+        );
+    }
+    println!("served again after {attempts} connection attempts");
+    assert_eq!(b.get("/").text(), "hello, world");
+    assert_eq!(server.shutdown(), 0);
+}
+
+#[test]
+fn max_requests_closes_after_the_last() {
+    let server = serve(demo::app, ServerOptions::default().max_requests(3));
+    let mut c = Client::connect(server.address());
+    for i in 0..3 {
+        let j = c.get("/info").json();
+        assert_eq!(j.get("session").get("requests").int(), i);
+    }
+    c.expect_closed();
+    // Pipelined past the limit: three answers, then the close.
+    let mut c = Client::connect(server.address());
+    let mut wire = Vec::new();
+    for i in 0..5 {
+        wire.extend(req("GET", &format!("/info?{i}"), &[]));
+    }
+    c.send(&wire);
+    for i in 0..3 {
+        assert_eq!(c.response(false).json().get("query").str(), i.to_string());
+    }
+    c.expect_closed();
+    // With max_requests 1.
+    let server = serve(demo::app, ServerOptions::default().max_requests(1));
+    let mut c = Client::connect(server.address());
+    assert_eq!(c.send_body("PUT", "/echo", b"once").text(), "once");
+    c.expect_closed();
+}
+
+fn timeout_server() -> degu_server::ServerHandle {
+    serve(
+        demo::app,
+        ServerOptions::default().timeout(Some(Duration::from_millis(300))),
+    )
+}
+
+#[test]
+fn timeout_closes_idle_connections() {
+    let server = timeout_server();
+    // Idle before the first request.
+    let mut c = Client::connect(server.address());
+    c.expect_closed();
+    // Idle between requests (keep-alive).
+    let mut c = Client::connect(server.address());
+    assert_eq!(c.get("/").text(), "hello, world");
+    assert_eq!(c.get("/bytes/3").bytes(), [0, 1, 2]);
+    c.expect_closed();
+    assert_eq!(server.shutdown(), 0);
+}
+
+#[test]
+fn timeout_cuts_off_slow_peers() {
+    let server = timeout_server();
+    // Half a preamble, then silence: closed without an answer.
+    let mut c = Client::connect(server.address());
+    c.send("GET / HTTP/1.1\r\nhost: exam");
+    c.expect_closed();
+    // The request line only.
+    let mut c = Client::connect(server.address());
+    c.send("GET /info HTTP/1.1\r\n");
+    c.expect_closed();
+    // Half a body: the echo is cut short.
+    let mut c = Client::connect(server.address());
+    c.send("PUT /echo HTTP/1.1\r\ncontent-length: 10\r\n\r\nhello");
+    let head = c.head();
+    assert_eq!(head.header("content-length"), Some("10"));
+    let (rest, _) = c.finish();
+    assert_eq!(rest, b"hello");
+    // Half a chunk.
+    let mut c = Client::connect(server.address());
+    c.send("PUT /echo HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhel");
+    let head = c.head();
+    assert_eq!(head.header("transfer-encoding"), Some("chunked"));
+    let (rest, _) = c.finish();
+    assert!(!rest.ends_with(b"0\r\n\r\n"), "{rest:?}");
+    assert_eq!(server.shutdown(), 0);
+}

@@ -1,0 +1,18 @@
+//! Integration tests of degu-server over raw sockets (no client crate):
+//! the demo routes, keep-alive and pipelining, streamed bodies, every
+//! rejection of DESIGN.md §2 on the wire, limits, app failures, shutdown,
+//! address families, and interop with curl and Python's http.client.
+//!
+//! Every client socket has a 10 s timeout, servers bind port 0 or a
+//! per-test AF_UNIX name, and nothing sleeps to wait for a server.
+
+mod addresses;
+mod apps;
+mod connection;
+mod interop;
+mod lifecycle;
+mod limits;
+mod rejections;
+mod routes;
+mod streaming;
+mod util;
