@@ -58,6 +58,11 @@ pub trait Source: Read {
     /// Called once, when the body has been read to its very end.
     fn on_complete(&mut self) {}
 
+    /// Called when the body found its framing broken (too short, a bad
+    /// chunk line, a missing `\r\n`): the connection under it cannot be
+    /// trusted any more.
+    fn on_error(&mut self) {}
+
     /// For a source reading a file: the file and the offset of the next
     /// byte, so a transport may send it with `sendfile` instead.
     fn file_position(&self) -> Option<(&std::fs::File, u64)> {
@@ -113,6 +118,9 @@ impl<S: Source + ?Sized> Source for &mut S {
     }
     fn on_complete(&mut self) {
         (**self).on_complete()
+    }
+    fn on_error(&mut self) {
+        (**self).on_error()
     }
 }
 
@@ -276,6 +284,7 @@ impl<'a> Body<'a> {
             }
         };
         if n == 0 && max > 0 {
+            self.src.on_error();
             return Err(Error::BodyTooShort {
                 expected: self.content_length,
                 received: self.content_length - self.remaining,
@@ -493,6 +502,14 @@ impl<'a> ChunkedBody<'a> {
     /// The chunk's data must then be read with
     /// [`read_chunk_data`](Self::read_chunk_data) until it returns 0.
     pub fn read_chunk_head(&mut self) -> Result<Option<ChunkHead>> {
+        let r = self.head_inner();
+        if r.is_err() {
+            self.src.on_error();
+        }
+        r
+    }
+
+    fn head_inner(&mut self) -> Result<Option<ChunkHead>> {
         self.started = true;
         match self.state {
             ChunkState::Done => return Ok(None),
@@ -528,6 +545,14 @@ impl<'a> ChunkedBody<'a> {
     /// Reads data of the current chunk; 0 once the chunk's data and its
     /// `\r\n` have been read.
     pub fn read_chunk_data(&mut self, buf: &mut [u8]) -> Result<usize> {
+        let r = self.data_inner(buf);
+        if r.is_err() {
+            self.src.on_error();
+        }
+        r
+    }
+
+    fn data_inner(&mut self, buf: &mut [u8]) -> Result<usize> {
         let ChunkState::Data { remaining } = self.state else {
             return Ok(0);
         };

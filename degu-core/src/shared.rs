@@ -155,6 +155,12 @@ impl<T: Read> Source for BodySource<T> {
             self.track.state.set(BodyState::Complete);
         }
     }
+
+    fn on_error(&mut self) {
+        if self.track.state.get() == BodyState::Reading {
+            self.track.state.set(BodyState::Failed);
+        }
+    }
 }
 
 /// Writes to a shared connection, one borrow per write.

@@ -106,7 +106,12 @@ pub(crate) fn serve(
                 return "app panicked".into();
             }
         };
-        let close_after = match write_response(&conn, ctx.sock, &mut out, method, response) {
+        // The last response on this connection says so, so a client sees a
+        // clean end rather than a connection cut after it.
+        let last = close_requested
+            || session.requests + 1 >= ctx.max_requests
+            || ctx.stop.load(Ordering::SeqCst);
+        let close_after = match write_response(&conn, ctx.sock, &mut out, method, response, last) {
             Ok(close) => close,
             Err(e) => {
                 if let Some(t) = &tracker {
@@ -123,6 +128,9 @@ pub(crate) fn serve(
         }
         if close_requested || close_after {
             return "connection: close".into();
+        }
+        if session.requests >= ctx.max_requests {
+            return "max_requests reached".into();
         }
     }
 }
@@ -231,8 +239,12 @@ fn write_response(
     out: &mut Vec<u8>,
     method: Method,
     mut resp: Response<'static>,
+    last: bool,
 ) -> degu_core::Result<bool> {
     let status = resp.status;
+    if last && !resp.headers.contains("connection") {
+        resp.headers.insert("connection", "close")?;
+    }
     if status < 200 {
         return Err(Error::Invalid(format!(
             "an app cannot answer with the interim status {status}"
@@ -266,7 +278,9 @@ fn write_response(
             out.extend_from_slice(b);
             conn.borrow_mut().get_mut().write_all(out)?;
         }
-        Outgoing::Body(b) if b.as_file().is_some() && conn.borrow().get_ref().plain_fd().is_some() => {
+        Outgoing::Body(b)
+            if b.as_file().is_some() && conn.borrow().get_ref().plain_fd().is_some() =>
+        {
             conn.borrow_mut().get_mut().write_all(out)?;
             send_file(sock, b)?;
         }
