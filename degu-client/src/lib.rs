@@ -123,6 +123,7 @@
 mod client;
 mod connect;
 mod connection;
+pub mod fetch;
 mod guard;
 mod response;
 

@@ -512,3 +512,56 @@ fn reverse_proxy_to_a_tls_upstream() {
     assert_eq!(body.map(Result::unwrap).collect::<Vec<_>>(), chunks);
     assert_eq!(f.certified.load(Ordering::SeqCst), 1);
 }
+
+#[test]
+fn fetch_tls_talks_to_demo_tls() {
+    let dir = tempdir("fetch");
+    TestPki::new("degu test CA").write_files(&dir).unwrap();
+    let demo = demo_tls(&dir);
+    let exe = std::env::current_exe().unwrap();
+    let fetch = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/fetch_tls");
+    let run = |args: &[&str]| {
+        Command::new(&fetch)
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+    };
+    let tls = [
+        "--ca",
+        "ca.pem",
+        "--cert",
+        "client.pem",
+        "--key",
+        "client.key",
+    ];
+    let mut args = tls.to_vec();
+    args.extend(["--data", "hi there", &demo.address, "/echo"]);
+    let out = run(&args);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("200 OK\n") && text.ends_with("\n\nhi there"),
+        "{text:?}"
+    );
+    let mut args = tls.to_vec();
+    args.extend(["--repeat", "50", &demo.address, "/"]);
+    let out = run(&args);
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .ends_with("\n\nhello, world")
+    );
+    // No client certificate: a one-line error, exit 1.
+    let out = run(&["--ca", "ca.pem", &demo.address, "/"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(String::from_utf8(out.stderr).unwrap().lines().count(), 1);
+    // No --ca: a usage error, exit 2.
+    let out = run(&[&demo.address, "/"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}

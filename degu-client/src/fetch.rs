@@ -1,0 +1,346 @@
+//! The `fetch` command line (see DEMO.md), shared by degu-client's
+//! `fetch` example and degu-tls's `fetch_tls`, which adds its TLS options
+//! and makes the client.
+//!
+//! ```text
+//! cargo run --release -p degu-client --example fetch -- [-X METHOD] [-H 'name: value']...
+//!     [--data @FILE | --data TEXT | --chunked @FILE] [--range START-STOP] [--repeat N] ADDRESS URI
+//! ```
+//!
+//! Prints the status line, the response headers as `name: value`, a blank
+//! line, then the body bytes, to stdout. Exit code 0 for any HTTP status;
+//! 1 with a one-line error on stderr for a connection or protocol error; 2
+//! for a bad command line.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use degu_core::{Address, Body, Chunk, ChunkedBodyIter, Error, Headers, Method, Outgoing, Range};
+
+use crate::{Client, Connection, Response};
+
+/// Size of each chunk sent by `--chunked @FILE`.
+const CHUNK_SIZE: usize = 64 * 1024;
+
+/// The usage text of `fetch` (a TLS variant prints its own options first).
+pub const USAGE: &str = "\
+usage: fetch [-X METHOD] [-H 'name: value']... [--data @FILE | --data TEXT | --chunked @FILE]
+             [--range START-STOP] [--repeat N] ADDRESS URI
+
+Makes an HTTP/1.1 request with degu-client and prints the status line, the
+response headers as `name: value`, a blank line, then the body, to stdout.
+
+  -X METHOD        GET, HEAD, PUT, POST or DELETE (default: GET, or POST
+                   when a body is given)
+  -H 'name: value' add a request header (the name is lowercased); repeatable
+  --data @FILE     send FILE as a content-length body (streamed)
+  --data TEXT      send TEXT as a content-length body
+  --chunked @FILE  send FILE as a chunked body, in chunks of 64 KiB
+                   (65536 bytes; the last one may be shorter)
+  --chunked TEXT   send TEXT as a chunked body of one chunk
+  --range START-STOP
+                   request bytes START..STOP, STOP exclusive (sends
+                   `range: bytes=START-(STOP-1)`)
+  --repeat N       make N requests on one connection, print only the last
+                   (the rate goes to stderr)
+  -h, --help       show this help
+
+ADDRESS: 127.0.0.1:8000, [::1]:8000, [fe80::1%eth0]:8000, unix:/path/app.sock,
+unix:@name, example.com:80. URI: /path[?query].
+
+Exit code: 0 for any HTTP status; 1 with a one-line error on stderr for a
+connection or protocol error; 2 for a bad command line.";
+
+/// What to send as the request body.
+enum BodySpec {
+    None,
+    Text(Vec<u8>),
+    File(String),
+    ChunkedText(Vec<u8>),
+    ChunkedFile(String),
+}
+
+struct Args {
+    method: Option<Method>,
+    headers: Headers,
+    body: BodySpec,
+    repeat: u64,
+    address: Address,
+    uri: String,
+}
+
+/// A handler for program-specific options: gets the option and the
+/// remaining arguments (to take its value), returns whether it took it.
+pub type ExtraOption<'e> =
+    dyn FnMut(&str, &mut dyn Iterator<Item = &String>) -> Result<bool, String> + 'e;
+
+/// Makes the client for the parsed ADDRESS.
+pub type MakeClient<'m> = dyn FnMut(Address) -> Result<Client, String> + 'm;
+
+fn value<'a>(args: &mut dyn Iterator<Item = &'a String>, flag: &str) -> Result<&'a String, String> {
+    args.next().ok_or_else(|| format!("{flag} needs a value"))
+}
+
+fn parse_args(argv: &[String], extra: &mut ExtraOption<'_>) -> Result<Option<Args>, String> {
+    let mut method = None;
+    let mut headers = Headers::new();
+    let mut body = BodySpec::None;
+    let mut repeat = 1u64;
+    let mut positional = Vec::new();
+    let mut it = argv.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "-X" => {
+                let m = value(&mut it, "-X")?;
+                method = Some(m.parse::<Method>().map_err(|e| e.to_string())?);
+            }
+            "-H" => {
+                let h = value(&mut it, "-H")?;
+                let (name, val) = h
+                    .split_once(':')
+                    .ok_or_else(|| format!("-H {h:?}: expected 'name: value'"))?;
+                headers
+                    .insert(name.trim().to_ascii_lowercase(), val.trim())
+                    .map_err(|e| format!("-H {h:?}: {e}"))?;
+            }
+            "--data" | "--chunked" => {
+                if !matches!(body, BodySpec::None) {
+                    return Err("give one of --data and --chunked, once".into());
+                }
+                let v = value(&mut it, arg)?;
+                let file = v.strip_prefix('@').map(str::to_owned);
+                body = match (arg.as_str(), file) {
+                    ("--data", Some(f)) => BodySpec::File(f),
+                    ("--data", None) => BodySpec::Text(v.clone().into_bytes()),
+                    (_, Some(f)) => BodySpec::ChunkedFile(f),
+                    (_, None) => BodySpec::ChunkedText(v.clone().into_bytes()),
+                };
+            }
+            "--range" => {
+                let r = value(&mut it, "--range")?;
+                let range = r
+                    .split_once('-')
+                    .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)))
+                    .ok_or_else(|| format!("--range {r:?}: expected START-STOP"))
+                    .and_then(|(a, b)| {
+                        Range::new(a, b).map_err(|e| format!("--range {r:?}: {e}"))
+                    })?;
+                headers
+                    .set("range", range.to_string())
+                    .map_err(|e| e.to_string())?;
+            }
+            "--repeat" => {
+                let n = value(&mut it, "--repeat")?;
+                repeat = n
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| format!("--repeat {n:?}: expected a positive number"))?;
+            }
+            a if a.starts_with('-') && a.len() > 1 => {
+                if !extra(a, &mut it)? {
+                    return Err(format!("unknown option {a}"));
+                }
+            }
+            _ => positional.push(arg),
+        }
+    }
+    let [address, uri] = positional[..] else {
+        return Err("expected ADDRESS and URI".into());
+    };
+    let address = address
+        .parse::<Address>()
+        .map_err(|e| format!("ADDRESS {address:?}: {e}"))?;
+    Ok(Some(Args {
+        method,
+        headers,
+        body,
+        repeat,
+        address,
+        uri: uri.clone(),
+    }))
+}
+
+/// The chunks of a file, `CHUNK_SIZE` bytes each, then the final empty
+/// chunk. A read error ends the iterator early (so the body is refused as
+/// missing its final chunk) and is kept to be reported.
+struct FileChunks {
+    file: File,
+    error: std::rc::Rc<std::cell::Cell<Option<io::Error>>>,
+    done: bool,
+}
+
+impl Iterator for FileChunks {
+    type Item = Chunk;
+    fn next(&mut self) -> Option<Chunk> {
+        if self.done {
+            return None;
+        }
+        let mut data = vec![0u8; CHUNK_SIZE];
+        let mut got = 0;
+        while got < data.len() {
+            match self.file.read(&mut data[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.error.set(Some(e));
+                    self.done = true;
+                    return None;
+                }
+            }
+        }
+        data.truncate(got);
+        self.done = got == 0;
+        Some(Chunk::new(data))
+    }
+}
+
+fn open(path: &str) -> Result<File, Error> {
+    File::open(path).map_err(|e| Error::Io(io::Error::new(e.kind(), format!("{path}: {e}"))))
+}
+
+fn send(conn: &mut Connection, args: &Args, method: Method) -> Result<Response, Error> {
+    let body: Outgoing<'_> = match &args.body {
+        BodySpec::None => Outgoing::None,
+        BodySpec::Text(t) => t[..].into(),
+        BodySpec::ChunkedText(t) => {
+            let mut chunks = vec![Chunk::new(t.clone())];
+            if !t.is_empty() {
+                chunks.push(Chunk::new(""));
+            }
+            ChunkedBodyIter::new(chunks).into()
+        }
+        BodySpec::File(path) => {
+            let file = open(path)?;
+            let len = file.metadata().map_err(Error::Io)?.len();
+            Body::new(file, len).into()
+        }
+        BodySpec::ChunkedFile(path) => {
+            let error = std::rc::Rc::new(std::cell::Cell::new(None));
+            let chunks = FileChunks {
+                file: open(path)?,
+                error: error.clone(),
+                done: false,
+            };
+            let r = conn.request(
+                method,
+                &args.uri,
+                &args.headers,
+                ChunkedBodyIter::new(chunks),
+            );
+            if let Some(e) = error.take() {
+                return Err(Error::Io(io::Error::new(e.kind(), format!("{path}: {e}"))));
+            }
+            return r;
+        }
+    };
+    conn.request(method, &args.uri, &args.headers, body)
+}
+
+/// Where printing the response failed.
+enum Printing {
+    Stdout(io::Error),
+    Body(Error),
+}
+
+/// Prints the status line, the headers, a blank line and the body.
+fn print(response: &mut Response) -> Result<(), Printing> {
+    let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    let mut head = format!("{} {}\n", response.status, response.reason);
+    for (name, value) in response.headers.iter() {
+        head.push_str(&format!("{name}: {value}\n"));
+    }
+    head.push('\n');
+    out.write_all(head.as_bytes()).map_err(Printing::Stdout)?;
+    if let Some(body) = &mut response.body {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = match body.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Printing::Body(e.into())),
+            };
+            out.write_all(&buf[..n]).map_err(Printing::Stdout)?;
+        }
+    }
+    out.flush().map_err(Printing::Stdout)
+}
+
+fn run(args: &Args, client: &Client) -> Result<(), Error> {
+    let method = args.method.unwrap_or(match args.body {
+        BodySpec::None => Method::Get,
+        _ => Method::Post,
+    });
+    let mut conn = client.connect()?;
+    let start = Instant::now();
+    // One buffer for every discarded body (io::copy would zero 8 KiB per
+    // read, as Incoming has no read_buf).
+    let mut scratch = vec![0u8; 64 * 1024];
+    for _ in 1..args.repeat {
+        let mut r = send(&mut conn, args, method)?;
+        if let Some(body) = &mut r.body {
+            while body.read(&mut scratch).map_err(Error::from)? > 0 {}
+        }
+    }
+    let mut response = send(&mut conn, args, method)?;
+    match print(&mut response) {
+        Ok(()) => {}
+        // stdout closed early (`fetch ... | head`): not an error.
+        Err(Printing::Stdout(e)) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
+        Err(Printing::Stdout(e)) => {
+            return Err(Error::Io(io::Error::new(e.kind(), format!("stdout: {e}"))));
+        }
+        Err(Printing::Body(e)) => return Err(e),
+    }
+    if args.repeat > 1 {
+        let secs = start.elapsed().as_secs_f64();
+        eprintln!(
+            "{} requests in {secs:.3} s: {:.0} requests/s",
+            args.repeat,
+            args.repeat as f64 / secs
+        );
+    }
+    Ok(())
+}
+
+/// Runs the fetch command line `argv` (without the program name) as
+/// program `name`: `extra` takes the program's own options, `make_client`
+/// makes the client for ADDRESS. Returns the exit code.
+pub fn main_with(
+    name: &str,
+    usage: &str,
+    argv: &[String],
+    extra: &mut ExtraOption<'_>,
+    make_client: &mut MakeClient<'_>,
+) -> ExitCode {
+    let args = match parse_args(argv, extra) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{usage}");
+            return ExitCode::SUCCESS;
+        }
+        Err(msg) => {
+            eprintln!("{name}: {msg}\n(try {name} --help)");
+            return ExitCode::from(2);
+        }
+    };
+    let client = match make_client(args.address.clone()) {
+        Ok(c) => c,
+        Err(msg) => {
+            eprintln!("{name}: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&args, &client) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
