@@ -289,7 +289,9 @@ fn validate_dns(host: &str) -> Result<()> {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         });
     if ok {
         Ok(())
@@ -390,9 +392,9 @@ impl FromStr for Address {
                 Some(sc) if sc.bytes().all(|b| b.is_ascii_digit()) => {
                     let ok = !sc.is_empty() && !sc.starts_with('0');
                     let idx = ok.then(|| sc.parse::<u32>().ok()).flatten();
-                    ScopeId::Index(idx.ok_or_else(|| {
-                        bad(format!("bad scope id in {}", show(s.as_bytes())))
-                    })?)
+                    ScopeId::Index(
+                        idx.ok_or_else(|| bad(format!("bad scope id in {}", show(s.as_bytes()))))?,
+                    )
                 }
                 Some(sc) => {
                     validate_ifname(sc)?;

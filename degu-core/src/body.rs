@@ -43,9 +43,10 @@ pub trait Source: Read {
                 Err(e) => return Err(e.into()),
             }
             if b[0] == b'\n' {
-                if line.pop() != Some(b'\r') {
+                if line.last() != Some(&b'\r') {
                     return Err(Error::BadChunkSize(show(line)));
                 }
+                line.pop();
                 return Ok(());
             }
             line.push(b[0]);
@@ -359,7 +360,11 @@ impl Chunk {
     }
 
     /// A chunk with the extension `key=value`.
-    pub fn with_ext(key: impl Into<String>, value: impl Into<String>, data: impl Into<Vec<u8>>) -> Chunk {
+    pub fn with_ext(
+        key: impl Into<String>,
+        value: impl Into<String>,
+        data: impl Into<Vec<u8>>,
+    ) -> Chunk {
         Chunk {
             ext: Some((key.into(), value.into())),
             data: data.into(),
@@ -954,9 +959,7 @@ impl Outgoing<'_> {
             (Framing::Length(n), _) if n > MAX_LENGTH => Err(Error::BadContentLength(format!(
                 "{n} is more than 16 digits"
             ))),
-            (Framing::Length(n), Framing::None) => {
-                headers.insert("content-length", n.to_string())
-            }
+            (Framing::Length(n), Framing::None) => headers.insert("content-length", n.to_string()),
             (Framing::Length(n), Framing::Length(m)) if n == m => Ok(()),
             (Framing::Chunked, Framing::None) => headers.insert("transfer-encoding", "chunked"),
             (Framing::Chunked, Framing::Chunked) => Ok(()),

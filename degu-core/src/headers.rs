@@ -166,7 +166,8 @@ impl Headers {
 
     /// `range` as a [`Range`].
     pub fn range(&self) -> Option<Range> {
-        self.get("range").and_then(|v| Range::parse(v.as_bytes()).ok())
+        self.get("range")
+            .and_then(|v| Range::parse(v.as_bytes()).ok())
     }
 
     /// `content-range` as a [`ContentRange`].

@@ -172,7 +172,8 @@ impl<'a> RequestPreamble<'a> {
 /// [`RequestPreamble::path_components`]).
 pub fn split_path(path: &str) -> impl Iterator<Item = &str> {
     let rest = &path[1.min(path.len())..];
-    rest.split('/').take(if rest.is_empty() { 0 } else { usize::MAX })
+    rest.split('/')
+        .take(if rest.is_empty() { 0 } else { usize::MAX })
 }
 
 /// A parsed response preamble.
@@ -216,6 +217,118 @@ pub fn parse_content_length(value: &[u8]) -> Result<u64> {
     parse_decimal(value).ok_or_else(|| Error::BadContentLength(show(value)))
 }
 
+/// The index of the first byte at or after `i` that is not in `class`
+/// (`buf.len()` when there is none): the one table scan every region goes
+/// through. Eight bytes at a time while they all belong, then one by one.
+#[inline(always)]
+fn scan(buf: &[u8], mut i: usize, class: u16) -> usize {
+    while let Some(block) = buf.get(i..i + 8) {
+        if block
+            .iter()
+            .fold(class, |acc, &b| acc & tables::TABLE[b as usize])
+            == 0
+        {
+            break;
+        }
+        i += 8;
+    }
+    while let Some(&b) = buf.get(i) {
+        if !tables::is_in(b, class) {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Scans like [`scan`], sixteen bytes at a time through `ok`, a
+/// branch-free predicate that the compiler turns into vector compares and
+/// that must agree exactly with `class` (unit tests check all 256 bytes);
+/// the table finishes the last bytes of the buffer.
+#[inline(always)]
+fn scan_fast(buf: &[u8], mut i: usize, class: u16, ok: impl Fn(u8) -> bool) -> usize {
+    while let Some(block) = buf.get(i..i + 16) {
+        let mut bad = [0u8; 16];
+        for (flag, &b) in bad.iter_mut().zip(block) {
+            *flag = u8::from(!ok(b)) * 0xFF;
+        }
+        let mask = u128::from_le_bytes(bad);
+        if mask != 0 {
+            return i + (mask.trailing_zeros() / 8) as usize;
+        }
+        i += 16;
+    }
+    scan(buf, i, class)
+}
+
+// The predicates below use `&` and `|`, never `&&`, `||` or `matches!`:
+// branch-free, so that sixteen of them become a few vector instructions.
+
+/// [`tables::VALUE`] as arithmetic, for [`scan_fast`].
+#[inline(always)]
+fn is_value(c: u8) -> bool {
+    let printable = c.wrapping_sub(b' ') <= b'z' - b' ';
+    let excluded = (c == b'!')
+        | (c == b'#')
+        | (c == b'$')
+        | (c == b'@')
+        | (c == b'\\')
+        | (c == b'^')
+        | (c == b'`');
+    (printable & !excluded) | (c == b'~')
+}
+
+/// [`tables::NAME`] as arithmetic, for [`scan_fast`].
+#[inline(always)]
+fn is_name(c: u8) -> bool {
+    ((c | 0x20).wrapping_sub(b'a') < 26) | (c.wrapping_sub(b'0') < 10) | (c == b'-')
+}
+
+/// True when `name` (bytes of [`tables::NAME`]) lowercased equals `lower`
+/// (a lowercase literal of the same length).
+#[inline(always)]
+fn lower_eq(name: &[u8], lower: &[u8]) -> bool {
+    name.len() == lower.len()
+        && name
+            .iter()
+            .zip(lower)
+            .fold(true, |eq, (&a, &b)| eq & (a | 0x20 == b))
+}
+
+/// Where a URI's parts end, found by [`scan_uri`].
+struct UriMarks {
+    /// End of the path (the `?` or the end of the URI).
+    path_end: usize,
+    /// End of the URI (the first byte after it).
+    end: usize,
+}
+
+/// Scans a URI starting at `buf[start]`: `/`, path components (no empty one
+/// but the last) and an optional `?query`, each against its table. Stops at
+/// the first byte that belongs to neither; `None` for a malformed path.
+#[inline(always)]
+fn scan_uri(buf: &[u8], start: usize) -> Option<UriMarks> {
+    if buf.get(start) != Some(&b'/') {
+        return None;
+    }
+    let mut i = start;
+    loop {
+        let comp = i + 1;
+        i = scan(buf, comp, tables::PATH);
+        if buf.get(i) != Some(&b'/') {
+            break;
+        }
+        if i == comp {
+            return None; // an empty component that is not the last
+        }
+    }
+    let path_end = i;
+    if buf.get(i) == Some(&b'?') {
+        i = scan(buf, i + 1, tables::QUERY);
+    }
+    Some(UriMarks { path_end, end: i })
+}
+
 /// Finds the next `\r\n`-terminated line in `buf[pos..]`; returns the end
 /// of the line (index of its `\r`) and the start of the next one.
 #[inline]
@@ -233,9 +346,31 @@ fn next_line(buf: &[u8], pos: usize) -> Result<(usize, usize)> {
     }
 }
 
-/// Parses the header lines of `buf[pos..]`, lowercasing names in place.
-fn parse_headers<'a>(buf: &'a mut [u8], mut pos: usize) -> Result<(RawHeaders<'a>, Typed)> {
-    let mut spans = [(0u32, 0u32, 0u32); MAX_HEADERS];
+/// One header's place in the buffer: `start..colon` is the name,
+/// `colon + 2..end` the value.
+#[derive(Clone, Copy, Default)]
+struct Span {
+    start: u32,
+    colon: u32,
+    end: u32,
+}
+
+/// What the validating pass over the header lines found.
+struct Scanned {
+    count: usize,
+    typed: Typed,
+}
+
+/// The validating pass over the header lines in `buf[pos..]`: checks every
+/// byte against its table, lowercases names in place, parses the typed
+/// values and refuses duplicates, recording only positions. Errors come in
+/// the order of the lines.
+#[inline(always)]
+fn scan_headers(
+    buf: &mut [u8],
+    mut pos: usize,
+    spans: &mut [Span; MAX_HEADERS],
+) -> Result<Scanned> {
     let mut count = 0;
     let mut typed = Typed {
         framing: Framing::None,
@@ -244,48 +379,63 @@ fn parse_headers<'a>(buf: &'a mut [u8], mut pos: usize) -> Result<(RawHeaders<'a
     };
     let mut length = None;
     let mut chunked = false;
-    while pos < buf.len() {
-        let (end, next) = next_line(buf, pos)?;
-        if count == MAX_HEADERS {
-            return Err(Error::TooManyHeaders);
+    let len = buf.len();
+    while pos < len {
+        let colon = scan_fast(buf, pos, tables::NAME, is_name);
+        if count == MAX_HEADERS
+            || colon == pos
+            || buf.get(colon) != Some(&b':')
+            || buf.get(colon + 1) != Some(&b' ')
+        {
+            return Err(header_error(buf, pos, count));
         }
-        let line = &mut buf[pos..end];
-        let colon = match memchr::memchr(b':', line) {
-            Some(c) if line.get(c + 1) == Some(&b' ') => c,
-            _ => return Err(Error::BadHeaderLine(show(line))),
+        let start = colon + 2;
+        let end = scan_fast(buf, start, tables::VALUE, is_value);
+        let next = if end == len {
+            end
+        } else if buf[end] == b'\r' && buf.get(end + 1) == Some(&b'\n') {
+            end + 2
+        } else {
+            return Err(header_error(buf, pos, count));
         };
-        let (name, value) = line.split_at_mut(colon);
-        let value = &value[2..];
-        if name.is_empty() || !all_in(name, tables::NAME) {
-            return Err(Error::BadHeaderName(show(name)));
+        if end == start {
+            return Err(header_error(buf, pos, count));
         }
-        name.make_ascii_lowercase();
-        if value.is_empty() || !all_in(value, tables::VALUE) {
-            return Err(Error::BadHeaderValue {
-                name: ascii(name).to_owned(),
-                value: show(value),
-            });
-        }
-        match &*name {
-            b"content-length" => length = Some(parse_content_length(value)?),
-            b"transfer-encoding" => {
+        let name = &buf[pos..colon];
+        let value = &buf[start..end];
+        // The typed headers are recognised on the name as sent, before it is
+        // lowercased in place (reading bytes just written one by one is slow).
+        match name.len() {
+            14 if lower_eq(name, b"content-length") => {
+                length = Some(parse_content_length(value)?);
+            }
+            17 if lower_eq(name, b"transfer-encoding") => {
                 if value != b"chunked" {
                     return Err(Error::BadTransferEncoding(show(value)));
                 }
                 chunked = true;
             }
-            b"range" => typed.range = Some(Range::parse(value)?),
-            b"content-range" => typed.content_range = Some(ContentRange::parse(value)?),
+            5 if lower_eq(name, b"range") => typed.range = Some(Range::parse(value)?),
+            13 if lower_eq(name, b"content-range") => {
+                typed.content_range = ContentRange::parse_header(value)?;
+            }
             _ => {}
         }
-        let name_start = pos;
-        let name_end = pos + colon;
-        for &(s, e, _) in &spans[..count] {
-            if buf[s as usize..e as usize] == buf[name_start..name_end] {
-                return Err(Error::DuplicateHeader(show(&buf[name_start..name_end])));
+        // For a NAME byte (letter, digit or `-`), lowercase is `| 0x20`.
+        for b in &mut buf[pos..colon] {
+            *b |= 0x20;
+        }
+        let name = &buf[pos..colon];
+        for s in &spans[..count] {
+            if buf[s.start as usize..s.colon as usize] == *name {
+                return Err(Error::DuplicateHeader(show(name)));
             }
         }
-        spans[count] = (name_start as u32, name_end as u32, end as u32);
+        spans[count] = Span {
+            start: pos as u32,
+            colon: colon as u32,
+            end: end as u32,
+        };
         count += 1;
         pos = next;
     }
@@ -295,13 +445,76 @@ fn parse_headers<'a>(buf: &'a mut [u8], mut pos: usize) -> Result<(RawHeaders<'a
         (None, true) => Framing::Chunked,
         (None, false) => Framing::None,
     };
-    let buf: &'a [u8] = buf;
-    let mut items = [("", ""); MAX_HEADERS];
-    for (item, &(s, e, end)) in items.iter_mut().zip(&spans[..count]) {
-        let (s, e, end) = (s as usize, e as usize, end as usize);
-        *item = (ascii(&buf[s..e]), ascii(&buf[e + 2..end]));
+    Ok(Scanned { count, typed })
+}
+
+/// The headers as strings sliced from the whole (validated, ASCII)
+/// preamble text; every slot of the large array is written once.
+#[inline(always)]
+fn raw_headers<'a>(text: &'a str, spans: &[Span]) -> RawHeaders<'a> {
+    RawHeaders {
+        items: std::array::from_fn(|k| match spans.get(k) {
+            Some(s) => (
+                text.get(s.start as usize..s.colon as usize)
+                    .unwrap_or_default(),
+                text.get(s.colon as usize + 2..s.end as usize)
+                    .unwrap_or_default(),
+            ),
+            None => ("", ""),
+        }),
+        len: spans.len(),
     }
-    Ok((RawHeaders { items, len: count }, typed))
+}
+
+/// The whole preamble as text once every byte of it has been validated.
+#[inline(always)]
+fn preamble_text(buf: &[u8]) -> Result<&str> {
+    // Every byte was checked against an ASCII-only table or is an ASCII
+    // separator, so this cannot fail; one pass over the whole preamble is
+    // cheaper than one conversion per region.
+    std::str::from_utf8(buf).map_err(|_| Error::Invalid("preamble is not ASCII".into()))
+}
+
+/// Refuses a buffer that cannot be a preamble (its `\r\n\r\n` included,
+/// at most [`MAX_PREAMBLE`] bytes); also keeps every offset within `u32`.
+#[inline(always)]
+fn check_len(buf: &[u8]) -> Result<()> {
+    if buf.len() + 4 > MAX_PREAMBLE {
+        return Err(Error::PreambleTooLarge);
+    }
+    Ok(())
+}
+
+/// The exact error for a header line the fast pass refused: the checks
+/// one by one, in the order the rules are documented.
+#[cold]
+#[inline(never)]
+fn header_error(buf: &mut [u8], pos: usize, count: usize) -> Error {
+    let end = match next_line(buf, pos) {
+        Ok((end, _)) => end,
+        Err(e) => return e,
+    };
+    if count == MAX_HEADERS {
+        return Error::TooManyHeaders;
+    }
+    let line = &mut buf[pos..end];
+    let colon = match memchr::memchr(b':', line) {
+        Some(c) if line.get(c + 1) == Some(&b' ') => c,
+        _ => return Error::BadHeaderLine(show(line)),
+    };
+    let (name, value) = line.split_at_mut(colon);
+    let value = &value[2..];
+    if name.is_empty() || !all_in(name, tables::NAME) {
+        return Error::BadHeaderName(show(name));
+    }
+    name.make_ascii_lowercase();
+    if value.is_empty() || !all_in(value, tables::VALUE) {
+        return Error::BadHeaderValue {
+            name: ascii(name).to_owned(),
+            value: show(value),
+        };
+    }
+    Error::BadHeaderLine(show(line))
 }
 
 fn check_path(path: &[u8]) -> bool {
@@ -324,14 +537,52 @@ fn check_path(path: &[u8]) -> bool {
 /// Splits and validates a URI: path components and query against their
 /// tables, no empty component but a trailing one.
 pub fn parse_uri(uri: &[u8]) -> Result<(&str, Option<&str>)> {
+    match scan_uri(uri, 0) {
+        Some(m) if m.end == uri.len() => {
+            let text = ascii(uri);
+            let path = text.get(..m.path_end).unwrap_or_default();
+            let query = text.get(m.path_end + 1..);
+            Ok((path, query))
+        }
+        _ => Err(Error::BadUri(show(uri))),
+    }
+}
+
+/// The exact error for a request line the fast pass refused.
+#[cold]
+#[inline(never)]
+fn request_line_error(buf: &[u8]) -> Error {
+    let line_end = match next_line(buf, 0) {
+        Ok((end, _)) => end,
+        Err(e) => return e,
+    };
+    let line = &buf[..line_end];
+    let uri_start = match line {
+        [b'G', b'E', b'T', b' ', ..] | [b'P', b'U', b'T', b' ', ..] => 4,
+        [b'P', b'O', b'S', b'T', b' ', ..] | [b'H', b'E', b'A', b'D', b' ', ..] => 5,
+        [b'D', b'E', b'L', b'E', b'T', b'E', b' ', ..] => 7,
+        _ => {
+            return match memchr::memchr(b' ', line) {
+                Some(sp) => Error::BadMethod(show(&line[..sp])),
+                None => Error::BadRequestLine(show(line)),
+            };
+        }
+    };
+    let Some(sp) = memchr::memchr(b' ', &line[uri_start..]).map(|i| uri_start + i) else {
+        return Error::BadRequestLine(show(line));
+    };
+    if &line[sp + 1..] != b"HTTP/1.1" {
+        return Error::BadProtocol(show(&line[sp + 1..]));
+    }
+    let uri = &line[uri_start..sp];
     let (path, query) = match memchr::memchr(b'?', uri) {
         Some(q) => (&uri[..q], Some(&uri[q + 1..])),
         None => (uri, None),
     };
     if !check_path(path) || !query.is_none_or(|q| all_in(q, tables::QUERY)) {
-        return Err(Error::BadUri(show(uri)));
+        return Error::BadUri(show(uri));
     }
-    Ok((ascii(path), query.map(ascii)))
+    Error::BadRequestLine(show(line))
 }
 
 /// Parses a request preamble (without its final `\r\n\r\n`).
@@ -347,42 +598,78 @@ pub fn parse_uri(uri: &[u8]) -> Result<(&str, Option<&str>)> {
 /// assert_eq!(p.typed.framing, Framing::Length(5));
 /// ```
 pub fn parse_request(buf: &mut [u8]) -> Result<RequestPreamble<'_>> {
-    let (line_end, next) = next_line(buf, 0)?;
-    let (method, uri_start) = match &buf[..line_end] {
+    check_len(buf)?;
+    let (method, uri_start) = match &*buf {
         [b'G', b'E', b'T', b' ', ..] => (Method::Get, 4),
         [b'P', b'U', b'T', b' ', ..] => (Method::Put, 4),
         [b'P', b'O', b'S', b'T', b' ', ..] => (Method::Post, 5),
         [b'H', b'E', b'A', b'D', b' ', ..] => (Method::Head, 5),
         [b'D', b'E', b'L', b'E', b'T', b'E', b' ', ..] => (Method::Delete, 7),
-        line => {
-            return Err(match memchr::memchr(b' ', line) {
-                Some(sp) => Error::BadMethod(show(&line[..sp])),
-                None => Error::BadRequestLine(show(line)),
-            });
-        }
+        _ => return Err(request_line_error(buf)),
     };
-    let sp = memchr::memchr(b' ', &buf[uri_start..line_end])
-        .map(|i| uri_start + i)
-        .ok_or_else(|| Error::BadRequestLine(show(&buf[..line_end])))?;
-    if &buf[sp + 1..line_end] != b"HTTP/1.1" {
-        return Err(Error::BadProtocol(show(&buf[sp + 1..line_end])));
-    }
-    let (head, rest) = buf.split_at_mut(next.min(line_end + 2).min(buf.len()));
-    let uri_bytes: &[u8] = &head[uri_start..sp];
-    let (path, query) = parse_uri(uri_bytes)?;
-    let uri = ascii(uri_bytes);
-    let (headers, typed) = parse_headers(rest, 0)?;
-    if method.forbids_body() && typed.framing != Framing::None {
+    let Some(uri) = scan_uri(buf, uri_start) else {
+        return Err(request_line_error(buf));
+    };
+    let after = uri.end + b" HTTP/1.1".len();
+    let next = match buf.get(uri.end..) {
+        Some([b' ', b'H', b'T', b'T', b'P', b'/', b'1', b'.', b'1']) => after,
+        Some(
+            [
+                b' ',
+                b'H',
+                b'T',
+                b'T',
+                b'P',
+                b'/',
+                b'1',
+                b'.',
+                b'1',
+                b'\r',
+                b'\n',
+                ..,
+            ],
+        ) => after + 2,
+        _ => return Err(request_line_error(buf)),
+    };
+    let mut spans = [Span::default(); MAX_HEADERS];
+    let scanned = scan_headers(buf, next, &mut spans)?;
+    if method.forbids_body() && scanned.typed.framing != Framing::None {
         return Err(Error::BodyNotAllowed(method));
     }
+    let text = preamble_text(buf)?;
     Ok(RequestPreamble {
         method,
-        uri,
-        path,
-        query,
-        headers,
-        typed,
+        uri: text.get(uri_start..uri.end).unwrap_or_default(),
+        path: text.get(uri_start..uri.path_end).unwrap_or_default(),
+        query: text.get(uri.path_end + 1..uri.end),
+        headers: raw_headers(text, &spans[..scanned.count]),
+        typed: scanned.typed,
     })
+}
+
+/// The exact error for a status line the fast pass refused.
+#[cold]
+#[inline(never)]
+fn status_line_error(buf: &[u8]) -> Error {
+    let line_end = match next_line(buf, 0) {
+        Ok((end, _)) => end,
+        Err(e) => return e,
+    };
+    let line = &buf[..line_end];
+    if line.len() < 13 || !line.starts_with(b"HTTP/1.1 ") {
+        return match memchr::memchr(b' ', line) {
+            Some(sp) if &line[..sp] != b"HTTP/1.1" => Error::BadProtocol(show(&line[..sp])),
+            _ => Error::BadStatusLine(show(line)),
+        };
+    }
+    let code = &line[9..12];
+    if !matches!(code, [b'1'..=b'5', b'0'..=b'9', b'0'..=b'9']) {
+        return Error::BadStatus(show(code));
+    }
+    if line[12] != b' ' {
+        return Error::BadStatusLine(show(line));
+    }
+    Error::BadReason(show(&line[13..]))
 }
 
 /// Parses a response preamble (without its final `\r\n\r\n`).
@@ -395,36 +682,41 @@ pub fn parse_request(buf: &mut [u8]) -> Result<RequestPreamble<'_>> {
 /// assert_eq!(p.typed.framing, Framing::Chunked);
 /// ```
 pub fn parse_response(buf: &mut [u8]) -> Result<ResponsePreamble<'_>> {
-    let (line_end, next) = next_line(buf, 0)?;
-    let line = &buf[..line_end];
-    if line.len() < 13 || !line.starts_with(b"HTTP/1.1 ") {
-        return Err(match memchr::memchr(b' ', line) {
-            Some(sp) if &line[..sp] != b"HTTP/1.1" => Error::BadProtocol(show(&line[..sp])),
-            _ => Error::BadStatusLine(show(line)),
-        });
-    }
-    let code = &line[9..12];
-    let status = match code {
-        [a @ b'1'..=b'5', b @ b'0'..=b'9', c @ b'0'..=b'9'] => {
-            u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0')
-        }
-        _ => return Err(Error::BadStatus(show(code))),
+    check_len(buf)?;
+    let status = match &*buf {
+        [
+            b'H',
+            b'T',
+            b'T',
+            b'P',
+            b'/',
+            b'1',
+            b'.',
+            b'1',
+            b' ',
+            a @ b'1'..=b'5',
+            b @ b'0'..=b'9',
+            c @ b'0'..=b'9',
+            b' ',
+            ..,
+        ] => u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'),
+        _ => return Err(status_line_error(buf)),
     };
-    if line[12] != b' ' {
-        return Err(Error::BadStatusLine(show(line)));
-    }
-    let reason = &line[13..];
-    if reason.is_empty() || !all_in(reason, tables::REASON) {
-        return Err(Error::BadReason(show(reason)));
-    }
-    let (head, rest) = buf.split_at_mut(next.min(buf.len()));
-    let reason = ascii(&head[13..line_end]);
-    let (headers, typed) = parse_headers(rest, 0)?;
+    let reason_end = scan(buf, 13, tables::REASON);
+    let next = match buf.get(reason_end..) {
+        _ if reason_end == 13 => return Err(status_line_error(buf)),
+        Some([]) => reason_end,
+        Some([b'\r', b'\n', ..]) => reason_end + 2,
+        _ => return Err(status_line_error(buf)),
+    };
+    let mut spans = [Span::default(); MAX_HEADERS];
+    let scanned = scan_headers(buf, next, &mut spans)?;
+    let text = preamble_text(buf)?;
     Ok(ResponsePreamble {
         status,
-        reason,
-        headers,
-        typed,
+        reason: text.get(13..reason_end).unwrap_or_default(),
+        headers: raw_headers(text, &spans[..scanned.count]),
+        typed: scanned.typed,
     })
 }
 
@@ -495,4 +787,39 @@ fn parse_hex(b: &[u8]) -> Option<u64> {
         n = (n << 4) | u64::from(d);
     }
     Some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_predicates_agree_with_the_table() {
+        for b in 0..=255u8 {
+            assert_eq!(is_value(b), tables::is_in(b, tables::VALUE), "{b}");
+            assert_eq!(is_name(b), tables::is_in(b, tables::NAME), "{b}");
+        }
+    }
+
+    #[test]
+    fn scans_agree_with_the_table_at_every_offset() {
+        for class in [tables::VALUE, tables::NAME] {
+            for b in 0..=255u8 {
+                for len in [1, 15, 16, 17, 40] {
+                    for at in 0..len {
+                        let mut buf = vec![b'a'; len];
+                        buf[at] = b;
+                        let expected = if tables::is_in(b, class) { len } else { at };
+                        let fast = if class == tables::VALUE {
+                            scan_fast(&buf, 0, class, is_value)
+                        } else {
+                            scan_fast(&buf, 0, class, is_name)
+                        };
+                        assert_eq!(fast, expected, "class {class} byte {b} at {at} of {len}");
+                        assert_eq!(scan(&buf, 0, class), expected);
+                    }
+                }
+            }
+        }
+    }
 }

@@ -162,7 +162,10 @@ impl ContentRange {
     }
 
     /// Bytes in the range (`stop - start`, never zero).
-    #[allow(clippy::len_without_is_empty, reason = "a content range is never empty")]
+    #[allow(
+        clippy::len_without_is_empty,
+        reason = "a content range is never empty"
+    )]
     pub fn len(&self) -> u64 {
         self.stop - self.start
     }

@@ -1,0 +1,340 @@
+//! Every error path of the preamble and chunk-line parsers, with the exact
+//! message (`Display`) each one gives.
+
+use degu_core::{Error, Method, parse_chunk_line, parse_content_length};
+
+use crate::util::*;
+
+#[test]
+fn request_line_errors() {
+    for (input, expected) in [
+        ("", r#"bad request line: """#),
+        ("GET", r#"bad request line: "GET""#),
+        ("GET /", r#"bad request line: "GET /""#),
+        ("GET /\r\nx: y", r#"bad request line: "GET /""#),
+        ("get / HTTP/1.1", r#"bad method: "get""#),
+        ("PATCH / HTTP/1.1", r#"bad method: "PATCH""#),
+        ("OPTIONS * HTTP/1.1", r#"bad method: "OPTIONS""#),
+        (" GET / HTTP/1.1", r#"bad method: """#),
+        ("GET / HTTP/1.0", r#"bad protocol: "HTTP/1.0""#),
+        ("GET / http/1.1", r#"bad protocol: "http/1.1""#),
+        ("GET / HTTP/1.1 ", r#"bad protocol: "HTTP/1.1 ""#),
+        ("GET  / HTTP/1.1", r#"bad protocol: "/ HTTP/1.1""#),
+        ("GET /a b HTTP/1.1", r#"bad protocol: "b HTTP/1.1""#),
+        ("GET foo HTTP/1.1", r#"bad uri: "foo""#),
+        ("GET //a HTTP/1.1", r#"bad uri: "//a""#),
+        ("GET /a//b HTTP/1.1", r#"bad uri: "/a//b""#),
+        ("GET /a?b?c HTTP/1.1", r#"bad uri: "/a?b?c""#),
+        ("GET /a?b/c HTTP/1.1", r#"bad uri: "/a?b/c""#),
+        ("GET /a%2 HTTP/1.1", r#"bad uri: "/a%2""#),
+        ("GET /a\tb HTTP/1.1", r#"bad uri: "/a\tb""#),
+        ("GET http://h/ HTTP/1.1", r#"bad uri: "http://h/""#),
+        (
+            "GET / HTTP/1.1\rx",
+            r#"bad header line: "GET / HTTP/1.1\rx""#,
+        ),
+        ("GET / HTTP/1.1\n", r#"bad protocol: "HTTP/1.1\n""#),
+    ] {
+        check_request_err(input, expected);
+    }
+}
+
+#[test]
+fn header_line_errors() {
+    for (headers, expected) in [
+        ("Host", r#"bad header line: "Host""#),
+        ("Host:x", r#"bad header line: "Host:x""#),
+        ("Host :x", r#"bad header line: "Host :x""#),
+        ("\r\nHost: x", r#"bad header line: """#),
+        ("Host: x\r\n\r\nHost: y", r#"bad header line: """#),
+        ("Host: x\ry", r#"bad header line: "Host: x\ry""#),
+        ("Host: x\r", r#"bad header line: "Host: x\r""#),
+        ("Host: x\nFoo: y", r#"bad host value: "x\nFoo: y""#),
+        (": x", r#"bad header name: """#),
+        ("Ho st: x", r#"bad header name: "Ho st""#),
+        ("Ho_st: x", r#"bad header name: "Ho_st""#),
+        ("Host\t: x", r#"bad header name: "Host\t""#),
+        ("Host: ", r#"bad host value: """#),
+        ("Host: a\tb", r#"bad host value: "a\tb""#),
+        ("X-Thing: a{b}", r#"bad x-thing value: "a{b}""#),
+        ("Host: caf\u{e9}", r#"bad host value: "caf\xc3\xa9""#),
+        ("Host: a\r\nhost: b", r#"duplicate header: "host""#),
+        ("X-A: 1\r\nX-B: 2\r\nx-a: 3", r#"duplicate header: "x-a""#),
+        ("Content-Length: 12a", r#"bad content-length: "12a""#),
+        ("Content-Length: 012", r#"bad content-length: "012""#),
+        ("Content-Length: +1", r#"bad content-length: "+1""#),
+        ("Content-Length: -1", r#"bad content-length: "-1""#),
+        ("Content-Length: 1 ", r#"bad content-length: "1 ""#),
+        ("Content-Length:  1", r#"bad content-length: " 1""#),
+        (
+            "Content-Length: 1\r\nContent-Length: 1",
+            r#"duplicate header: "content-length""#,
+        ),
+        (
+            "Transfer-Encoding: gzip",
+            r#"bad transfer-encoding: "gzip""#,
+        ),
+        (
+            "Transfer-Encoding: Chunked",
+            r#"bad transfer-encoding: "Chunked""#,
+        ),
+        (
+            "Transfer-Encoding: chunked, gzip",
+            r#"bad transfer-encoding: "chunked, gzip""#,
+        ),
+        (
+            "Content-Length: 1\r\nTransfer-Encoding: chunked",
+            "both content-length and transfer-encoding",
+        ),
+        (
+            "Transfer-Encoding: chunked\r\nContent-Length: 1",
+            "both content-length and transfer-encoding",
+        ),
+        ("Range: bytes=5-1", r#"bad range: "bytes=5-1""#),
+        ("Range: bytes=0-1,3-4", r#"bad range: "bytes=0-1,3-4""#),
+        (
+            "Content-Range: bytes 0-9/5",
+            r#"bad content-range: "bytes 0-9/5""#,
+        ),
+    ] {
+        check_request_err(&format!("PUT / HTTP/1.1\r\n{headers}"), expected);
+        check_response_err(&format!("HTTP/1.1 200 OK\r\n{headers}"), expected);
+    }
+}
+
+#[test]
+fn the_first_error_in_wire_order_is_reported() {
+    check_request_err(
+        "PUT / HTTP/1.1\r\nContent-Length: x\r\nBad Name: y",
+        r#"bad content-length: "x""#,
+    );
+    check_request_err(
+        "PUT / HTTP/1.1\r\nBad Name: y\r\nContent-Length: x",
+        r#"bad header name: "Bad Name""#,
+    );
+    check_request_err("GET /a b\r\nBad Name: y", r#"bad protocol: "b""#);
+}
+
+#[test]
+fn bodies_not_allowed() {
+    for method in ["GET", "HEAD", "DELETE"] {
+        for header in [
+            "Content-Length: 0",
+            "Content-Length: 5",
+            "Transfer-Encoding: chunked",
+        ] {
+            check_request_err(
+                &format!("{method} / HTTP/1.1\r\n{header}"),
+                &format!("{method} request with a body"),
+            );
+        }
+    }
+    for method in ["PUT", "POST"] {
+        for header in ["Content-Length: 0", "Transfer-Encoding: chunked"] {
+            assert!(
+                request(
+                    format!("{method} / HTTP/1.1\r\n{header}").as_bytes(),
+                    |_| ()
+                )
+                .is_ok()
+            );
+        }
+    }
+}
+
+#[test]
+fn status_line_errors() {
+    for (input, expected) in [
+        ("", r#"bad status line: """#),
+        ("HTTP/1.1", r#"bad status line: "HTTP/1.1""#),
+        ("HTTP/1.1 200", r#"bad status line: "HTTP/1.1 200""#),
+        ("HTTP/1.1 200\r\nx: y", r#"bad status line: "HTTP/1.1 200""#),
+        ("HTTP/1.0 200 OK", r#"bad protocol: "HTTP/1.0""#),
+        ("http/1.1 200 OK", r#"bad protocol: "http/1.1""#),
+        ("HTTP/1.1 600 OK", r#"bad status: "600""#),
+        ("HTTP/1.1 099 OK", r#"bad status: "099""#),
+        ("HTTP/1.1 2x0 OK", r#"bad status: "2x0""#),
+        ("HTTP/1.1 2000 OK", r#"bad status line: "HTTP/1.1 2000 OK""#),
+        ("HTTP/1.1 200 ", r#"bad reason: """#),
+        ("HTTP/1.1 200 \r\nx: y", r#"bad reason: """#),
+        ("HTTP/1.1 200 O\tK", r#"bad reason: "O\tK""#),
+        ("HTTP/1.1 200 Ok!", r#"bad reason: "Ok!""#),
+        (
+            "HTTP/1.1 200 OK\rx",
+            r#"bad header line: "HTTP/1.1 200 OK\rx""#,
+        ),
+    ] {
+        check_response_err(input, expected);
+    }
+}
+
+#[test]
+fn status_codes() {
+    for status in [100, 101, 199, 200, 204, 206, 301, 404, 416, 500, 599] {
+        assert_eq!(
+            response(format!("HTTP/1.1 {status} Reason").as_bytes(), |p| p.status),
+            Ok(status)
+        );
+    }
+}
+
+#[test]
+fn chunk_line_errors() {
+    for (line, expected) in [
+        ("", r#"bad chunk size: """#),
+        ("01", r#"bad chunk size: "01""#),
+        ("00", r#"bad chunk size: "00""#),
+        ("g", r#"bad chunk size: "g""#),
+        ("-1", r#"bad chunk size: "-1""#),
+        (" 5", r#"bad chunk size: " 5""#),
+        ("5 ", r#"bad chunk size: "5 ""#),
+        ("0x5", r#"bad chunk size: "0x5""#),
+        ("1000001", "chunk of 16777217 bytes is larger than 16777216"),
+        ("5;", r#"bad chunk extension: """#),
+        ("5;k", r#"bad chunk extension: "k""#),
+        ("5;=v", r#"bad chunk extension: "=v""#),
+        ("5;k=", r#"bad chunk extension: "k=""#),
+        ("5;k=v=w", r#"bad chunk extension: "k=v=w""#),
+        ("5;k v=w", r#"bad chunk extension: "k v=w""#),
+        ("5 ;k=v", r#"bad chunk size: "5 ""#),
+    ] {
+        check_err(parse_chunk_line(line.as_bytes()), expected);
+    }
+    // One extension only: a second one is refused, as its `=` is not a
+    // value byte; `;` is one.
+    check_err(
+        parse_chunk_line(b"5;k=v;w=x"),
+        r#"bad chunk extension: "k=v;w=x""#,
+    );
+    assert_eq!(
+        parse_chunk_line(b"5;k=v;w").unwrap().ext,
+        Some(("k", "v;w"))
+    );
+}
+
+#[test]
+fn chunk_lines_accepted() {
+    for (line, size, ext) in [
+        ("0", 0, None),
+        ("5", 5, None),
+        ("a", 10, None),
+        ("A", 10, None),
+        ("fF", 255, None),
+        ("1a;i=0", 26, Some(("i", "0"))),
+        ("5;Key-1=Value_(x)", 5, Some(("Key-1", "Value_(x)"))),
+        ("0;done=yes", 0, Some(("done", "yes"))),
+    ] {
+        let c = parse_chunk_line(line.as_bytes()).unwrap();
+        assert_eq!((c.size, c.ext), (size, ext), "{line}");
+    }
+}
+
+#[test]
+fn content_length_values() {
+    for (v, n) in [
+        ("0", 0),
+        ("1", 1),
+        ("10", 10),
+        ("9999999999999999", 9_999_999_999_999_999),
+    ] {
+        assert_eq!(parse_content_length(v.as_bytes()).unwrap(), n);
+    }
+    for v in ["", "00", "01", "1.0", "1e3", "0x1", "１"] {
+        check_err(
+            parse_content_length(v.as_bytes()),
+            &format!("bad content-length: \"{}\"", v.as_bytes().escape_ascii()),
+        );
+    }
+}
+
+#[test]
+fn messages_of_the_other_variants() {
+    for (e, expected) in [
+        (
+            Error::UnexpectedEof("preamble"),
+            "connection closed in the middle of a preamble",
+        ),
+        (Error::PreambleTooLarge, "preamble larger than 32768 bytes"),
+        (Error::TooManyHeaders, "more than 20 headers"),
+        (
+            Error::ContentLengthAndChunked,
+            "both content-length and transfer-encoding",
+        ),
+        (
+            Error::BodyNotAllowed(Method::Head),
+            "HEAD request with a body",
+        ),
+        (Error::ChunkLineTooLong, "chunk line longer than 4096 bytes"),
+        (
+            Error::ChunkTooLarge(1 << 30),
+            "chunk of 1073741824 bytes is larger than 16777216",
+        ),
+        (
+            Error::BodyTooShort {
+                expected: 5,
+                received: 2,
+            },
+            "body too short: 2 of 5 bytes",
+        ),
+        (
+            Error::BodyTooLong { expected: 3 },
+            "body too long: more than 3 bytes",
+        ),
+        (
+            Error::EmptyChunkNotLast,
+            "empty chunk before the final chunk",
+        ),
+        (
+            Error::MissingFinalChunk,
+            "chunked body ended without a final chunk",
+        ),
+        (Error::ChunkAfterFinal, "chunk after the final chunk"),
+        (Error::BodyConsumed, "body already consumed"),
+        (
+            Error::BodyDetached,
+            "body no longer readable from its connection",
+        ),
+        (Error::Closed, "connection is closed"),
+        (
+            Error::FramingMismatch("x".into()),
+            "headers do not match body: x",
+        ),
+        (Error::Invalid("as said".into()), "as said"),
+    ] {
+        assert_eq!(e.to_string(), expected);
+    }
+}
+
+#[test]
+fn long_values_are_truncated_in_messages() {
+    let long = "a".repeat(100);
+    check_request_err(
+        &format!("GET /{long}! HTTP/1.1"),
+        &format!("bad uri: \"/{}\"...", "a".repeat(63)),
+    );
+}
+
+#[test]
+fn errors_travel_through_io_errors() {
+    let e = std::io::Error::from(Error::BodyTooShort {
+        expected: 5,
+        received: 2,
+    });
+    assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof);
+    let back = Error::from(e);
+    assert!(matches!(
+        back,
+        Error::BodyTooShort {
+            expected: 5,
+            received: 2
+        }
+    ));
+    let e = std::io::Error::from(Error::BodyConsumed);
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+    assert!(matches!(Error::from(e), Error::BodyConsumed));
+    let io = std::io::Error::new(std::io::ErrorKind::TimedOut, "slow");
+    let e = Error::from(io);
+    assert!(e.is_timeout());
+    assert_eq!(e.to_string(), "i/o error: slow");
+    assert!(std::error::Error::source(&e).is_some());
+}

@@ -1,0 +1,190 @@
+//! Input bodies over the shared connection cell (`degu_core::shared`): the
+//! tracker's states, detaching, and echo (reading a request body while
+//! writing the response to the same connection).
+
+use std::io::{self, Read, Write};
+
+use degu_core::shared::{BodyState, SharedWriter, body_source, shared};
+use degu_core::{Body, ChunkedBody, Framing, Outgoing};
+
+use crate::util::check_err;
+
+/// An in-memory duplex transport: reads from `input`, writes to `output`.
+struct Duplex {
+    input: io::Cursor<Vec<u8>>,
+    output: Vec<u8>,
+}
+
+impl Duplex {
+    fn new(input: &[u8]) -> Duplex {
+        Duplex {
+            input: io::Cursor::new(input.to_vec()),
+            output: Vec::new(),
+        }
+    }
+}
+
+impl Read for Duplex {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.input.read(buf)
+    }
+}
+
+impl Write for Duplex {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.output.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn body_completes_only_at_its_end() {
+    let conn = shared(Duplex::new(b"hello, worldGET / HTTP/1.1\r\n\r\n"));
+    let (src, tracker) = body_source(&conn);
+    let mut body = Body::from_source(src, 12);
+    let mut buf = [0u8; 5];
+    body.read_exact(&mut buf).unwrap();
+    assert_eq!(tracker.state(), BodyState::Reading);
+    assert_eq!(tracker.consumed(), 5);
+    let mut rest = [0u8; 7];
+    body.read_exact(&mut rest).unwrap();
+    assert_eq!(&rest, b", world");
+    assert_eq!(tracker.state(), BodyState::Complete);
+    assert_eq!(tracker.consumed(), 12);
+    // The next preamble is intact in the connection's buffer.
+    let mut reader = conn.borrow_mut();
+    assert_eq!(reader.read_request().unwrap().unwrap().uri, "/");
+}
+
+#[test]
+fn an_empty_body_is_complete_at_once() {
+    let conn = shared(Duplex::new(b""));
+    let (src, tracker) = body_source(&conn);
+    let _body = Body::from_source(src, 0);
+    assert_eq!(tracker.state(), BodyState::Complete);
+    assert_eq!(tracker.detach(), BodyState::Complete);
+    assert_eq!(tracker.state(), BodyState::Complete);
+}
+
+#[test]
+fn a_detached_body_refuses_reads() {
+    let conn = shared(Duplex::new(b"hello"));
+    let (src, tracker) = body_source(&conn);
+    let mut body = Body::from_source(src, 5);
+    let mut one = [0u8; 1];
+    body.read_exact(&mut one).unwrap();
+    assert_eq!(tracker.detach(), BodyState::Reading);
+    assert_eq!(tracker.state(), BodyState::Detached);
+    let e = body.read(&mut one).unwrap_err();
+    assert_eq!(e.to_string(), "body no longer readable from its connection");
+    // Nothing more was taken from the connection.
+    assert_eq!(tracker.consumed(), 1);
+    assert_eq!(conn.borrow().buffered(), b"ello");
+}
+
+#[test]
+fn a_failed_read_marks_the_body_failed() {
+    let conn = shared(Duplex::new(b"hi"));
+    let (src, tracker) = body_source(&conn);
+    check_err(
+        Body::from_source(src, 5).read_all(),
+        "body too short: 2 of 5 bytes",
+    );
+    assert_eq!(tracker.state(), BodyState::Failed);
+    assert_eq!(tracker.detach(), BodyState::Failed);
+
+    let conn = shared(Duplex::new(b"5\r\nhelloXX"));
+    let (src, tracker) = body_source(&conn);
+    check_err(
+        ChunkedBody::from_source(src).read_all(),
+        r#"bad chunk terminator: "XX""#,
+    );
+    assert_eq!(tracker.state(), BodyState::Failed);
+
+    let conn = shared(Duplex::new(b"hello"));
+    let (src, tracker) = body_source(&conn);
+    tracker.fail();
+    check_err(
+        Body::from_source(src, 5).read_all(),
+        "body no longer readable from its connection",
+    );
+}
+
+#[test]
+fn a_chunked_body_completes_after_the_final_chunk() {
+    let wire = b"5;i=0\r\nhello\r\n0\r\n\r\nPUT / HTTP/1.1\r\n\r\n";
+    let conn = shared(Duplex::new(wire));
+    let (src, tracker) = body_source(&conn);
+    let mut body = ChunkedBody::from_source(src);
+    assert_eq!(body.read_chunk().unwrap().unwrap().data, b"hello");
+    assert_eq!(tracker.state(), BodyState::Reading);
+    let head = body.read_chunk_head().unwrap().unwrap();
+    assert_eq!(head.size, 0);
+    assert_eq!(tracker.state(), BodyState::Complete);
+    assert_eq!(tracker.consumed(), 19);
+    assert_eq!(body.read_chunk().unwrap(), None);
+    let mut reader = conn.borrow_mut();
+    assert_eq!(reader.read_request().unwrap().unwrap().uri, "/");
+}
+
+#[test]
+fn a_complete_body_cannot_be_read_again_through_its_source() {
+    let conn = shared(Duplex::new(b"abcdef"));
+    let (mut src, tracker) = body_source(&conn);
+    let mut body = Body::from_source(&mut src, 3);
+    body.read_all().unwrap();
+    drop(body);
+    assert_eq!(tracker.state(), BodyState::Complete);
+    let mut buf = [0u8; 3];
+    assert_eq!(
+        src.read(&mut buf).unwrap_err().to_string(),
+        "body already consumed"
+    );
+}
+
+#[test]
+fn a_busy_connection_is_an_error_not_a_panic() {
+    let conn = shared(Duplex::new(b"hello"));
+    let (src, tracker) = body_source(&conn);
+    let mut body = Body::from_source(src, 5);
+    let held = conn.borrow_mut();
+    let mut buf = [0u8; 5];
+    assert_eq!(
+        body.read(&mut buf).unwrap_err().to_string(),
+        "connection is busy"
+    );
+    assert_eq!(tracker.state(), BodyState::Failed);
+    drop(held);
+    let held = conn.borrow();
+    let e = SharedWriter(conn.clone()).write(b"x").unwrap_err();
+    assert_eq!(e.to_string(), "connection is busy");
+    drop(held);
+}
+
+#[test]
+fn echo_a_body_into_the_same_connection() {
+    // The request body streams into the response on the same connection,
+    // one borrow per read and per write.
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let conn = shared(Duplex::new(&data));
+    let (src, tracker) = body_source(&conn);
+    let mut body = Outgoing::from(Body::from_source(src, data.len() as u64));
+    assert_eq!(body.framing(), Framing::Length(data.len() as u64));
+    let n = body.write_to(&mut SharedWriter(conn.clone())).unwrap();
+    assert_eq!(n, data.len() as u64);
+    assert_eq!(tracker.state(), BodyState::Complete);
+    assert_eq!(conn.borrow().get_ref().output, data);
+}
+
+#[test]
+fn echo_a_chunked_body_keeps_its_chunks() {
+    let wire = b"3;a=1\r\nabc\r\n4;b=2\r\ndefg\r\n0\r\n\r\n";
+    let conn = shared(Duplex::new(wire));
+    let (src, tracker) = body_source(&conn);
+    let mut body = Outgoing::from(ChunkedBody::from_source(src));
+    body.write_to(&mut SharedWriter(conn.clone())).unwrap();
+    assert_eq!(tracker.state(), BodyState::Complete);
+    assert_eq!(conn.borrow().get_ref().output, wire);
+}
