@@ -14,21 +14,32 @@ fn a_thousand_requests_on_one_connection() {
     // The default max_requests is 1000: all of them are served, then the
     // server closes.
     for i in 0..1000u64 {
-        match i % 4 {
-            0 => assert_eq!(c.get("/").text(), "hello, world"),
+        let r = match i % 4 {
+            0 => {
+                let r = c.get("/");
+                assert_eq!(r.text(), "hello, world");
+                r
+            }
             1 => {
                 let body = format!("request {i}");
-                assert_eq!(c.send_body("PUT", "/echo", body.as_bytes()).text(), body);
+                let r = c.send_body("PUT", "/echo", body.as_bytes());
+                assert_eq!(r.text(), body);
+                r
             }
             2 => {
-                let j = c.get(&format!("/info?i={i}")).json();
-                assert_eq!(j.get("session").get("requests").int(), i);
+                let r = c.get(&format!("/info?i={i}"));
+                assert_eq!(r.json().get("session").get("requests").int(), i);
+                r
             }
             _ => {
                 let r = c.get(&format!("/bytes/{i}"));
                 assert_eq!(r.body, RespBody::Bytes(pattern(0, i as usize)));
+                r
             }
-        }
+        };
+        // Only the last response announces the close.
+        let last = (i == 999).then_some("close");
+        assert_eq!(r.header("connection"), last, "response {i}");
     }
     c.expect_closed();
     assert_eq!(server.shutdown(), 0);
@@ -181,6 +192,39 @@ fn unread_bodies_small_are_drained_large_close() {
     let (rest, _) = c.finish();
     assert!(rest.is_empty(), "{:?}", String::from_utf8_lossy(&rest));
     sender.join().unwrap();
+}
+
+#[test]
+fn connection_close_and_half_close() {
+    let server = serve_demo();
+    // `connection: close`: answered (and told so), then closed, and a
+    // request pipelined after it is not answered.
+    let mut c = Client::connect(server.address());
+    let mut wire = req("GET", "/", &[("connection", "close")]);
+    wire.extend(req("GET", "/", &[]));
+    c.send(&wire);
+    let r = c.response(false);
+    assert_eq!(
+        (r.text().as_str(), r.header("connection")),
+        ("hello, world", Some("close"))
+    );
+    c.expect_closed();
+    // A peer that half-closes after its requests still gets every answer,
+    // then the close.
+    let mut c = Client::connect(server.address());
+    let mut wire = req("GET", "/bytes/10", &[]);
+    wire.extend(req("PUT", "/echo", &[("content-length", "2")]));
+    wire.extend(b"hi");
+    c.send(&wire);
+    c.stream().shutdown(Shutdown::Write);
+    assert_eq!(c.response(false).bytes(), pattern(0, 10));
+    let r = c.response(false);
+    assert_eq!((r.text().as_str(), r.header("connection")), ("hi", None));
+    let (rest, ending) = c.finish();
+    assert_eq!(
+        (rest.as_slice(), ending),
+        (&b""[..], crate::util::Ending::Eof)
+    );
 }
 
 #[test]

@@ -74,6 +74,7 @@ fn shutdown_lets_the_request_in_flight_finish() {
     release.send(()).unwrap();
     let r = busy.response(false);
     assert_eq!(r.status(), 200);
+    assert_eq!(r.header("connection"), Some("close"));
     assert_eq!(r.body, RespBody::Bytes(pattern(0, 1 << 20)));
     busy.expect_closed();
     assert_eq!(shutter.join().unwrap(), 0, "threads left behind");

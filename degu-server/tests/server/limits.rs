@@ -1,10 +1,37 @@
 //! max_connections, max_requests and timeout.
 
+use std::sync::Mutex;
+use std::sync::mpsc::{self, Sender};
 use std::time::{Duration, Instant};
 
-use degu_server::{ServerOptions, demo};
+use degu_core::IPV4_LOOPBACK;
+use degu_server::{AppResult, BodyIter, Request, Response, Server, ServerOptions, Session, demo};
 
-use crate::util::{Client, req, serve};
+use crate::util::{Client, IO_TIMEOUT, req, serve};
+
+#[test]
+fn options_are_validated_at_bind() {
+    let bad = [
+        ServerOptions::default().max_connections(0),
+        ServerOptions::default().max_requests(0),
+        ServerOptions::default().timeout(Some(Duration::ZERO)),
+    ];
+    for options in bad {
+        assert!(
+            Server::bind(&IPV4_LOOPBACK, demo::app, options.clone()).is_err(),
+            "{options:?}"
+        );
+    }
+    let d = ServerOptions::default();
+    assert_eq!(
+        (
+            d.get_max_connections(),
+            d.get_max_requests(),
+            d.get_timeout()
+        ),
+        (50, 1000, Some(Duration::from_secs(30)))
+    );
+}
 
 #[test]
 fn max_connections_refuses_extra_connections_unserved() {
@@ -57,8 +84,10 @@ fn max_requests_closes_after_the_last() {
     let server = serve(demo::app, ServerOptions::default().max_requests(3));
     let mut c = Client::connect(server.address());
     for i in 0..3 {
-        let j = c.get("/info").json();
-        assert_eq!(j.get("session").get("requests").int(), i);
+        let r = c.get("/info");
+        assert_eq!(r.json().get("session").get("requests").int(), i);
+        // The last response says the connection closes.
+        assert_eq!(r.header("connection"), (i == 2).then_some("close"));
     }
     c.expect_closed();
     // Pipelined past the limit: three answers, then the close.
@@ -125,5 +154,44 @@ fn timeout_cuts_off_slow_peers() {
     assert_eq!(head.header("transfer-encoding"), Some("chunked"));
     let (rest, _) = c.finish();
     assert!(!rest.ends_with(b"0\r\n\r\n"), "{rest:?}");
+    assert_eq!(server.shutdown(), 0);
+}
+
+/// Sends on its channel when dropped.
+struct Tell(Sender<()>);
+
+impl Drop for Tell {
+    fn drop(&mut self) {
+        let _ = self.0.send(());
+    }
+}
+
+#[test]
+fn timeout_cuts_off_peers_that_stop_reading() {
+    // The app answers with an endless body; the peer reads nothing, so the
+    // server's writes block until the timeout, and it gives up: the body
+    // (and the `Tell` inside it) is dropped.
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let app = move |_: &mut Session, _: Request| -> AppResult {
+        let tell = Tell(tx.lock().unwrap().clone());
+        let pieces = std::iter::repeat_n(vec![7u8; 64 * 1024], usize::MAX).inspect(move |_| {
+            let _ = &tell;
+        });
+        Ok(Response::new(200, "OK").body(BodyIter::new(pieces, 1 << 50)))
+    };
+    let server = serve(
+        app,
+        ServerOptions::default().timeout(Some(Duration::from_millis(300))),
+    );
+    let mut c = Client::connect(server.address());
+    c.send(req("GET", "/", &[]));
+    rx.recv_timeout(IO_TIMEOUT)
+        .expect("the server kept writing to a peer that reads nothing");
+    // What was in flight, then the close.
+    let head = c.head();
+    assert_eq!(head.header("content-length"), Some("1125899906842624"));
+    let (rest, _) = c.finish();
+    assert!(rest.iter().all(|&b| b == 7));
     assert_eq!(server.shutdown(), 0);
 }
