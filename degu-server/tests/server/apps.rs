@@ -43,6 +43,7 @@ fn app(session: &mut Session, request: Request) -> AppResult {
             session.store.insert("n", n);
             ok.body(format!("{n} of {}", session.max_requests()))
         }
+        ["bye"] => ok.header("connection", "close")?.body("bye"),
         ["no-content"] => Response::new(204, "No Content"),
         ["not-modified"] => Response::new(304, "Not Modified"),
         _ => ok.body("ok"),
@@ -197,6 +198,21 @@ fn session_counts_and_store_live_per_connection() {
     assert_eq!(b.get("/store").text(), "1 of 7");
     assert_eq!(a.get("/store").text(), "3 of 7");
     assert_eq!(b.get("/store").text(), "2 of 7");
+}
+
+#[test]
+fn an_app_may_close_the_connection() {
+    let server = serve(app, ServerOptions::default());
+    let mut c = Client::connect(server.address());
+    let mut wire = req("GET", "/bye", &[]);
+    wire.extend(req("GET", "/", &[]));
+    c.send(&wire);
+    let r = c.response(false);
+    assert_eq!(
+        (r.text().as_str(), r.header("connection")),
+        ("bye", Some("close"))
+    );
+    c.expect_closed();
 }
 
 /// Refuses every other connection in `on_connect`.

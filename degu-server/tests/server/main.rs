@@ -1,17 +1,23 @@
-//! Integration tests of degu-server over raw sockets (no client crate):
-//! the demo routes, keep-alive and pipelining, streamed bodies, every
-//! rejection of DESIGN.md §2 on the wire, limits, app failures, shutdown,
-//! address families, and interop with curl and Python's http.client.
+//! degu-server's integration tests, one binary.
 //!
-//! Every client socket has a 10 s timeout, servers bind port 0 or a
-//! per-test AF_UNIX name, and nothing sleeps to wait for a server.
+//! The server itself over raw sockets (no client crate): the demo routes,
+//! keep-alive and pipelining, streamed bodies, every rejection of
+//! DESIGN.md §2 on the wire, limits, app failures, shutdown, address
+//! families, and interop with curl and Python's http.client. Then the
+//! applib apps (`applib`) and the reverse proxy (`proxy`, with the
+//! `proxy` feature).
+//!
+//! Every client socket has a timeout, servers bind port 0 or a per-test
+//! AF_UNIX name, and nothing sleeps to wait for a server.
 
 mod addresses;
+mod applib;
 mod apps;
 mod connection;
 mod interop;
 mod lifecycle;
 mod limits;
+mod proxy;
 mod rejections;
 mod routes;
 mod streaming;

@@ -24,19 +24,22 @@ fn refusal(status: u16) -> String {
 }
 
 /// Sends `bad` followed by a valid request in one write; asserts the
-/// server answers exactly `refusal(status)` and then closes.
+/// server answers exactly `refusal(status)` and then closes cleanly (it
+/// reads what the peer sent before closing, so no reset can destroy the
+/// status before the peer reads it).
 fn check_refused(server: &degu_server::ServerHandle, name: &str, bad: &[u8], status: u16) {
     let mut c = Client::connect(server.address());
     let mut wire = bad.to_vec();
     wire.extend_from_slice(NEXT);
     c.send(&wire);
-    let (got, _) = c.finish();
+    let (got, ending) = c.finish();
+    let shown = String::from_utf8_lossy(&bad[..bad.len().min(200)]);
     assert_eq!(
         String::from_utf8_lossy(&got),
         refusal(status),
-        "{name}: {:?}",
-        String::from_utf8_lossy(&bad[..bad.len().min(200)])
+        "{name}: {shown:?}"
     );
+    assert_eq!(ending, Ending::Eof, "{name}: {shown:?}");
 }
 
 fn headers(n: usize) -> String {
