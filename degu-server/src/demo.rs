@@ -14,7 +14,9 @@
 use std::io::{self, Read, Write};
 use std::time::Duration;
 
-use degu_core::{Address, Body, Chunk, ChunkedBodyIter, MAX_CHUNK_SIZE, Method, Response};
+use degu_core::{
+    Address, Body, Chunk, ChunkedBodyIter, MAX_CHUNK_SIZE, MAX_LENGTH, Method, Response,
+};
 
 use crate::{AppResult, Request, ServerOptions, Session};
 
@@ -46,9 +48,12 @@ pub fn app(session: &mut Session, mut request: Request) -> AppResult {
             })),
             _ => not_allowed(),
         },
-        ["bytes", n] => match (m, n.parse::<u64>()) {
-            (Method::Get | Method::Head, Ok(total)) => bytes(&request, total),
-            (_, Ok(_)) => not_allowed(),
+        // N must be a valid content-length (at most 16 digits): a larger
+        // number names no resource, rather than a response that cannot be
+        // sent.
+        ["bytes", n] => match (m, n.parse::<u64>().ok().filter(|&t| t <= MAX_LENGTH)) {
+            (Method::Get | Method::Head, Some(total)) => bytes(&request, total),
+            (_, Some(_)) => not_allowed(),
             _ => not_found(),
         },
         ["chunks", k, s] => match (m, k.parse::<u64>(), s.parse::<u64>()) {

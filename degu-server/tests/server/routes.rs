@@ -127,6 +127,8 @@ fn bytes_without_range() {
     // HEAD of a huge resource: headers only, at once.
     let r = c.request("HEAD", "/bytes/1099511627776");
     assert_eq!(r.header("content-length"), Some("1099511627776"));
+    let r = c.request("HEAD", "/bytes/9999999999999999");
+    assert_eq!(r.header("content-length"), Some("9999999999999999"));
     assert_eq!(c.get("/").text(), "hello, world");
 }
 
@@ -296,6 +298,10 @@ fn unknown_paths_are_404() {
         "/bytes/x",
         "/bytes/-1",
         "/bytes/1/2",
+        // Past 16 digits is no content-length, so no resource.
+        "/bytes/10000000000000000",
+        "/bytes/18446744073709551615",
+        "/bytes/18446744073709551616",
         "/chunks/1",
         "/chunks/a/1",
         "/chunks/1/2/3",
