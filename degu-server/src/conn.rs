@@ -89,7 +89,11 @@ pub(crate) fn serve(
             }
         }
         let method = request.method;
-        let close_requested = request.headers.get("connection") == Some("close");
+        // Connection options are case-insensitive tokens (RFC 9110 §7.6.1).
+        let close_requested = request
+            .headers
+            .get("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
         let result = catch_unwind(AssertUnwindSafe(|| ctx.app.call(session, request)));
         let response = match result {
             Ok(Ok(r)) => r,

@@ -209,6 +209,12 @@ fn connection_close_and_half_close() {
         ("hello, world", Some("close"))
     );
     c.expect_closed();
+    // The option is case-insensitive.
+    let mut c = Client::connect(server.address());
+    c.send(req("GET", "/bytes/3", &[("Connection", "Close")]));
+    let r = c.response(false);
+    assert_eq!(r.header("connection"), Some("close"));
+    c.expect_closed();
     // A peer that half-closes after its requests still gets every answer,
     // then the close.
     let mut c = Client::connect(server.address());
