@@ -29,6 +29,32 @@ const HOP_BY_HOP: [&str; 4] = ["connection", "keep-alive", "expect", "te"];
 /// The request goes upstream with `build_proxy_uri()` (the path left after
 /// routing, and the query), its method, headers (less hop-by-hop ones)
 /// and body.
+///
+/// A composed app: a router with static files, a proxied API and a
+/// method-filtered index.
+///
+/// ```
+/// use degu_client::Client;
+/// use degu_core::Method;
+/// use degu_server::applib::{AllowedMethods, Route, Router};
+/// use degu_server::{files::FilesApp, proxy::ProxyApp, AppResult, Request, Response, Server, ServerOptions, Session};
+///
+/// # let dir = std::env::temp_dir();
+/// # let api = Server::bind(&"unix:@".parse().unwrap(), degu_server::demo::app, ServerOptions::default()).unwrap().spawn().unwrap();
+/// # let api_address = api.address().clone();
+/// let index = |_: &mut Session, _: Request| -> AppResult { Ok(Response::new(200, "OK").body("index")) };
+/// let app = Router::new([
+///     ("", Route::app(AllowedMethods::new([Method::Get, Method::Head]).wrap(index))),
+///     ("static", Route::app(FilesApp::new(&dir)?)),
+///     ("api", Route::app(ProxyApp::new(Client::new(api_address)))),
+/// ])?;
+/// let server = Server::bind(&"127.0.0.1:0".parse()?, app, ServerOptions::default())?.spawn()?;
+///
+/// let mut conn = Client::new(server.address().clone()).connect()?;
+/// assert_eq!(conn.get("/", &Default::default())?.read_all()?, b"index");
+/// assert_eq!(conn.get("/api/", &Default::default())?.read_all()?, b"hello, world");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct ProxyApp {
     client: Client,
     key: String,
