@@ -14,9 +14,7 @@
 use std::io::{self, Read, Write};
 use std::time::Duration;
 
-use degu_core::{
-    Address, Body, Chunk, ChunkedBodyIter, MAX_CHUNK_SIZE, MAX_LENGTH, Method, Response,
-};
+use degu_core::{Address, Body, Chunk, ChunkedBodyIter, MAX_CHUNK_SIZE, Method, Response};
 
 use crate::{AppResult, Request, ServerOptions, Session};
 
@@ -51,12 +49,12 @@ pub fn app(session: &mut Session, mut request: Request) -> AppResult {
         // N must be a valid content-length (at most 16 digits): a larger
         // number names no resource, rather than a response that cannot be
         // sent.
-        ["bytes", n] => match (m, n.parse::<u64>().ok().filter(|&t| t <= MAX_LENGTH)) {
+        ["bytes", n] => match (m, degu_core::parse::parse_decimal(n.as_bytes())) {
             (Method::Get | Method::Head, Some(total)) => bytes(&request, total),
             (_, Some(_)) => not_allowed(),
             _ => not_found(),
         },
-        ["chunks", k, s] => match (m, k.parse::<u64>(), s.parse::<u64>()) {
+        ["chunks", k, s] => match (m, number(k), number(s)) {
             (Method::Get, Ok(k), Ok(s)) if (1..=MAX_CHUNK_SIZE).contains(&s) => {
                 let chunks = (0..k)
                     .map(move |i| Chunk::with_ext("i", i.to_string(), pattern_vec(s as usize)))
@@ -78,6 +76,11 @@ pub fn app(session: &mut Session, mut request: Request) -> AppResult {
         },
         _ => not_found(),
     }
+}
+
+/// A path number: 1 to 16 decimal digits, no sign, no leading zero.
+fn number(s: &str) -> Result<u64, ()> {
+    degu_core::parse::parse_decimal(s.as_bytes()).ok_or(())
 }
 
 fn not_found() -> AppResult {
