@@ -433,7 +433,13 @@ impl fmt::Display for Address {
                 ScopeId::Name(n) => write!(f, "[{ip}%{n}]:{port}"),
             },
             Address::Unix(p) => write!(f, "unix:{}", p.display()),
-            Address::Abstract(n) => write!(f, "unix:@{}", n.escape_ascii()),
+            // A valid name is printable ASCII, written as is so that it
+            // parses back; anything else (an invalid name built directly)
+            // is escaped.
+            Address::Abstract(n) => match std::str::from_utf8(n) {
+                Ok(name) if n.iter().all(u8::is_ascii_graphic) => write!(f, "unix:@{name}"),
+                _ => write!(f, "unix:@{}", n.escape_ascii()),
+            },
             Address::Dns { host, port } => write!(f, "{host}:{port}"),
         }
     }

@@ -267,14 +267,12 @@ fn scan_fast(buf: &[u8], mut i: usize, class: u16, ok: impl Fn(u8) -> bool) -> u
 /// [`tables::VALUE`] as arithmetic, for [`scan_fast`].
 #[inline(always)]
 fn is_value(c: u8) -> bool {
+    // Printable up to `z`, and `~`; less `$` and three pairs of bytes
+    // that differ in one bit: `!` `#` (0x21, 0x23), backslash and `^`
+    // (0x5c, 0x5e), `@` and backquote (0x40, 0x60).
     let printable = c.wrapping_sub(b' ') <= b'z' - b' ';
-    let excluded = (c == b'!')
-        | (c == b'#')
-        | (c == b'$')
-        | (c == b'@')
-        | (c == b'\\')
-        | (c == b'^')
-        | (c == b'`');
+    let excluded =
+        ((c & 0xfd) == b'!') | (c == b'$') | ((c & 0xfd) == b'\\') | ((c & 0xdf) == b'@');
     (printable & !excluded) | (c == b'~')
 }
 
@@ -355,6 +353,16 @@ struct Span {
     end: u32,
 }
 
+/// A 6-bit hash of a (non-empty) header name, from its length and its
+/// first and last bytes.
+#[inline(always)]
+fn name_hash(name: &[u8]) -> u32 {
+    let first = u32::from(name.first().copied().unwrap_or(0));
+    let last = u32::from(name.last().copied().unwrap_or(0));
+    let key = (name.len() as u32) << 16 | first << 8 | last;
+    key.wrapping_mul(0x9E37_79B1) >> 26
+}
+
 /// What the validating pass over the header lines found.
 struct Scanned {
     count: usize,
@@ -379,6 +387,7 @@ fn scan_headers(
     };
     let mut length = None;
     let mut chunked = false;
+    let mut seen = 0u64;
     let len = buf.len();
     while pos < len {
         let colon = scan_fast(buf, pos, tables::NAME, is_name);
@@ -426,11 +435,17 @@ fn scan_headers(
             *b |= 0x20;
         }
         let name = &buf[pos..colon];
-        for s in &spans[..count] {
-            if buf[s.start as usize..s.colon as usize] == *name {
-                return Err(Error::DuplicateHeader(show(name)));
+        // Duplicates: a 64-bit filter of the names seen so far; the names
+        // are compared only when this one's bit is already set.
+        let bit = 1u64 << name_hash(name);
+        if seen & bit != 0 {
+            for s in &spans[..count] {
+                if buf[s.start as usize..s.colon as usize] == *name {
+                    return Err(Error::DuplicateHeader(show(name)));
+                }
             }
         }
+        seen |= bit;
         spans[count] = Span {
             start: pos as u32,
             colon: colon as u32,
@@ -449,19 +464,20 @@ fn scan_headers(
 }
 
 /// The headers as strings sliced from the whole (validated, ASCII)
-/// preamble text; every slot of the large array is written once.
+/// preamble text.
 #[inline(always)]
 fn raw_headers<'a>(text: &'a str, spans: &[Span]) -> RawHeaders<'a> {
+    let mut items = [("", ""); MAX_HEADERS];
+    for (item, s) in items.iter_mut().zip(spans) {
+        *item = (
+            text.get(s.start as usize..s.colon as usize)
+                .unwrap_or_default(),
+            text.get(s.colon as usize + 2..s.end as usize)
+                .unwrap_or_default(),
+        );
+    }
     RawHeaders {
-        items: std::array::from_fn(|k| match spans.get(k) {
-            Some(s) => (
-                text.get(s.start as usize..s.colon as usize)
-                    .unwrap_or_default(),
-                text.get(s.colon as usize + 2..s.end as usize)
-                    .unwrap_or_default(),
-            ),
-            None => ("", ""),
-        }),
+        items,
         len: spans.len(),
     }
 }

@@ -40,6 +40,13 @@ fn every_demo_form_round_trips() {
         ),
         ("unix:@name", Address::abstract_name("name").unwrap()),
         ("unix:@00022", Address::Abstract(b"00022".to_vec())),
+        // Every printable byte is written as is (found by the fuzzer:
+        // quotes and backslashes used to come back escaped).
+        ("unix:@n'a\\m\"e", Address::Abstract(b"n'a\\m\"e".to_vec())),
+        (
+            "unix:@!#$%&()*+,-./:;<=>?[]^_`{|}~",
+            Address::abstract_name("!#$%&()*+,-./:;<=>?[]^_`{|}~").unwrap(),
+        ),
         ("unix:@", Address::abstract_name("").unwrap()),
         ("example.com:80", Address::tcp("example.com", 80).unwrap()),
         ("localhost:65535", Address::tcp("localhost", 65535).unwrap()),
@@ -347,5 +354,13 @@ fn scope_names_resolve_through_the_system() {
         e.to_string()
             .starts_with(r#"bad address: no network interface named "nosuchif0""#),
         "{e}"
+    );
+}
+
+#[test]
+fn invalid_abstract_names_display_escaped() {
+    assert_eq!(
+        Address::Abstract(b"a b\0".to_vec()).to_string(),
+        r"unix:@a b\x00"
     );
 }
