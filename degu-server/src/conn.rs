@@ -30,7 +30,8 @@ pub(crate) struct ConnCtx<'a> {
     pub max_requests: u64,
     pub stop: &'a AtomicBool,
     pub busy: &'a AtomicBool,
-    pub sock: &'a PlainStream,
+    /// The plain socket under the transport (none for in-memory ones).
+    pub sock: Option<&'a PlainStream>,
 }
 
 /// Why a connection ended, for the log line.
@@ -43,6 +44,43 @@ fn error_status(e: &Error) -> (u16, &'static str) {
         Error::TooManyHeaders | Error::PreambleTooLarge => (431, "Request Header Fields Too Large"),
         _ => (400, "Bad Request"),
     }
+}
+
+/// Serves one connection over any transport (an in-memory pipe, say) on
+/// this thread, as the server does for each accepted socket: reads
+/// requests, calls `app`, writes responses, until the peer leaves, a
+/// limit is reached or an error closes it. Returns why it ended. For
+/// tests, fuzzing and transports of one's own.
+///
+/// ```
+/// use degu_server::{serve_transport, ConnectionInfo, Session};
+/// # struct Pipe { input: std::io::Cursor<Vec<u8>>, output: Vec<u8> }
+/// # impl std::io::Read for Pipe { fn read(&mut self, b: &mut [u8]) -> std::io::Result<usize> { self.input.read(b) } }
+/// # impl std::io::Write for Pipe { fn write(&mut self, b: &[u8]) -> std::io::Result<usize> { self.output.extend_from_slice(b); Ok(b.len()) } fn flush(&mut self) -> std::io::Result<()> { Ok(()) } }
+/// # impl degu_core::Transport for Pipe {}
+/// // `Pipe` reads the given bytes and keeps what is written to it.
+/// let pipe = Pipe { input: std::io::Cursor::new(b"GET / HTTP/1.1\r\n\r\n".to_vec()), output: Vec::new() };
+/// let mut session = Session::new(degu_core::IPV4_LOOPBACK, None, 10);
+/// let reason = serve_transport(Box::new(pipe), &ConnectionInfo::default(), &mut session, &degu_server::demo::app);
+/// assert_eq!(session.requests(), 1);
+/// assert_eq!(reason, "peer closed the connection");
+/// ```
+pub fn serve_transport(
+    transport: Box<dyn Transport>,
+    info: &ConnectionInfo,
+    session: &mut Session,
+    app: &dyn App,
+) -> String {
+    let stop = AtomicBool::new(false);
+    let busy = AtomicBool::new(false);
+    let ctx = ConnCtx {
+        app,
+        max_requests: session.max_requests(),
+        stop: &stop,
+        busy: &busy,
+        sock: None,
+    };
+    serve(transport, info, session, &ctx)
 }
 
 /// Runs the connection; returns the requests handled and why it ended.
@@ -207,7 +245,12 @@ fn finish_body(
 /// Sends a bare error status with `connection: close`, then closes
 /// gracefully: shut down writing and discard what the peer still sends
 /// (briefly and boundedly), so the peer reads the status instead of a reset.
-fn refuse(conn: &Shared<Box<dyn Transport>>, sock: &PlainStream, status: u16, reason: &str) {
+fn refuse(
+    conn: &Shared<Box<dyn Transport>>,
+    sock: Option<&PlainStream>,
+    status: u16,
+    reason: &str,
+) {
     let msg =
         format!("HTTP/1.1 {status} {reason}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
     let mut reader = conn.borrow_mut();
@@ -215,7 +258,9 @@ fn refuse(conn: &Shared<Box<dyn Transport>>, sock: &PlainStream, status: u16, re
         return;
     }
     let _ = reader.get_mut().flush();
-    linger(sock);
+    if let Some(sock) = sock {
+        linger(sock);
+    }
 }
 
 pub(crate) fn linger(sock: &PlainStream) {
@@ -239,7 +284,7 @@ pub(crate) fn linger(sock: &PlainStream) {
 /// should close after it.
 fn write_response(
     conn: &Shared<Box<dyn Transport>>,
-    sock: &PlainStream,
+    sock: Option<&PlainStream>,
     out: &mut Vec<u8>,
     method: Method,
     mut resp: Response<'static>,
@@ -286,7 +331,12 @@ fn write_response(
             if b.as_file().is_some() && conn.borrow().get_ref().plain_fd().is_some() =>
         {
             conn.borrow_mut().get_mut().write_all(out)?;
-            send_file(sock, b)?;
+            match sock {
+                Some(sock) => send_file(sock, b)?,
+                None => {
+                    b.write_to(&mut SharedWriter(conn.clone()))?;
+                }
+            }
         }
         body => {
             conn.borrow_mut().get_mut().write_all(out)?;

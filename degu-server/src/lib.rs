@@ -57,7 +57,7 @@ mod session;
 pub mod socket;
 
 pub use app::{App, AppError, AppResult, ConnectionInfo};
-pub use conn::DRAIN_LIMIT;
+pub use conn::{DRAIN_LIMIT, serve_transport};
 pub use degu_core::{
     self, Address, Body, BodyIter, Chunk, ChunkedBody, ChunkedBodyIter, ContentRange, Error,
     Headers, Incoming, Method, Outgoing, Range, Response, Result,

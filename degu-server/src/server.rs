@@ -302,7 +302,7 @@ fn run_connection(
         max_requests,
         stop: &inner.stop,
         busy,
-        sock: &sock,
+        sock: Some(&sock),
     };
     let reason = serve(transport, &info, &mut session, &ctx);
     info!(
