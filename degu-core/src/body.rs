@@ -820,19 +820,20 @@ impl<'a> ChunkedBodyIter<'a> {
         }
         self.started = true;
         let mut total = 0;
-        let mut done = false;
-        for chunk in &mut self.chunks {
-            if done {
-                return Err(Error::EmptyChunkNotLast);
+        while let Some(chunk) = self.chunks.next() {
+            if chunk.data.is_empty() {
+                // The final chunk ends the body for the peer: make sure it
+                // is the last before writing it.
+                if self.chunks.next().is_some() {
+                    return Err(Error::EmptyChunkNotLast);
+                }
+                let ext = chunk.ext.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
+                return Ok(total + write_chunk(w, ext, &chunk.data)?);
             }
             let ext = chunk.ext.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
             total += write_chunk(w, ext, &chunk.data)?;
-            done = chunk.data.is_empty();
         }
-        if !done {
-            return Err(Error::MissingFinalChunk);
-        }
-        Ok(total)
+        Err(Error::MissingFinalChunk)
     }
 }
 
@@ -1031,5 +1032,19 @@ impl<'a> From<Incoming<'a>> for Outgoing<'a> {
 impl<'a> From<Option<Incoming<'a>>> for Outgoing<'a> {
     fn from(b: Option<Incoming<'a>>) -> Self {
         b.map_or(Outgoing::None, Outgoing::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chunk_after_the_final_one_is_refused_before_the_final_is_written() {
+        let chunks = vec![Chunk::new("a"), Chunk::new(""), Chunk::new("b")];
+        let mut out = Vec::new();
+        let err = ChunkedBodyIter::new(chunks).write_to(&mut out).unwrap_err();
+        assert!(matches!(err, Error::EmptyChunkNotLast));
+        assert_eq!(out, b"1\r\na\r\n", "the peer must not see a complete body");
     }
 }
