@@ -67,3 +67,8 @@ pub use request::Request;
 pub use server::{Server, ServerHandle, Wrapper};
 pub use session::{Credentials, Session, Store};
 pub use socket::PlainStream;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+mod readme {}
