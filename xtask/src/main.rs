@@ -16,6 +16,7 @@ use std::process::{Command, ExitCode};
 
 mod bench;
 mod fuzz;
+mod soak;
 #[cfg(test)]
 mod tidy;
 
@@ -26,6 +27,7 @@ commands:
   ci                        fmt check, clippy -D warnings, tests
   bench [--quick]           run the benches, print the tables
   fuzz [--secs N] [TARGET]  run the fuzz targets for N seconds each (default 30)
+  soak [--secs N]           demo server under a random mix of clients for N s (default 30)
 ";
 
 /// An error to print before exiting with a failure.
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
         Some("ci") => no_more(&args[1..]).and_then(|()| ci()),
         Some("bench") => bench::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
+        Some("soak") => soak::run(&args[1..]),
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
             Ok(())
