@@ -3,7 +3,8 @@
 //! The server itself over raw sockets (no client crate): the demo routes,
 //! keep-alive and pipelining, streamed bodies, every rejection of
 //! DESIGN.md §2 on the wire, limits, app failures, shutdown, address
-//! families, and interop with curl and Python's http.client. Then the
+//! families, faults (peers leaving at every stage, slowloris, EMFILE,
+//! leak counts; in child processes), and interop with curl and Python's http.client. Then the
 //! applib apps (`applib`) and the reverse proxy (`proxy`, with the
 //! `proxy` feature).
 //!
@@ -14,6 +15,7 @@ mod addresses;
 mod applib;
 mod apps;
 mod connection;
+mod faults;
 mod interop;
 mod lifecycle;
 mod limits;
