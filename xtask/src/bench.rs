@@ -1,10 +1,14 @@
-//! `cargo xtask bench [--quick]`: runs criterion benches and turns their
-//! estimates into tables, printed and written as JSON to
-//! `target/degu-bench/<section>.json`.
+//! `cargo xtask bench [--quick] [SECTION...]`: runs the benches and turns
+//! their results into tables, printed and written under
+//! `target/degu-bench/` as `<table>.json` and `<table>.svg` (a bar chart).
 //!
-//! Each scenario is a [`Section`]: the bench target it runs and how it
-//! reads its results into a [`Table`]. Round trips, concurrency or bulk
-//! transfers are added as further sections in [`sections`].
+//! Each scenario is a [`Section`]: the cargo command that runs its bench
+//! and how it reads the results into [`Table`]s. `parse` reads criterion's
+//! estimates; the others (`roundtrip`, `concurrency`, `bulk`, `files`) run
+//! `degu-bench/benches/peers`, which measures Degu side by side with
+//! hyper, tiny_http, ureq and the raw-socket floor and writes each table
+//! as tagged TSV for this module to read. A last table checks the targets
+//! of DESIGN.md against what was measured.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -15,17 +19,37 @@ use crate::{Error, cargo, exec, target_dir};
 
 /// One scenario of `cargo xtask bench`.
 trait Section {
-    /// Short name: the JSON file's name and the table's title.
+    /// Short name, as given on the command line.
     fn name(&self) -> &'static str;
-    /// The `cargo bench` arguments selecting this section's bench.
-    fn bench_args(&self) -> Vec<&'static str>;
-    /// Reads the bench's results.
-    fn table(&self, criterion: &Path) -> Result<Table, Error>;
+    /// The `cargo` arguments that run this section's bench.
+    fn command(&self, quick: bool, out: &Path) -> Vec<String>;
+    /// Removes stale results, so a table never shows an older run.
+    fn clean(&self, _out: &Path) {}
+    /// Reads the bench's results: tables, each with its file name.
+    fn tables(&self, criterion: &Path, out: &Path) -> Result<Vec<(String, Table)>, Error>;
 }
 
 /// The sections, in the order they run.
 fn sections() -> Vec<Box<dyn Section>> {
-    vec![Box::new(Parse)]
+    vec![
+        Box::new(Peers {
+            name: "roundtrip",
+            files: &["roundtrip"],
+        }),
+        Box::new(Peers {
+            name: "concurrency",
+            files: &["concurrency", "rss"],
+        }),
+        Box::new(Peers {
+            name: "bulk",
+            files: &["bulk"],
+        }),
+        Box::new(Peers {
+            name: "files",
+            files: &["files"],
+        }),
+        Box::new(Parse),
+    ]
 }
 
 /// A table of results: a header row and rows of cells.
@@ -34,9 +58,11 @@ pub struct Table {
     /// What the numbers are.
     pub title: String,
     /// Column names (also the JSON keys).
-    pub columns: Vec<&'static str>,
+    pub columns: Vec<String>,
     /// One row per case.
     pub rows: Vec<Vec<Cell>>,
+    /// The column the SVG chart draws, and the columns that name each bar.
+    pub chart: Option<(String, Vec<String>)>,
 }
 
 /// One cell of a [`Table`].
@@ -99,7 +125,7 @@ impl Table {
             }
             out.push('\n');
         };
-        line(self.columns.clone(), &mut out);
+        line(self.columns.iter().map(String::as_str).collect(), &mut out);
         for r in &shown {
             line(r.iter().map(String::as_str).collect(), &mut out);
         }
@@ -179,11 +205,15 @@ impl Section for Parse {
         "parse"
     }
 
-    fn bench_args(&self) -> Vec<&'static str> {
-        vec!["-p", "degu-bench", "--bench", "parse"]
+    fn command(&self, quick: bool, _out: &Path) -> Vec<String> {
+        let mut args = vec!["bench", "-p", "degu-bench", "--bench", "parse", "--"];
+        if quick {
+            args.extend(["--warm-up-time", "0.5", "--measurement-time", "1"]);
+        }
+        args.into_iter().map(String::from).collect()
     }
 
-    fn table(&self, criterion: &Path) -> Result<Table, Error> {
+    fn tables(&self, criterion: &Path, _out: &Path) -> Result<Vec<(String, Table)>, Error> {
         let cases: Vec<&Case> = REQUESTS.iter().chain(RESPONSES).collect();
         let mut rows = Vec::new();
         for case in cases {
@@ -198,23 +228,365 @@ impl Section for Parse {
                 Cell::Num(httparse / degu, 2),
             ]);
         }
-        Ok(Table {
+        let table = Table {
             title: "parse: median ns per preamble, with all validation \
                     (ratio = httparse / degu; above 1, degu is faster)"
                 .into(),
-            columns: vec!["preamble", "bytes", "degu_ns", "httparse_ns", "ratio"],
+            columns: ["preamble", "bytes", "degu_ns", "httparse_ns", "ratio"]
+                .map(String::from)
+                .into(),
             rows,
-        })
+            chart: Some(("ratio".into(), vec!["preamble".into()])),
+        };
+        Ok(vec![("parse".into(), table)])
     }
 }
 
-/// `cargo xtask bench [--quick]`.
+/// A section of `benches/peers`: one run of it writes `<file>.tsv` for
+/// each of `files` into the output directory.
+struct Peers {
+    name: &'static str,
+    files: &'static [&'static str],
+}
+
+impl Section for Peers {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn command(&self, quick: bool, out: &Path) -> Vec<String> {
+        let mut args: Vec<String> = ["bench", "-p", "degu-bench", "--bench", "peers", "--"]
+            .map(String::from)
+            .into();
+        if quick {
+            args.push("--quick".into());
+        }
+        args.extend(["--out".into(), out.display().to_string()]);
+        args.push(self.name.into());
+        args
+    }
+
+    fn clean(&self, out: &Path) {
+        for f in self.files {
+            let _ = std::fs::remove_file(out.join(format!("{f}.tsv")));
+        }
+    }
+
+    fn tables(&self, _criterion: &Path, out: &Path) -> Result<Vec<(String, Table)>, Error> {
+        self.files
+            .iter()
+            .map(|f| {
+                let path = out.join(format!("{f}.tsv"));
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                let table = parse_tsv(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+                Ok(((*f).to_owned(), table))
+            })
+            .collect()
+    }
+}
+
+/// Reads a table written by `benches/peers`: lines `title`, `chart`,
+/// `columns`, then `row`s, tab-separated, cells tagged `t:` (text), `i:`
+/// (integer) or `n<digits>:` (a measurement shown with that many
+/// decimals).
+pub fn parse_tsv(text: &str) -> Result<Table, Error> {
+    let mut t = Table {
+        title: String::new(),
+        columns: Vec::new(),
+        rows: Vec::new(),
+        chart: None,
+    };
+    for line in text.lines() {
+        let mut fields = line.split('\t');
+        match fields.next() {
+            Some("title") => t.title = fields.collect::<Vec<_>>().join(" "),
+            Some("chart") => {
+                let col = fields.next().unwrap_or_default().to_owned();
+                let labels = fields
+                    .next()
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(String::from)
+                    .collect();
+                t.chart = Some((col, labels));
+            }
+            Some("columns") => t.columns = fields.map(String::from).collect(),
+            Some("row") => {
+                let row = fields.map(parse_cell).collect::<Result<Vec<_>, _>>()?;
+                if row.len() != t.columns.len() {
+                    return Err(format!("row of {} cells: {line:?}", row.len()));
+                }
+                t.rows.push(row);
+            }
+            _ if line.is_empty() => {}
+            _ => return Err(format!("unexpected line {line:?}")),
+        }
+    }
+    if t.columns.is_empty() {
+        return Err("no columns".into());
+    }
+    Ok(t)
+}
+
+fn parse_cell(s: &str) -> Result<Cell, Error> {
+    let bad = || format!("bad cell {s:?}");
+    let (tag, value) = s.split_once(':').ok_or_else(bad)?;
+    Ok(match tag {
+        "t" => Cell::Text(value.to_owned()),
+        "i" => Cell::Int(value.parse().map_err(|_| bad())?),
+        _ => {
+            let digits = tag.strip_prefix('n').ok_or_else(bad)?;
+            let digits = digits.parse().map_err(|_| bad())?;
+            let x = match value {
+                "NaN" | "nan" => f64::NAN,
+                v => v.parse().map_err(|_| bad())?,
+            };
+            Cell::Num(x, digits)
+        }
+    })
+}
+
+impl Table {
+    /// The number in column `col` of the first row whose text cells match
+    /// `keys` (column, value) pairs.
+    pub fn lookup(&self, keys: &[(&str, &str)], col: &str) -> Option<f64> {
+        let index = |name: &str| self.columns.iter().position(|c| c == name);
+        let ci = index(col)?;
+        let row = self.rows.iter().find(|r| {
+            keys.iter().all(|(k, v)| {
+                index(k).is_some_and(|i| matches!(&r[i], Cell::Text(t) if t == v))
+                    || index(k)
+                        .is_some_and(|i| matches!(&r[i], Cell::Int(n) if n.to_string() == *v))
+            })
+        })?;
+        match row[ci] {
+            Cell::Num(x, _) => Some(x),
+            Cell::Int(n) => Some(n as f64),
+            Cell::Text(_) => None,
+        }
+    }
+
+    /// A horizontal bar chart of the chart column, one bar per row, as a
+    /// standalone SVG document.
+    pub fn svg(&self) -> Option<String> {
+        let (col, labels) = self.chart.as_ref()?;
+        let ci = self.columns.iter().position(|c| c == col)?;
+        let li: Vec<usize> = labels
+            .iter()
+            .filter_map(|l| self.columns.iter().position(|c| c == l))
+            .collect();
+        let bars: Vec<(String, f64, String)> = self
+            .rows
+            .iter()
+            .map(|r| {
+                let label: Vec<String> = li.iter().map(|&i| r[i].show()).collect();
+                let value = match r[ci] {
+                    Cell::Num(x, _) => x,
+                    Cell::Int(n) => n as f64,
+                    Cell::Text(_) => f64::NAN,
+                };
+                (label.join(" "), value, r[ci].show())
+            })
+            .collect();
+        let max = bars
+            .iter()
+            .map(|b| b.1)
+            .filter(|x| x.is_finite())
+            .fold(0.0, f64::max);
+        let (label_w, bar_w, row_h) = (320.0, 520.0, 22.0);
+        let title_lines = wrap(&self.title, 120);
+        let top = 16.0 * title_lines.len() as f64 + 30.0;
+        let height = top + row_h * bars.len() as f64 + 10.0;
+        let width = label_w + bar_w + 120.0;
+        let mut s = format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+             font-family=\"sans-serif\" font-size=\"12\">\n\
+             <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+        );
+        for (i, line) in title_lines.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "<text x=\"10\" y=\"{}\">{}</text>",
+                18.0 + 16.0 * i as f64,
+                xml(line)
+            );
+        }
+        let _ = writeln!(
+            s,
+            "<text x=\"{label_w}\" y=\"{}\" font-weight=\"bold\">{}</text>",
+            top - 8.0,
+            xml(col)
+        );
+        for (i, (label, value, shown)) in bars.iter().enumerate() {
+            let y = top + row_h * i as f64;
+            let w = if max > 0.0 && value.is_finite() {
+                value / max * bar_w
+            } else {
+                0.0
+            };
+            let fill = if label.starts_with("degu") {
+                "#2b7a3d"
+            } else {
+                "#7f8c9a"
+            };
+            let _ = writeln!(
+                s,
+                "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n\
+                 <rect x=\"{label_w}\" y=\"{}\" width=\"{w:.1}\" height=\"{}\" fill=\"{fill}\"/>\n\
+                 <text x=\"{:.1}\" y=\"{}\">{}</text>",
+                label_w - 8.0,
+                y + 15.0,
+                xml(label),
+                y + 3.0,
+                row_h - 6.0,
+                label_w + w + 6.0,
+                y + 15.0,
+                xml(shown)
+            );
+        }
+        s.push_str("</svg>\n");
+        Some(s)
+    }
+}
+
+/// Splits `text` into lines of at most about `width` characters, at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split(' ') {
+        let last = lines.last_mut().expect("never empty");
+        if !last.is_empty() && last.len() + 1 + word.len() > width {
+            lines.push(word.to_owned());
+        } else {
+            if !last.is_empty() {
+                last.push(' ');
+            }
+            last.push_str(word);
+        }
+    }
+    lines
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The targets of DESIGN.md ("Speed the design must make possible"),
+/// checked against the tables that ran: one row per target.
+fn targets(tables: &[(String, Table)]) -> Option<Table> {
+    let get = |name: &str| tables.iter().find(|(n, _)| n == name).map(|(_, t)| t);
+    let mut rows = Vec::new();
+    let mut check = |what: String, measured: Option<f64>, goal: f64| {
+        if let Some(m) = measured {
+            rows.push(vec![
+                Cell::Text(what),
+                Cell::Num(m, 2),
+                Cell::Num(goal, 2),
+                Cell::Text(if m >= goal { "met" } else { "MISSED" }.into()),
+            ]);
+        }
+    };
+    if let Some(t) = get("roundtrip") {
+        for tr in ["unix", "tcp"] {
+            let floor = |pair: &str| t.lookup(&[("pair", pair), ("transport", tr)], "vs_floor");
+            check(
+                format!("degu -> degu round trips / floor, {tr}, pinned"),
+                floor("degu -> degu"),
+                0.90,
+            );
+            check(
+                format!("raw -> degu round trips / floor, {tr}, pinned"),
+                floor("raw -> degu"),
+                0.95,
+            );
+        }
+    }
+    if let Some(t) = get("bulk") {
+        for tr in ["unix", "tcp"] {
+            for c in ["degu content-length", "degu chunked"] {
+                check(
+                    format!("bulk {c} / copy floor, {tr}"),
+                    t.lookup(&[("contender", c), ("transport", tr)], "vs_floor"),
+                    0.80,
+                );
+            }
+        }
+    }
+    if let Some(t) = get("files") {
+        for tr in ["unix", "tcp"] {
+            check(
+                format!("files FilesApp (sendfile) / copy floor, {tr}"),
+                t.lookup(
+                    &[("server", "degu FilesApp (sendfile)"), ("transport", tr)],
+                    "vs_floor",
+                ),
+                0.90,
+            );
+        }
+    }
+    if let Some(t) = get("concurrency") {
+        let rps = |s: &str| t.lookup(&[("server", s), ("conns", "200")], "req_s");
+        let degu = rps("degu");
+        let ratio = |other: Option<f64>| Some(degu? / other?);
+        check(
+            "200 connections: degu req/s / tiny_http's".into(),
+            ratio(rps("tiny_http (4 workers)")),
+            1.0,
+        );
+        check(
+            "200 connections: degu req/s / hyper's".into(),
+            ratio(rps("hyper (multi-thread)")),
+            0.80,
+        );
+    }
+    if let Some(t) = get("parse") {
+        let ci = t.columns.iter().position(|c| c == "ratio")?;
+        let min = t
+            .rows
+            .iter()
+            .filter_map(|r| match r[ci] {
+                Cell::Num(x, _) => Some(x),
+                _ => None,
+            })
+            .fold(f64::INFINITY, f64::min);
+        check(
+            "parse: slowest case, httparse ns / degu ns".into(),
+            min.is_finite().then_some(min),
+            1.0,
+        );
+    }
+    if rows.is_empty() {
+        return None;
+    }
+    Some(Table {
+        title: "targets (DESIGN.md), from the tables above".into(),
+        columns: ["target", "measured", "goal", "status"]
+            .map(String::from)
+            .into(),
+        rows,
+        chart: None,
+    })
+}
+
+/// `cargo xtask bench [--quick] [SECTION...]`.
 pub fn run(args: &[String]) -> Result<(), Error> {
     let mut quick = false;
+    let mut only = Vec::new();
+    let all = sections();
     for a in args {
         match a.as_str() {
             "--quick" => quick = true,
-            other => return Err(format!("bench: unexpected argument {other:?}")),
+            s if all.iter().any(|x| x.name() == s) => only.push(s.to_owned()),
+            other => {
+                let names: Vec<&str> = all.iter().map(|x| x.name()).collect();
+                return Err(format!(
+                    "bench: unexpected argument {other:?} (sections: {})",
+                    names.join(", ")
+                ));
+            }
         }
     }
     let criterion = target_dir().join("criterion");
@@ -222,27 +594,50 @@ pub fn run(args: &[String]) -> Result<(), Error> {
     std::fs::create_dir_all(&out_dir)
         .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
     let mut tables = Vec::new();
-    for section in sections() {
-        let mut args = vec!["bench"];
-        args.extend(section.bench_args());
-        args.push("--");
-        if quick {
-            args.extend(["--warm-up-time", "1", "--measurement-time", "2"]);
+    let mut failed = Vec::new();
+    for section in all {
+        if !only.is_empty() && !only.iter().any(|s| s == section.name()) {
+            continue;
         }
+        section.clean(&out_dir);
+        let args = section.command(quick, &out_dir);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut cmd = cargo(&args);
         cmd.env("CRITERION_HOME", &criterion);
-        exec(&mut cmd)?;
-        let table = section.table(&criterion)?;
-        let path: PathBuf = out_dir.join(format!("{}.json", section.name()));
-        std::fs::write(&path, table.json(section.name()))
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        tables.push((table, path));
+        // The benches' own progress goes to stderr; stdout is the tables.
+        cmd.stdout(std::io::stderr());
+        // A failed measurement still writes its table (NaN where it
+        // failed); the run as a whole fails at the end.
+        if let Err(e) = exec(&mut cmd) {
+            failed.push(e);
+        }
+        match section.tables(&criterion, &out_dir) {
+            Ok(t) => tables.extend(t),
+            Err(e) => failed.push(e),
+        }
+    }
+    if let Some(t) = targets(&tables) {
+        tables.push(("targets".into(), t));
     }
     println!();
-    for (table, path) in tables {
-        println!("{}(also in {})\n", table.render(), path.display());
+    for (name, table) in &tables {
+        let json = out_dir.join(format!("{name}.json"));
+        std::fs::write(&json, table.json(name))
+            .map_err(|e| format!("cannot write {}: {e}", json.display()))?;
+        let mut also = json.display().to_string();
+        if let Some(svg) = table.svg() {
+            let path: PathBuf = out_dir.join(format!("{name}.svg"));
+            std::fs::write(&path, svg)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            also += &format!(", {}", path.display());
+        }
+        println!("{}(also in {also})\n", table.render());
     }
-    Ok(())
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(failed.join("; "))
+    }
 }
 
 #[cfg(test)]
@@ -276,7 +671,8 @@ mod tests {
     fn tables_render_and_serialize() {
         let t = Table {
             title: "t".into(),
-            columns: vec!["preamble", "degu_ns", "ratio"],
+            columns: ["preamble", "degu_ns", "ratio"].map(String::from).into(),
+            chart: Some(("degu_ns".into(), vec!["preamble".into()])),
             rows: vec![
                 vec![
                     Cell::Text("a\"b".into()),

@@ -3,8 +3,10 @@
 //!
 //! - `ci`: `cargo fmt --all --check`, `cargo clippy --workspace
 //!   --all-targets -- -D warnings`, `cargo test --workspace`.
-//! - `bench [--quick]`: runs the benches and prints their tables (also
-//!   written as JSON under `target/degu-bench/`).
+//! - `bench [--quick] [SECTION...]`: runs the benches (parse, and Degu
+//!   side by side with hyper, tiny_http, ureq and the raw-socket floor)
+//!   and prints their tables (also written as JSON and SVG under
+//!   `target/degu-bench/`).
 //! - `fuzz [--secs N] [TARGET]`: runs every cargo-fuzz target (or one) for
 //!   N seconds (default 30), installing cargo-fuzz first when missing, and
 //!   prints each target's execs/s.
@@ -25,7 +27,9 @@ usage: cargo xtask <command>
 
 commands:
   ci                        fmt check, clippy -D warnings, tests
-  bench [--quick]           run the benches, print the tables
+  bench [--quick] [SECTION...]
+                            run the benches (roundtrip, concurrency, bulk,
+                            files, parse), print the tables
   fuzz [--secs N] [TARGET]  run the fuzz targets for N seconds each (default 30)
   soak [--secs N]           demo server under a random mix of clients for N s (default 30)
 ";

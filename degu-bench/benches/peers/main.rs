@@ -541,7 +541,10 @@ fn rss(kind: &str, conns: usize) -> io::Result<(u64, u64)> {
         .spawn()?;
     let result = (|| -> io::Result<(u64, u64)> {
         let mut line = String::new();
-        let out = child.stdout.take().ok_or_else(|| io::Error::other("no stdout"))?;
+        let out = child
+            .stdout
+            .take()
+            .ok_or_else(|| io::Error::other("no stdout"))?;
         io::BufReader::new(out).read_line(&mut line)?;
         let w = Where::Tcp(line.trim().parse().map_err(io::Error::other)?);
         thread::sleep(Duration::from_millis(200));
@@ -592,7 +595,9 @@ fn raw_download(w: &Where, request: &[u8], want: u64) -> io::Result<()> {
     let mut c = RawClient::connect(w, BULK_BUF)?;
     let n = c.exchange(request, |_| {})?;
     if n != want {
-        return Err(io::Error::other(format!("raw download: {n} bytes, not {want}")));
+        return Err(io::Error::other(format!(
+            "raw download: {n} bytes, not {want}"
+        )));
     }
     Ok(())
 }

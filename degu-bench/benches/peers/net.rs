@@ -168,7 +168,9 @@ impl OneShot {
     /// Waits for the server thread (the client has closed its side).
     pub fn stop(mut self) -> io::Result<()> {
         match self.0.take() {
-            Some(h) => h.join().map_err(|_| io::Error::other("server thread panicked"))?,
+            Some(h) => h
+                .join()
+                .map_err(|_| io::Error::other("server thread panicked"))?,
             None => Ok(()),
         }
     }

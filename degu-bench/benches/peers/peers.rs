@@ -50,9 +50,7 @@ pub fn degu_server(
 
 /// The demo app's `GET /` through a Degu connection, checked.
 pub fn degu_hello(conn: &mut degu_client::Connection) -> io::Result<()> {
-    let mut r = conn
-        .get("/", &degu_client::Headers::new())
-        .map_err(other)?;
+    let mut r = conn.get("/", &degu_client::Headers::new()).map_err(other)?;
     if r.status != 200 {
         return Err(other(format!("degu client: status {}", r.status)));
     }
@@ -180,7 +178,9 @@ impl HyperServer {
             let _ = s.send(());
         }
         match self.thread.take() {
-            Some(h) => h.join().map_err(|_| other("hyper server thread panicked"))?,
+            Some(h) => h
+                .join()
+                .map_err(|_| other("hyper server thread panicked"))?,
             None => Ok(()),
         }
     }
@@ -388,8 +388,8 @@ impl TinyServer {
                         tiny_http::Header::from_bytes("content-type", "text/plain").expect("valid");
                     while !stop.load(Ordering::Relaxed) {
                         if let Ok(Some(rq)) = server.recv_timeout(Duration::from_millis(50)) {
-                            let r = tiny_http::Response::from_data(HELLO)
-                                .with_header(header.clone());
+                            let r =
+                                tiny_http::Response::from_data(HELLO).with_header(header.clone());
                             let _ = rq.respond(r);
                         }
                     }
