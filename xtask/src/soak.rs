@@ -82,7 +82,7 @@ fn fd_list(pid: u32) -> String {
 pub fn run(args: &[String]) -> Result<(), Error> {
     let mut secs = 30u64;
     let mut clients = 16usize;
-    let mut seed = 0x5eed_d06u64;
+    let mut seed = 0x05ee_dd06_u64;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut num = |name: &str| -> Result<u64, Error> {
