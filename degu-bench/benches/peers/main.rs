@@ -5,7 +5,9 @@
 //! cargo bench -p degu-bench --bench peers -- [--quick] --out DIR SECTION
 //! ```
 //!
-//! SECTION is `roundtrip`, `concurrency`, `bulk` or `files`. Each writes
+//! SECTION is `roundtrip`, `concurrency`, `bulk` or `files`; with
+//! `--only "PAIR TRANSPORT"` (say `--only "degu -> degu unix"`),
+//! `roundtrip` runs that pair alone (for `strace -c -f`). Each writes
 //! its table to `DIR/<section>.tsv` (read by xtask, which prints it and
 //! writes the JSON and SVG). Every figure is measured here, every
 //! response checked (status 200 and the right length, or the right bytes
@@ -66,6 +68,8 @@ impl Table {
 
 /// Sizes and repetitions for one mode.
 struct Mode {
+    /// Round trips: run only the pair named `PAIR TRANSPORT` (for strace).
+    only: Option<String>,
     runs: usize,
     round_trips: u64,
     unpinned_round_trips: u64,
@@ -77,6 +81,7 @@ impl Mode {
     fn new(quick: bool) -> Mode {
         if quick {
             Mode {
+                only: None,
                 runs: 1,
                 round_trips: 5_000,
                 unpinned_round_trips: 2_000,
@@ -85,6 +90,7 @@ impl Mode {
             }
         } else {
             Mode {
+                only: None,
                 runs: 3,
                 round_trips: 200_000,
                 unpinned_round_trips: 50_000,
@@ -297,6 +303,11 @@ fn section_roundtrip(m: &Mode, failures: &mut Vec<String>) -> io::Result<Vec<Tab
         .iter()
         .flat_map(|&t| (0..PAIRS.len()).map(move |i| (i, t)))
         .filter(|&(i, t)| supports(PAIRS[i].1, t))
+        .filter(|&(i, t)| {
+            m.only
+                .as_ref()
+                .is_none_or(|o| format!("{} {}", PAIRS[i].0, t.name()) == *o)
+        })
         .collect();
     // Unpinned first: once pinned, every later thread inherits the pin.
     let mut phases = Vec::new();
@@ -813,6 +824,7 @@ fn section_files(m: &Mode, out: &Path, failures: &mut Vec<String>) -> io::Result
 
 fn run() -> Result<(), String> {
     let mut quick = false;
+    let mut only = None;
     let mut out = None;
     let mut rest = Vec::new();
     let mut args = std::env::args().skip(1);
@@ -821,10 +833,12 @@ fn run() -> Result<(), String> {
             "--quick" => quick = true,
             "--bench" => {} // passed by `cargo bench`
             "--out" => out = args.next().map(PathBuf::from),
+            "--only" => only = args.next(),
             _ => rest.push(a),
         }
     }
-    let m = Mode::new(quick);
+    let mut m = Mode::new(quick);
+    m.only = only;
     let err = |e: io::Error| e.to_string();
     let section = rest.first().map(String::as_str);
     if section == Some("serve") {
