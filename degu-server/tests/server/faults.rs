@@ -431,10 +431,14 @@ fn child_emfile() {
     hogs.pop();
     let mut c = Client::connect(&addr);
     c.send("GET / HTTP/1.1\r\n\r\n");
-    // The server runs out of descriptors on accept (then it retries with a
-    // backoff, the peer waiting in the backlog) or, when one was left for
-    // the accept, on the connection's second handle (then it closes that
-    // peer unserved).
+    // The server runs out of descriptors for this peer. Linux reserves the
+    // descriptor of an `accept` when the call starts, so the accept thread
+    // (blocked in `accept` since before the exhaustion) gets the peer, and
+    // it is the connection's second handle (`try_clone`) that fails with
+    // EMFILE: the server closes that peer unserved, as it does past
+    // max_connections. When `accept` itself is entered without a free
+    // descriptor, it fails with EMFILE and the server retries with a
+    // backoff, the peer waiting in the backlog. Either way it survives.
     let deadline = Instant::now() + IO_TIMEOUT;
     let on_accept = loop {
         let w = WARNINGS.lock().unwrap().clone();
