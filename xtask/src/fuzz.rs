@@ -154,6 +154,7 @@ Done 7013612 runs in 20 second(s)\n";
             "range",
             "address",
             "chunked_body",
+            "connection",
         ] {
             assert!(t.iter().any(|n| n == expected), "{expected} in {t:?}");
         }
