@@ -91,29 +91,48 @@ pub enum Framing {
 
 /// Up to [`MAX_HEADERS`] `(name, value)` pairs borrowed from a preamble,
 /// names lowercase, in their order on the wire.
+///
+/// The pairs are kept as offsets into the preamble (six bytes a header,
+/// not two fat pointers), and handed out as `&str` by [`get`](Self::get)
+/// and [`iter`](Self::iter).
 #[derive(Clone, Copy)]
 pub struct RawHeaders<'a> {
-    items: [(&'a str, &'a str); MAX_HEADERS],
-    len: usize,
+    text: &'a str,
+    spans: [Span; MAX_HEADERS],
+    len: u8,
 }
 
 impl<'a> RawHeaders<'a> {
-    /// The pairs as a slice.
-    pub fn as_slice(&self) -> &[(&'a str, &'a str)] {
-        &self.items[..self.len]
+    #[inline]
+    fn name(&self, s: &Span) -> &'a str {
+        self.text
+            .get(s.start as usize..s.colon as usize)
+            .unwrap_or_default()
+    }
+
+    #[inline]
+    fn value(&self, s: &Span) -> &'a str {
+        self.text
+            .get(s.colon as usize + 2..s.end as usize)
+            .unwrap_or_default()
+    }
+
+    #[inline]
+    fn spans(&self) -> &[Span] {
+        &self.spans[..self.len as usize]
     }
 
     /// The value of header `name` (lowercase).
     pub fn get(&self, name: &str) -> Option<&'a str> {
-        self.as_slice()
+        self.spans()
             .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| *v)
+            .find(|s| self.name(s) == name)
+            .map(|s| self.value(s))
     }
 
     /// Number of headers.
     pub fn len(&self) -> usize {
-        self.len
+        self.len as usize
     }
 
     /// True when there are no headers.
@@ -122,10 +141,19 @@ impl<'a> RawHeaders<'a> {
     }
 
     /// The pairs in wire order.
-    pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> + '_ {
-        self.as_slice().iter().copied()
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&'a str, &'a str)> + '_ {
+        self.spans().iter().map(|s| (self.name(s), self.value(s)))
     }
 }
+
+impl PartialEq for RawHeaders<'_> {
+    /// The same pairs in the same order.
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for RawHeaders<'_> {}
 
 impl fmt::Debug for RawHeaders<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -252,9 +280,18 @@ fn scan_fast(buf: &[u8], mut i: usize, class: u16, ok: impl Fn(u8) -> bool) -> u
         for (flag, &b) in bad.iter_mut().zip(block) {
             *flag = u8::from(!ok(b)) * 0xFF;
         }
-        let mask = u128::from_le_bytes(bad);
-        if mask != 0 {
-            return i + (mask.trailing_zeros() / 8) as usize;
+        // Two halves, not one `u128`: the flags then stay in a vector
+        // register (a `u128` goes through the stack on every block).
+        let (lo, hi) = bad.split_at(8);
+        let lo = u64::from_le_bytes(lo.try_into().unwrap_or_default());
+        let hi = u64::from_le_bytes(hi.try_into().unwrap_or_default());
+        if lo | hi != 0 {
+            let at = if lo != 0 {
+                lo.trailing_zeros() / 8
+            } else {
+                8 + hi.trailing_zeros() / 8
+            };
+            return i + at as usize;
         }
         i += 16;
     }
@@ -348,9 +385,9 @@ fn next_line(buf: &[u8], pos: usize) -> Result<(usize, usize)> {
 /// `colon + 2..end` the value.
 #[derive(Clone, Copy, Default)]
 struct Span {
-    start: u32,
-    colon: u32,
-    end: u32,
+    start: u16,
+    colon: u16,
+    end: u16,
 }
 
 /// A 6-bit hash of a (non-empty) header name, from its length and its
@@ -447,9 +484,9 @@ fn scan_headers(
         }
         seen |= bit;
         spans[count] = Span {
-            start: pos as u32,
-            colon: colon as u32,
-            end: end as u32,
+            start: pos as u16,
+            colon: colon as u16,
+            end: end as u16,
         };
         count += 1;
         pos = next;
@@ -463,30 +500,6 @@ fn scan_headers(
     Ok(Scanned { count, typed })
 }
 
-/// The headers as strings sliced from the whole (validated, ASCII)
-/// preamble text.
-#[inline(always)]
-fn raw_headers<'a>(text: &'a str, spans: &[Span]) -> RawHeaders<'a> {
-    // Copied from a constant (wide loads and stores), not built slot by
-    // slot: then only the slots in use are written one by one.
-    let mut items = EMPTY_ITEMS;
-    for (item, s) in items.iter_mut().zip(spans) {
-        *item = (
-            text.get(s.start as usize..s.colon as usize)
-                .unwrap_or_default(),
-            text.get(s.colon as usize + 2..s.end as usize)
-                .unwrap_or_default(),
-        );
-    }
-    RawHeaders {
-        items,
-        len: spans.len(),
-    }
-}
-
-/// Twenty empty header slots.
-const EMPTY_ITEMS: [(&str, &str); MAX_HEADERS] = [("", ""); MAX_HEADERS];
-
 /// The whole preamble as text once every byte of it has been validated.
 #[inline(always)]
 fn preamble_text(buf: &[u8]) -> Result<&str> {
@@ -497,7 +510,7 @@ fn preamble_text(buf: &[u8]) -> Result<&str> {
 }
 
 /// Refuses a buffer that cannot be a preamble (its `\r\n\r\n` included,
-/// at most [`MAX_PREAMBLE`] bytes); also keeps every offset within `u32`.
+/// at most [`MAX_PREAMBLE`] bytes); also keeps every offset within `u16`.
 #[inline(always)]
 fn check_len(buf: &[u8]) -> Result<()> {
     if buf.len() + 4 > MAX_PREAMBLE {
@@ -663,7 +676,11 @@ pub fn parse_request(buf: &mut [u8]) -> Result<RequestPreamble<'_>> {
         uri: text.get(uri_start..uri.end).unwrap_or_default(),
         path: text.get(uri_start..uri.path_end).unwrap_or_default(),
         query: text.get(uri.path_end + 1..uri.end),
-        headers: raw_headers(text, &spans[..scanned.count]),
+        headers: RawHeaders {
+            text,
+            spans,
+            len: scanned.count as u8,
+        },
         typed: scanned.typed,
     })
 }
@@ -736,7 +753,11 @@ pub fn parse_response(buf: &mut [u8]) -> Result<ResponsePreamble<'_>> {
     Ok(ResponsePreamble {
         status,
         reason: text.get(13..reason_end).unwrap_or_default(),
-        headers: raw_headers(text, &spans[..scanned.count]),
+        headers: RawHeaders {
+            text,
+            spans,
+            len: scanned.count as u8,
+        },
         typed: scanned.typed,
     })
 }

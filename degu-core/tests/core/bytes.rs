@@ -98,7 +98,10 @@ fn incoming_header_name() {
             return false;
         };
         let lower = format!("x-{}y", (b as char).to_ascii_lowercase());
-        assert_eq!(p.headers.as_slice(), [(lower.as_str(), "v")]);
+        assert_eq!(
+            p.headers.iter().collect::<Vec<_>>(),
+            [(lower.as_str(), "v")]
+        );
         // Lowercased in place, and nothing else changed.
         let mut expected = input;
         let name = "GET / HTTP/1.1\r\n".len().."GET / HTTP/1.1\r\nX-@y".len();
@@ -150,7 +153,7 @@ fn incoming_header_name_followed_by_more() {
         let input = with_byte(&format!("GET / HTTP/1.1\r\nX-@y: v{LONG_TAIL}"), b);
         request(&input, |p| {
             let lower = format!("x-{}y", (b as char).to_ascii_lowercase());
-            assert_eq!(p.headers.as_slice()[0], (lower.as_str(), "v"));
+            assert_eq!(p.headers.iter().next(), Some((lower.as_str(), "v")));
         })
         .is_ok()
     });
