@@ -351,21 +351,33 @@ impl RawClient {
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    // Preambles are short: a plain scan beats building a searcher.
+    let first = needle[0];
+    let mut at = 0;
+    while let Some(i) = memchr::memchr(first, &hay[at..]) {
+        let start = at + i;
+        if hay[start..].starts_with(needle) {
+            return Some(start);
+        }
+        at = start + 1;
+    }
+    None
 }
 
 /// The value of the `content-length` header (any case) of a preamble.
 fn content_length(head: &[u8]) -> Option<u64> {
-    head.split(|&b| b == b'\n').find_map(|line| {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let colon = line.iter().position(|&b| b == b':')?;
-        if !line[..colon].eq_ignore_ascii_case(b"content-length") {
-            return None;
+    const NAME: &[u8] = b"content-length:";
+    for nl in memchr::memchr_iter(b'\n', head) {
+        let line = &head[nl + 1..];
+        if line.len() > NAME.len() && line[..NAME.len()].eq_ignore_ascii_case(NAME) {
+            let value = &line[NAME.len()..];
+            let end = memchr::memchr(b'\r', value)?;
+            let digits = value[..end].trim_ascii();
+            if digits.is_empty() || digits.len() > 16 || !digits.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            return Some(digits.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')));
         }
-        std::str::from_utf8(&line[colon + 1..])
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
-    })
+    }
+    None
 }
