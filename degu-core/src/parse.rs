@@ -94,10 +94,13 @@ pub enum Framing {
 ///
 /// The pairs are kept as offsets into the preamble (six bytes a header,
 /// not two fat pointers), and handed out as `&str` by [`get`](Self::get)
-/// and [`iter`](Self::iter).
+/// and [`iter`](Self::iter). Every byte was validated against an
+/// ASCII-only table by the parser; the (infallible) conversion of a name or
+/// value to `&str` is done when it is handed out, so a header that is
+/// never read costs nothing more.
 #[derive(Clone, Copy)]
 pub struct RawHeaders<'a> {
-    text: &'a str,
+    text: &'a [u8],
     spans: [Span; MAX_HEADERS],
     len: u8,
 }
@@ -105,6 +108,11 @@ pub struct RawHeaders<'a> {
 impl<'a> RawHeaders<'a> {
     #[inline]
     fn name(&self, s: &Span) -> &'a str {
+        ascii(self.name_bytes(s))
+    }
+
+    #[inline]
+    fn name_bytes(&self, s: &Span) -> &'a [u8] {
         self.text
             .get(s.start as usize..s.colon as usize)
             .unwrap_or_default()
@@ -112,9 +120,11 @@ impl<'a> RawHeaders<'a> {
 
     #[inline]
     fn value(&self, s: &Span) -> &'a str {
-        self.text
-            .get(s.colon as usize + 2..s.end as usize)
-            .unwrap_or_default()
+        ascii(
+            self.text
+                .get(s.colon as usize + 2..s.end as usize)
+                .unwrap_or_default(),
+        )
     }
 
     #[inline]
@@ -126,7 +136,7 @@ impl<'a> RawHeaders<'a> {
     pub fn get(&self, name: &str) -> Option<&'a str> {
         self.spans()
             .iter()
-            .find(|s| self.name(s) == name)
+            .find(|s| self.name_bytes(s) == name.as_bytes())
             .map(|s| self.value(s))
     }
 
@@ -537,15 +547,6 @@ fn scan_headers(
     Ok(Scanned { count, typed })
 }
 
-/// The whole preamble as text once every byte of it has been validated.
-#[inline(always)]
-fn preamble_text(buf: &[u8]) -> Result<&str> {
-    // Every byte was checked against an ASCII-only table or is an ASCII
-    // separator, so this cannot fail; one pass over the whole preamble is
-    // cheaper than one conversion per region.
-    std::str::from_utf8(buf).map_err(|_| Error::Invalid("preamble is not ASCII".into()))
-}
-
 /// Refuses a buffer that cannot be a preamble (its `\r\n\r\n` included,
 /// at most [`MAX_PREAMBLE`] bytes); also keeps every offset within `u16`.
 #[inline(always)]
@@ -707,14 +708,18 @@ pub fn parse_request(buf: &mut [u8]) -> Result<RequestPreamble<'_>> {
     if method.forbids_body() && scanned.typed.framing != Framing::None {
         return Err(Error::BodyNotAllowed(method));
     }
-    let text = preamble_text(buf)?;
+    let buf = &*buf;
+    // Every byte was checked against an ASCII-only table: the conversions
+    // to `&str` cannot fail (the URI's here, the headers' when read).
+    let uri_text = ascii(buf.get(uri_start..uri.end).unwrap_or_default());
+    let path_len = uri.path_end - uri_start;
     Ok(RequestPreamble {
         method,
-        uri: text.get(uri_start..uri.end).unwrap_or_default(),
-        path: text.get(uri_start..uri.path_end).unwrap_or_default(),
-        query: text.get(uri.path_end + 1..uri.end),
+        uri: uri_text,
+        path: uri_text.get(..path_len).unwrap_or_default(),
+        query: uri_text.get(path_len + 1..),
         headers: RawHeaders {
-            text,
+            text: buf,
             spans,
             len: scanned.count as u8,
         },
@@ -786,12 +791,12 @@ pub fn parse_response(buf: &mut [u8]) -> Result<ResponsePreamble<'_>> {
     };
     let mut spans = [Span::default(); MAX_HEADERS];
     let scanned = scan_headers(buf, next, &mut spans)?;
-    let text = preamble_text(buf)?;
+    let buf = &*buf;
     Ok(ResponsePreamble {
         status,
-        reason: text.get(13..reason_end).unwrap_or_default(),
+        reason: ascii(buf.get(13..reason_end).unwrap_or_default()),
         headers: RawHeaders {
-            text,
+            text: buf,
             spans,
             len: scanned.count as u8,
         },
