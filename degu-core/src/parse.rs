@@ -279,6 +279,19 @@ fn scan(buf: &[u8], mut i: usize, class: u16) -> usize {
     i
 }
 
+/// Scans like [`scan`], one byte at a time: for regions that are usually
+/// shorter than a block (path components).
+#[inline(always)]
+fn scan_short(buf: &[u8], mut i: usize, class: u16) -> usize {
+    while let Some(&b) = buf.get(i) {
+        if !tables::is_in(b, class) {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
 /// Scans like [`scan`], 32 then 16 bytes at a time through `ok`, a
 /// branch-free predicate that the compiler turns into vector compares and
 /// that must agree exactly with `class` (unit tests check all 256 bytes);
@@ -396,7 +409,7 @@ fn scan_uri(buf: &[u8], start: usize) -> Option<UriMarks> {
     let mut i = start;
     loop {
         let comp = i + 1;
-        i = scan(buf, comp, tables::PATH);
+        i = scan_short(buf, comp, tables::PATH);
         if buf.get(i) != Some(&b'/') {
             break;
         }
