@@ -208,7 +208,17 @@ impl Section for Parse {
     fn command(&self, quick: bool, _out: &Path) -> Vec<String> {
         let mut args = vec!["bench", "-p", "degu-bench", "--bench", "parse", "--"];
         if quick {
-            args.extend(["--warm-up-time", "0.5", "--measurement-time", "1"]);
+            // Short runs, fewer bootstrap resamples and no plots: the
+            // quick mode must stay well under a minute.
+            args.extend([
+                "--warm-up-time",
+                "0.3",
+                "--measurement-time",
+                "0.7",
+                "--nresamples",
+                "10000",
+                "--noplot",
+            ]);
         }
         args.into_iter().map(String::from).collect()
     }
