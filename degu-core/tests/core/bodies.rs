@@ -131,14 +131,15 @@ fn chunked_body_iter_rules() {
         ChunkedBodyIter::new(Vec::new()).write_to(&mut Vec::new()),
         "chunked body ended without a final chunk",
     );
-    // A chunk after the final (empty) one; nothing of it is written.
+    // A chunk after the final (empty) one: refused before the final chunk
+    // is written, so the peer never sees a complete body.
     let mut out = Vec::new();
     check_err(
         ChunkedBodyIter::new(vec![Chunk::new("a"), Chunk::new(""), Chunk::new("b")])
             .write_to(&mut out),
         "empty chunk before the final chunk",
     );
-    assert_eq!(out, b"1\r\na\r\n0\r\n\r\n");
+    assert_eq!(out, b"1\r\na\r\n");
     check_err(
         ChunkedBodyIter::new(vec![Chunk::with_ext("bad key", "v", "a"), Chunk::new("")])
             .write_to(&mut Vec::new()),
