@@ -98,8 +98,6 @@ pub enum Error {
     EmptyChunkNotLast,
     /// A chunked body iterator that ended without the empty final chunk.
     MissingFinalChunk,
-    /// A chunk requested or produced after the final chunk.
-    ChunkAfterFinal,
     /// A body consumed a second time.
     BodyConsumed,
     /// A body that is no longer readable: its connection moved on, failed,
@@ -157,7 +155,6 @@ impl fmt::Display for Error {
             }
             Error::EmptyChunkNotLast => f.write_str("empty chunk before the final chunk"),
             Error::MissingFinalChunk => f.write_str("chunked body ended without a final chunk"),
-            Error::ChunkAfterFinal => f.write_str("chunk after the final chunk"),
             Error::BodyConsumed => f.write_str("body already consumed"),
             Error::BodyDetached => f.write_str("body no longer readable from its connection"),
             Error::BadAddress(s) => write!(f, "bad address: {s}"),

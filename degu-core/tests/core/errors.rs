@@ -288,7 +288,6 @@ fn messages_of_the_other_variants() {
             Error::MissingFinalChunk,
             "chunked body ended without a final chunk",
         ),
-        (Error::ChunkAfterFinal, "chunk after the final chunk"),
         (Error::BodyConsumed, "body already consumed"),
         (
             Error::BodyDetached,
