@@ -113,7 +113,9 @@ impl Client {
         match value {
             Some(v) => {
                 check_header(name, v)?;
-                self.inner_mut().base_headers.set(name, v)?;
+                self.inner_mut()
+                    .base_headers
+                    .set(name.to_owned(), v.to_owned())?;
             }
             None => {
                 self.inner_mut().base_headers.remove(name);

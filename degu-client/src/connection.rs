@@ -1,12 +1,13 @@
 //! [`Connection`]: one connection, one request at a time, on one thread.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io::{self, IoSlice, Read, Write};
 
 use degu_core::shared::{BodyState, BodyTracker, Shared, SharedWriter, body_source, shared};
 use degu_core::{
     Address, Body, ChunkedBody, Error, Framing, Headers, Incoming, MAX_HEADERS, MAX_PREAMBLE,
-    Method, Outgoing, Range, Reader, Result, Transport, parse_uri,
+    Method, Outgoing, Range, Reader, Result, Transport, parse_uri, standard_reason,
 };
 
 use crate::client::Client;
@@ -243,7 +244,7 @@ impl Connection {
         let mut framing = Headers::new();
         for name in ["content-length", "transfer-encoding"] {
             if let Some(v) = headers.get(name) {
-                framing.insert(name, v)?;
+                framing.insert(name, v.to_owned())?;
             }
         }
         body.apply_framing(&mut framing, false)?;
@@ -345,7 +346,11 @@ impl Connection {
                 _ => {
                     break (
                         p.status,
-                        p.reason.to_owned(),
+                        // The usual phrase for the status needs no copy.
+                        match standard_reason(p.status) {
+                            Some(r) if r == p.reason => Cow::Borrowed(r),
+                            _ => Cow::Owned(p.reason.to_owned()),
+                        },
                         Headers::from_raw(&p.headers),
                         p.typed.framing,
                     );

@@ -103,7 +103,7 @@ fn parse_args(argv: &[String], extra: &mut ExtraOption<'_>) -> Result<Option<Arg
                     .split_once(':')
                     .ok_or_else(|| format!("-H {h:?}: expected 'name: value'"))?;
                 headers
-                    .insert(name.trim().to_ascii_lowercase(), val.trim())
+                    .insert(name.trim().to_ascii_lowercase(), val.trim().to_owned())
                     .map_err(|e| format!("-H {h:?}: {e}"))?;
             }
             "--data" | "--chunked" => {

@@ -16,7 +16,7 @@
 //! let mut conn = client.connect()?; // one socket, used from one thread
 //!
 //! let mut response = conn.get("/", &Headers::new())?;
-//! assert_eq!((response.status, response.reason.as_str()), (200, "OK"));
+//! assert_eq!((response.status, &*response.reason), (200, "OK"));
 //! assert_eq!(response.headers.get("content-type"), Some("text/plain"));
 //! assert_eq!(response.read_all()?, b"hello, world"); // read it all before the next request
 //!

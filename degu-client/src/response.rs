@@ -22,8 +22,8 @@ use degu_core::{Headers, Incoming, Outgoing, Result};
 pub struct Response {
     /// Status code (200..=599; interim 1xx responses are skipped).
     pub status: u16,
-    /// Reason phrase.
-    pub reason: String,
+    /// Reason phrase (borrowed when it is the status's usual phrase).
+    pub reason: Cow<'static, str>,
     /// Headers, names lowercase.
     pub headers: Headers,
     /// The body, reading from the connection (see above).
@@ -71,7 +71,7 @@ impl From<Response> for degu_core::Response<'static> {
         }
         degu_core::Response {
             status: r.status,
-            reason: Cow::Owned(r.reason),
+            reason: r.reason,
             headers,
             body: Outgoing::from(r.body),
         }

@@ -1,5 +1,6 @@
 //! Owned headers with lowercase names, for outgoing and incoming messages.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::error::{Error, Result, show};
@@ -23,9 +24,44 @@ use crate::tables::{self, all_in};
 /// assert!(h.insert("content-type", "x").is_err()); // duplicate
 /// assert_eq!(h.set("content-type", "text/html").unwrap().as_deref(), Some("text/plain"));
 /// ```
+///
+/// Names and values are `Cow<'static, str>`: a `&'static str` (a literal)
+/// is kept without a copy, a `String` is moved in, so a response built
+/// from literals allocates nothing per header. Borrowed non-static text
+/// goes in as `s.to_owned()`.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Headers {
-    items: Vec<(String, String)>,
+    items: Vec<(Cow<'static, str>, Cow<'static, str>)>,
+}
+
+/// The static spelling of a common header name, so that parsed headers
+/// with these names need no allocation for the name. Bucketed by length,
+/// so a lookup compares with at most a few names.
+fn known_name(name: &str) -> Option<&'static str> {
+    let candidates: &[&'static str] = match name.len() {
+        4 => &["host", "date", "etag"],
+        5 => &["range"],
+        6 => &["accept", "cookie", "origin", "server", "expect"],
+        7 => &["referer"],
+        8 => &["location"],
+        10 => &["connection", "user-agent", "keep-alive"],
+        12 => &["content-type"],
+        13 => &[
+            "content-range",
+            "cache-control",
+            "last-modified",
+            "authorization",
+            "accept-ranges",
+            "if-none-match",
+        ],
+        14 => &["content-length"],
+        15 => &["accept-encoding", "accept-language"],
+        16 => &["content-encoding"],
+        17 => &["transfer-encoding", "if-modified-since"],
+        25 => &["upgrade-insecure-requests"],
+        _ => &[],
+    };
+    candidates.iter().copied().find(|k| *k == name)
 }
 
 /// Checks an outgoing header name and value.
@@ -63,12 +99,19 @@ impl Headers {
         Headers { items: Vec::new() }
     }
 
-    /// Copies parsed (already validated) headers.
+    /// Copies parsed (already validated) headers. Common names are kept
+    /// as literals (no allocation); other names and every value are copied.
     pub fn from_raw(raw: &RawHeaders<'_>) -> Headers {
         Headers {
             items: raw
                 .iter()
-                .map(|(n, v)| (n.to_owned(), v.to_owned()))
+                .map(|(n, v)| {
+                    let name = match known_name(n) {
+                        Some(k) => Cow::Borrowed(k),
+                        None => Cow::Owned(n.to_owned()),
+                    };
+                    (name, Cow::Owned(v.to_owned()))
+                })
                 .collect(),
         }
     }
@@ -76,8 +119,8 @@ impl Headers {
     /// Builds headers from pairs, checking each.
     pub fn from_pairs<N, V>(pairs: impl IntoIterator<Item = (N, V)>) -> Result<Headers>
     where
-        N: Into<String>,
-        V: Into<String>,
+        N: Into<Cow<'static, str>>,
+        V: Into<Cow<'static, str>>,
     {
         let mut h = Headers::new();
         for (n, v) in pairs {
@@ -87,7 +130,11 @@ impl Headers {
     }
 
     /// Adds a header; an error for a bad name or value or a duplicate.
-    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) -> Result<()> {
+    pub fn insert(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        value: impl Into<Cow<'static, str>>,
+    ) -> Result<()> {
         let (name, value) = (name.into(), value.into());
         check_header(&name, &value)?;
         if self.contains(&name) {
@@ -100,9 +147,9 @@ impl Headers {
     /// Adds or replaces a header; returns the value it replaced.
     pub fn set(
         &mut self,
-        name: impl Into<String>,
-        value: impl Into<String>,
-    ) -> Result<Option<String>> {
+        name: impl Into<Cow<'static, str>>,
+        value: impl Into<Cow<'static, str>>,
+    ) -> Result<Option<Cow<'static, str>>> {
         let (name, value) = (name.into(), value.into());
         check_header(&name, &value)?;
         match self.items.iter_mut().find(|(n, _)| *n == name) {
@@ -119,7 +166,7 @@ impl Headers {
         self.items
             .iter()
             .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| &**v)
     }
 
     /// True when `name` is present.
@@ -128,14 +175,14 @@ impl Headers {
     }
 
     /// Removes `name`; returns its value.
-    pub fn remove(&mut self, name: &str) -> Option<String> {
+    pub fn remove(&mut self, name: &str) -> Option<Cow<'static, str>> {
         let i = self.items.iter().position(|(n, _)| n == name)?;
         Some(self.items.remove(i).1)
     }
 
     /// The pairs in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.items.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        self.items.iter().map(|(n, v)| (&**n, &**v))
     }
 
     /// Number of headers.
@@ -213,5 +260,60 @@ impl<'a> IntoIterator for &'a Headers {
     type IntoIter = Box<dyn Iterator<Item = (&'a str, &'a str)> + 'a>;
     fn into_iter(self) -> Self::IntoIter {
         Box::new(self.iter())
+    }
+}
+
+/// The pairs in order, by value: forwarding headers moves them, without
+/// copying.
+impl IntoIterator for Headers {
+    type Item = (Cow<'static, str>, Cow<'static, str>);
+    type IntoIter = std::vec::IntoIter<(Cow<'static, str>, Cow<'static, str>)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.into_iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::known_name;
+
+    #[test]
+    fn known_names_are_found_in_their_bucket() {
+        let names = [
+            "host",
+            "date",
+            "etag",
+            "range",
+            "accept",
+            "cookie",
+            "origin",
+            "server",
+            "expect",
+            "referer",
+            "location",
+            "connection",
+            "user-agent",
+            "keep-alive",
+            "content-type",
+            "content-range",
+            "cache-control",
+            "last-modified",
+            "authorization",
+            "accept-ranges",
+            "if-none-match",
+            "content-length",
+            "accept-encoding",
+            "accept-language",
+            "content-encoding",
+            "transfer-encoding",
+            "if-modified-since",
+            "upgrade-insecure-requests",
+        ];
+        for n in names {
+            assert_eq!(known_name(n), Some(n));
+        }
+        for n in ["x-host", "hosts", "", "content-lengths", "Host"] {
+            assert_eq!(known_name(n), None);
+        }
     }
 }

@@ -61,7 +61,7 @@ pub use body::{
 };
 pub use error::{Error, Result};
 pub use headers::{Headers, check_header};
-pub use message::{Response, Transport};
+pub use message::{Response, Transport, standard_reason};
 pub use parse::{
     ChunkLine, Framing, MAX_CHUNK_LINE, MAX_CHUNK_SIZE, MAX_HEADERS, MAX_PREAMBLE, Method,
     RawHeaders, RequestPreamble, ResponsePreamble, Typed, parse_chunk_line, parse_content_length,

@@ -43,7 +43,11 @@ impl<'a> Response<'a> {
     }
 
     /// Adds a header (checked, see [`Headers::insert`]).
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Result<Self> {
+    pub fn header(
+        mut self,
+        name: impl Into<Cow<'static, str>>,
+        value: impl Into<Cow<'static, str>>,
+    ) -> Result<Self> {
         self.headers.insert(name, value)?;
         Ok(self)
     }
@@ -53,6 +57,48 @@ impl<'a> Response<'a> {
         self.body = body.into();
         self
     }
+}
+
+/// The reason phrase RFC 9110 gives `status`, for the statuses a REST API
+/// commonly uses; `None` for others.
+///
+/// ```
+/// assert_eq!(degu_core::standard_reason(404), Some("Not Found"));
+/// assert_eq!(degu_core::standard_reason(299), None);
+/// ```
+pub fn standard_reason(status: u16) -> Option<&'static str> {
+    Some(match status {
+        100 => "Continue",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        206 => "Partial Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        409 => "Conflict",
+        411 => "Length Required",
+        412 => "Precondition Failed",
+        413 => "Content Too Large",
+        416 => "Range Not Satisfiable",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        _ => return None,
+    })
 }
 
 /// A connection's byte stream: a plain socket, a TLS stream, or an

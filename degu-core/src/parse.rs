@@ -107,11 +107,6 @@ pub struct RawHeaders<'a> {
 
 impl<'a> RawHeaders<'a> {
     #[inline]
-    fn name(&self, s: &Span) -> &'a str {
-        ascii(self.name_bytes(s))
-    }
-
-    #[inline]
     fn name_bytes(&self, s: &Span) -> &'a [u8] {
         self.text
             .get(s.start as usize..s.colon as usize)
@@ -152,7 +147,19 @@ impl<'a> RawHeaders<'a> {
 
     /// The pairs in wire order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&'a str, &'a str)> + '_ {
-        self.spans().iter().map(|s| (self.name(s), self.value(s)))
+        // One conversion of the whole header region, then slices of it
+        // (cheaper than one conversion per name and value). Every byte is
+        // ASCII, so any offset is a character boundary.
+        let spans = self.spans();
+        let base = spans.first().map_or(0, |s| s.start as usize);
+        let end = spans.last().map_or(0, |s| s.end as usize);
+        let text = ascii(self.text.get(base..end).unwrap_or_default());
+        spans.iter().map(move |s| {
+            let (start, colon, end) = (s.start as usize, s.colon as usize, s.end as usize);
+            let name = text.get(start - base..colon - base).unwrap_or_default();
+            let value = text.get(colon + 2 - base..end - base).unwrap_or_default();
+            (name, value)
+        })
     }
 }
 

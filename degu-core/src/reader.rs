@@ -108,10 +108,8 @@ impl<R: Read> Reader<R> {
         let mut scanned = 0usize;
         loop {
             let avail = &self.buf[self.pos..self.end];
-            let from = scanned.saturating_sub(3);
-            if let Some(i) = memchr::memmem::find(&avail[from..], b"\r\n\r\n") {
+            if let Some(len) = find_end(avail, scanned) {
                 let start = self.pos;
-                let len = from + i;
                 self.pos += len + 4;
                 return Ok(Some(&mut self.buf[start..start + len]));
             }
@@ -179,6 +177,24 @@ impl<R: Read> Reader<R> {
         let line = self.read_line(MAX_CHUNK_LINE, "chunk line")?;
         parse_chunk_line(line)
     }
+}
+
+/// Where the first `\r\n\r\n` in `buf` starts, given that none ends
+/// before `from`: a search for each `\n` from there, each checked for the
+/// three bytes before it. Cheaper than a substring search on the short
+/// preambles of a REST API, where the first `\n` after the last header is
+/// the one.
+#[inline]
+fn find_end(buf: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(k) = memchr::memchr(b'\n', buf.get(i..)?) {
+        let nl = i + k;
+        if nl >= 3 && buf[nl - 3..nl] == *b"\r\n\r" {
+            return Some(nl - 3);
+        }
+        i = nl + 1;
+    }
+    None
 }
 
 impl<R: Read> Read for Reader<R> {

@@ -179,6 +179,7 @@ pub(crate) fn serve(
 
 type ReadResult = (Request, Framing, Option<BodyTracker>, bool);
 
+#[inline(always)]
 fn read_request(
     conn: &Shared<Box<dyn Transport>>,
     ctx: &ConnCtx<'_>,

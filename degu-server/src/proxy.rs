@@ -110,8 +110,8 @@ impl App for ProxyApp {
     fn call(&self, session: &mut Session, mut request: Request) -> AppResult {
         let uri = request.build_proxy_uri();
         let mut headers = Headers::new();
-        for (n, v) in request.headers.iter() {
-            if !HOP_BY_HOP.contains(&n) {
+        for (n, v) in std::mem::take(&mut request.headers) {
+            if !HOP_BY_HOP.contains(&&*n) {
                 headers.insert(n, v)?;
             }
         }

@@ -6,8 +6,8 @@
 //! ```
 //!
 //! SECTION is `roundtrip`, `concurrency`, `bulk` or `files`; with
-//! `--only "PAIR TRANSPORT"` (say `--only "degu -> degu unix"`),
-//! `roundtrip` runs that pair alone (for `strace -c -f`). Each writes
+//! `--only "PAIR TRANSPORT[,PAIR TRANSPORT...]"` (say `--only "degu -> degu unix"`),
+//! `roundtrip` runs those pairs alone (for `strace -c -f`). Each writes
 //! its table to `DIR/<section>.tsv` (read by xtask, which prints it and
 //! writes the JSON and SVG). Every figure is measured here, every
 //! response checked (status 200 and the right length, or the right bytes
@@ -68,7 +68,7 @@ impl Table {
 
 /// Sizes and repetitions for one mode.
 struct Mode {
-    /// Round trips: run only the pair named `PAIR TRANSPORT` (for strace).
+    /// Round trips: run only the pairs named `PAIR TRANSPORT`, comma-separated.
     only: Option<String>,
     runs: usize,
     round_trips: u64,
@@ -304,9 +304,10 @@ fn section_roundtrip(m: &Mode, failures: &mut Vec<String>) -> io::Result<Vec<Tab
         .flat_map(|&t| (0..PAIRS.len()).map(move |i| (i, t)))
         .filter(|&(i, t)| supports(PAIRS[i].1, t))
         .filter(|&(i, t)| {
-            m.only
-                .as_ref()
-                .is_none_or(|o| format!("{} {}", PAIRS[i].0, t.name()) == *o)
+            m.only.as_ref().is_none_or(|o| {
+                o.split(',')
+                    .any(|o| o == format!("{} {}", PAIRS[i].0, t.name()))
+            })
         })
         .collect();
     // Unpinned first: once pinned, every later thread inherits the pin.

@@ -13,7 +13,7 @@ use degu_client::{
 
 use crate::util::{Canned, Listener, TempDir, client, pattern};
 
-fn headers(pairs: &[(&str, &str)]) -> Headers {
+fn headers(pairs: &[(&'static str, &'static str)]) -> Headers {
     Headers::from_pairs(pairs.iter().copied()).unwrap()
 }
 
@@ -72,7 +72,7 @@ fn every_method_exact_bytes() {
     assert_eq!(r.headers.content_length(), Some(3));
     let r = conn.delete("/x", &headers(&[("x-y", "z")])).unwrap();
     assert_eq!(
-        (r.status, r.reason.as_str(), r.body.is_none()),
+        (r.status, &*r.reason, r.body.is_none()),
         (204, "No Content", true)
     );
     let mut r = conn.put("/p", &Headers::new(), "hello").unwrap();
@@ -260,7 +260,7 @@ fn response_bodies_of_every_kind() {
     assert_eq!((r.status, r.body.is_none()), (304, true));
 
     let mut r = conn.get("/", &h).unwrap();
-    assert_eq!((r.status, r.reason.as_str()), (201, "Created"));
+    assert_eq!((r.status, &*r.reason), (201, "Created"));
     assert_eq!(r.read_all().unwrap(), b"ok");
 
     let mut r = conn.get("/", &h).unwrap();
@@ -285,7 +285,7 @@ fn range_request() {
     let mut r = conn
         .get_range("/f", &headers(&[("x-a", "b")]), 5, 10)
         .unwrap();
-    assert_eq!((r.status, r.reason.as_str()), (206, "Partial Content"));
+    assert_eq!((r.status, &*r.reason), (206, "Partial Content"));
     let cr = r.headers.content_range().unwrap();
     assert_eq!((cr.start(), cr.stop(), cr.total()), (5, 10, 100));
     assert_eq!(r.read_all().unwrap(), [5, 6, 7, 8, 9]);

@@ -68,7 +68,7 @@ fn every_method() {
     let h = Headers::new();
     let check = |r: degu_client::Result<degu_client::Response>, expected: &str| {
         let mut r = r.unwrap();
-        assert_eq!((r.status, r.reason.as_str()), (200, "OK"));
+        assert_eq!((r.status, &*r.reason), (200, "OK"));
         assert_eq!(String::from_utf8(r.read_all().unwrap()).unwrap(), expected);
     };
     check(conn.get("/a?b", &h), "GET /a?b none ");
@@ -102,7 +102,7 @@ fn every_method() {
     let mut r = conn.get("/", &h).unwrap();
     assert_eq!(r.read_all().unwrap(), b"hello, world");
     let mut r = conn.delete("/", &h).unwrap();
-    assert_eq!((r.status, r.reason.as_str()), (405, "Method Not Allowed"));
+    assert_eq!((r.status, &*r.reason), (405, "Method Not Allowed"));
     r.read_all().unwrap();
     let mut r = conn.get("/nope", &h).unwrap();
     assert_eq!(r.status, 404);
@@ -214,7 +214,7 @@ fn range_requests() {
     let mut conn = client(server.address()).connect().unwrap();
     let h = Headers::new();
     let mut r = conn.get_range("/bytes/1000", &h, 10, 20).unwrap();
-    assert_eq!((r.status, r.reason.as_str()), (206, "Partial Content"));
+    assert_eq!((r.status, &*r.reason), (206, "Partial Content"));
     assert_eq!(r.headers.get("content-range"), Some("bytes 10-19/1000"));
     assert_eq!(r.read_all().unwrap(), pattern(1000)[10..20]);
     // Clamped to the end.

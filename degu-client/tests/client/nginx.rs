@@ -128,7 +128,7 @@ fn nginx_static_file_with_ranges() {
     let h = Headers::new();
 
     let mut r = conn.get("/hi.txt", &h).unwrap();
-    assert_eq!((r.status, r.reason.as_str()), (200, "OK"));
+    assert_eq!((r.status, &*r.reason), (200, "OK"));
     assert!(r.headers.get("server").unwrap().starts_with("nginx"));
     assert_eq!(r.headers.get("content-type"), Some("text/plain"));
     assert_eq!(r.read_all().unwrap(), b"hi from nginx\n");
@@ -138,7 +138,7 @@ fn nginx_static_file_with_ranges() {
     assert!(r.read_all().unwrap() == data);
 
     let mut r = conn.get_range("/data.bin", &h, 1000, 1010).unwrap();
-    assert_eq!((r.status, r.reason.as_str()), (206, "Partial Content"));
+    assert_eq!((r.status, &*r.reason), (206, "Partial Content"));
     assert_eq!(
         r.headers.get("content-range"),
         Some("bytes 1000-1009/100000")
@@ -162,7 +162,7 @@ fn nginx_static_file_with_ranges() {
     );
 
     let mut r = conn.get("/missing", &h).unwrap();
-    assert_eq!((r.status, r.reason.as_str()), (404, "Not Found"));
+    assert_eq!((r.status, &*r.reason), (404, "Not Found"));
     r.read_all().unwrap();
 
     // Many requests on the one keep-alive connection.

@@ -104,7 +104,7 @@ fn python_http_server() {
     // Keep-alive: several requests on one connection.
     for _ in 0..3 {
         let mut r = conn.get("/hello.txt", &h).unwrap();
-        assert_eq!((r.status, r.reason.as_str()), (200, "OK"));
+        assert_eq!((r.status, &*r.reason), (200, "OK"));
         assert_eq!(r.headers.get("content-type"), Some("text/plain"));
         assert!(r.headers.get("server").unwrap().contains("Python"));
         assert_eq!(r.read_all().unwrap(), b"hello from a file\n");
@@ -133,7 +133,7 @@ fn python_http_server() {
 
     // A request body.
     let mut r = conn.put("/echo", &h, "to python and back").unwrap();
-    assert_eq!((r.status, r.reason.as_str()), (201, "Created"));
+    assert_eq!((r.status, &*r.reason), (201, "Created"));
     assert_eq!(r.read_all().unwrap(), b"to python and back");
 
     // An error page comes with `Connection: close`: the connection ends.

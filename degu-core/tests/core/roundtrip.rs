@@ -12,7 +12,7 @@ use crate::util::pairs;
 type Pairs<'a> = &'a [(&'a str, &'a str)];
 
 fn headers(pairs: Pairs<'_>) -> Headers {
-    Headers::from_pairs(pairs.iter().copied()).unwrap()
+    Headers::from_pairs(pairs.iter().map(|&(n, v)| (n.to_owned(), v.to_owned()))).unwrap()
 }
 
 #[test]
