@@ -528,7 +528,7 @@ fn the_table_cases_are_sorted_as_expected() {
     }
 }
 
-fn ok_app(_: &mut degu_server::Session, _: degu_server::Request) -> degu_server::AppResult {
+fn ok_app(_: &mut degu_server::Session, _: &mut degu_server::Request) -> degu_server::AppResult {
     Ok(degu_core::Response::new(200, "OK").header("x-app", "1")?)
 }
 

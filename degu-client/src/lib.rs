@@ -74,14 +74,14 @@
 //! # let upstream = Server::bind(&"127.0.0.1:0".parse()?, degu_server::demo::app, ServerOptions::default())?
 //! #     .spawn()?;
 //! let upstream_client = Client::new(upstream.address().clone());
-//! let proxy = move |session: &mut Session, mut request: Request| -> AppResult {
+//! let proxy = move |session: &mut Session, request: &mut Request| -> AppResult {
 //!     if session.store.get("upstream").is_none_or(Connection::is_closed) {
 //!         session.store.insert("upstream", upstream_client.connect()?);
 //!     }
 //!     let conn = session.store.get_mut::<Connection>("upstream").unwrap();
 //!     request.headers.remove("host"); // the client sets the upstream's
 //!     let uri = request.build_proxy_uri();
-//!     Ok(conn.request(request.method, &uri, &request.headers, request.body)?.into())
+//!     Ok(conn.request(request.method, &uri, &request.headers, request.body.take())?.into())
 //! };
 //! let proxy = Server::bind(&"unix:@".parse()?, proxy, ServerOptions::default())?.spawn()?;
 //!

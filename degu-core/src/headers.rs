@@ -93,6 +93,17 @@ pub fn check_header(name: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// Sets `slot` to `text`, in its own string when it has one.
+fn refill(slot: &mut Cow<'static, str>, text: &str) {
+    match slot {
+        Cow::Owned(s) => {
+            s.clear();
+            s.push_str(text);
+        }
+        Cow::Borrowed(_) => *slot = Cow::Owned(text.to_owned()),
+    }
+}
+
 impl Headers {
     /// No headers.
     pub fn new() -> Headers {
@@ -102,18 +113,50 @@ impl Headers {
     /// Copies parsed (already validated) headers. Common names are kept
     /// as literals (no allocation); other names and every value are copied.
     pub fn from_raw(raw: &RawHeaders<'_>) -> Headers {
-        Headers {
-            items: raw
-                .iter()
-                .map(|(n, v)| {
+        let mut h = Headers {
+            items: Vec::with_capacity(raw.len()),
+        };
+        h.refill_from_raw(raw);
+        h
+    }
+
+    /// Replaces every header with the parsed ones, reusing this value's
+    /// storage: the list and any owned name or value strings already here
+    /// are refilled rather than allocated again. A server refills one
+    /// request's headers per connection this way, so a steady stream of
+    /// requests allocates nothing for them.
+    ///
+    /// ```
+    /// use degu_core::{Headers, parse_request};
+    /// let mut h = Headers::new();
+    /// let mut buf = *b"GET / HTTP/1.1\r\nHost: a\r\nX-Id: 1";
+    /// h.refill_from_raw(&parse_request(&mut buf).unwrap().headers);
+    /// let mut buf = *b"GET / HTTP/1.1\r\nX-Id: 2";
+    /// h.refill_from_raw(&parse_request(&mut buf).unwrap().headers);
+    /// assert_eq!(h.iter().collect::<Vec<_>>(), [("x-id", "2")]);
+    /// ```
+    pub fn refill_from_raw(&mut self, raw: &RawHeaders<'_>) {
+        let mut k = 0;
+        for (n, v) in raw.iter() {
+            match self.items.get_mut(k) {
+                Some((name, value)) => {
+                    match known_name(n) {
+                        Some(known) => *name = Cow::Borrowed(known),
+                        None => refill(name, n),
+                    }
+                    refill(value, v);
+                }
+                None => {
                     let name = match known_name(n) {
-                        Some(k) => Cow::Borrowed(k),
+                        Some(known) => Cow::Borrowed(known),
                         None => Cow::Owned(n.to_owned()),
                     };
-                    (name, Cow::Owned(v.to_owned()))
-                })
-                .collect(),
+                    self.items.push((name, Cow::Owned(v.to_owned())));
+                }
+            }
+            k += 1;
         }
+        self.items.truncate(k);
     }
 
     /// Builds headers from pairs, checking each.

@@ -52,7 +52,7 @@ impl Route {
 /// use degu_server::{AppResult, Request, Response, Session, App};
 /// use degu_core::Method;
 ///
-/// fn hello(_: &mut Session, r: Request) -> AppResult {
+/// fn hello(_: &mut Session, r: &mut Request) -> AppResult {
 ///     Ok(Response::new(200, "OK").body(format!("mount={:?} path={:?}", r.mount, r.path)))
 /// }
 /// let router = Router::new([
@@ -60,7 +60,7 @@ impl Route {
 ///     ("api", Route::map([("users", Route::app(hello))])),
 /// ])
 /// .unwrap();
-/// let call = |uri| router.call(&mut Session::new(degu_core::IPV4_LOOPBACK, None, 10), Request::new(Method::Get, uri).unwrap()).unwrap().status;
+/// let call = |uri| router.call(&mut Session::new(degu_core::IPV4_LOOPBACK, None, 10), &mut Request::new(Method::Get, uri).unwrap()).unwrap().status;
 /// assert_eq!(call("/"), 200);
 /// assert_eq!(call("/api/users/42"), 200);
 /// assert_eq!(call("/api"), 404); // ran out at a map without ""
@@ -87,11 +87,11 @@ impl Router {
 }
 
 impl App for Router {
-    fn call(&self, session: &mut Session, mut request: Request) -> AppResult {
+    fn call(&self, session: &mut Session, request: &mut Request) -> AppResult {
         let mut map = &self.root;
         loop {
             let component = request.shift_path().unwrap_or_default();
-            match map.get(&component) {
+            match map.get(component) {
                 Some(Route::App(app)) => return app.call(session, request),
                 Some(Route::Map(next)) => map = next,
                 None => return Ok(Response::new(404, "Not Found")),
@@ -109,10 +109,10 @@ impl App for Router {
 /// use degu_server::{App, AppResult, Request, Response, Session};
 /// use degu_core::Method;
 /// let app = AllowedMethods::new([Method::Get, Method::Head])
-///     .wrap(|_: &mut Session, _: Request| -> AppResult { Ok(Response::new(200, "OK")) });
+///     .wrap(|_: &mut Session, _: &mut Request| -> AppResult { Ok(Response::new(200, "OK")) });
 /// let mut s = Session::new(degu_core::IPV4_LOOPBACK, None, 10);
-/// assert_eq!(app.call(&mut s, Request::new(Method::Get, "/").unwrap()).unwrap().status, 200);
-/// let r = app.call(&mut s, Request::new(Method::Delete, "/").unwrap()).unwrap();
+/// assert_eq!(app.call(&mut s, &mut Request::new(Method::Get, "/").unwrap()).unwrap().status, 200);
+/// let r = app.call(&mut s, &mut Request::new(Method::Delete, "/").unwrap()).unwrap();
 /// assert_eq!((r.status, r.headers.get("allow")), (405, Some("GET, HEAD")));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -153,7 +153,7 @@ pub struct MethodFilter<A> {
 }
 
 impl<A: App> App for MethodFilter<A> {
-    fn call(&self, session: &mut Session, request: Request) -> AppResult {
+    fn call(&self, session: &mut Session, request: &mut Request) -> AppResult {
         if self.allowed.allows(request.method) {
             return self.app.call(session, request);
         }

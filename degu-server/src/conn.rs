@@ -95,6 +95,8 @@ pub(crate) fn serve(
     }
     let conn = shared(transport);
     let mut out = Vec::with_capacity(1024);
+    // One request, refilled for each request on the connection.
+    let mut request = Request::blank();
     loop {
         if session.requests >= ctx.max_requests {
             return "max_requests reached".into();
@@ -103,7 +105,7 @@ pub(crate) fn serve(
         if ctx.stop.load(Ordering::SeqCst) {
             return "server shutting down".into();
         }
-        let (request, framing, tracker, expect) = match read_request(&conn, ctx) {
+        let (framing, tracker, expect) = match read_request(&conn, ctx, &mut request) {
             Ok(Some(r)) => r,
             Ok(None) => return "peer closed the connection".into(),
             Err(e) => {
@@ -132,7 +134,10 @@ pub(crate) fn serve(
             .headers
             .get("connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
-        let result = catch_unwind(AssertUnwindSafe(|| ctx.app.call(session, request)));
+        let result = catch_unwind(AssertUnwindSafe(|| ctx.app.call(session, &mut request)));
+        // A body the app left in the request is the connection's to
+        // finish (or not) below, never the next request's.
+        request.body = None;
         let response = match result {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => {
@@ -177,12 +182,14 @@ pub(crate) fn serve(
     }
 }
 
-type ReadResult = (Request, Framing, Option<BodyTracker>, bool);
+type ReadResult = (Framing, Option<BodyTracker>, bool);
 
-#[inline(always)]
+/// Reads the next request into `request`; returns its framing, its body's
+/// tracker and whether it expects `100 Continue`.
 fn read_request(
     conn: &Shared<Box<dyn Transport>>,
     ctx: &ConnCtx<'_>,
+    request: &mut Request,
 ) -> degu_core::Result<Option<ReadResult>> {
     let mut reader = conn.borrow_mut();
     let Some(buf) = reader.read_preamble()? else {
@@ -210,8 +217,8 @@ fn read_request(
             )
         }
     };
-    let request = Request::from_preamble(&p, body);
-    Ok(Some((request, framing, tracker, expect)))
+    request.refill(&p, body);
+    Ok(Some((framing, tracker, expect)))
 }
 
 /// After the response: the request body must have been read to its end,

@@ -14,12 +14,12 @@
 use std::io::{self, Read, Write};
 use std::time::Duration;
 
-use degu_core::{Address, Body, Chunk, ChunkedBodyIter, MAX_CHUNK_SIZE, Method, Response};
+use degu_core::{Address, Body, ChunkedBody, MAX_CHUNK_SIZE, Method, Response};
 
 use crate::{AppResult, Request, ServerOptions, Session};
 
 /// The demo app.
-pub fn app(session: &mut Session, mut request: Request) -> AppResult {
+pub fn app(session: &mut Session, request: &mut Request) -> AppResult {
     if request.path.first().map(String::as_str) == Some("app") {
         request.shift_path();
     }
@@ -40,26 +40,25 @@ pub fn app(session: &mut Session, mut request: Request) -> AppResult {
             _ => not_allowed(),
         },
         ["echo"] => match m {
-            Method::Put | Method::Post => Ok(Response::new(200, "OK").body(match request.body {
-                Some(b) => b.into(),
-                None => degu_core::Outgoing::from(&b""[..]),
-            })),
+            Method::Put | Method::Post => {
+                Ok(Response::new(200, "OK").body(match request.body.take() {
+                    Some(b) => b.into(),
+                    None => degu_core::Outgoing::from(&b""[..]),
+                }))
+            }
             _ => not_allowed(),
         },
         // N must be a valid content-length (at most 16 digits): a larger
         // number names no resource, rather than a response that cannot be
         // sent.
         ["bytes", n] => match (m, degu_core::parse::parse_decimal(n.as_bytes())) {
-            (Method::Get | Method::Head, Some(total)) => bytes(&request, total),
+            (Method::Get | Method::Head, Some(total)) => bytes(request, total),
             (_, Some(_)) => not_allowed(),
             _ => not_found(),
         },
         ["chunks", k, s] => match (m, number(k), number(s)) {
             (Method::Get, Ok(k), Ok(s)) if (1..=MAX_CHUNK_SIZE).contains(&s) => {
-                let chunks = (0..k)
-                    .map(move |i| Chunk::with_ext("i", i.to_string(), pattern_vec(s as usize)))
-                    .chain(std::iter::once(Chunk::new(Vec::new())));
-                Ok(Response::new(200, "OK").body(ChunkedBodyIter::new(chunks)))
+                Ok(Response::new(200, "OK").body(ChunkedBody::new(ChunksWire::new(k, s))))
             }
             (Method::Get, Ok(_), Ok(_)) => Ok(Response::new(400, "Bad Request")),
             (_, Ok(_), Ok(_)) => not_allowed(),
@@ -67,7 +66,7 @@ pub fn app(session: &mut Session, mut request: Request) -> AppResult {
         },
         ["info"] => match m {
             Method::Get => {
-                let json = info_json(session, &request);
+                let json = info_json(session, request);
                 Ok(Response::new(200, "OK")
                     .header("content-type", "application/json")?
                     .body(json))
@@ -140,6 +139,84 @@ impl Read for Pattern {
         }
         self.pos += buf.len() as u64;
         Ok(buf.len())
+    }
+}
+
+/// The chunked wire form of `GET /chunks/K/S`, made as it is read: K
+/// chunks of S pattern bytes (each from offset 0), chunk `i` with the
+/// extension `i=<i>`, then the final chunk. No chunk is ever held in
+/// memory whole, so any S up to [`MAX_CHUNK_SIZE`] costs the same memory.
+#[derive(Debug)]
+pub struct ChunksWire {
+    count: u64,
+    size: u64,
+    next: u64,
+    line: [u8; 64],
+    line_len: usize,
+    line_pos: usize,
+    data_left: u64,
+    done: bool,
+}
+
+impl ChunksWire {
+    /// `count` chunks of `size` bytes (`size` at least 1).
+    pub fn new(count: u64, size: u64) -> ChunksWire {
+        ChunksWire {
+            count,
+            size,
+            next: 0,
+            line: [0; 64],
+            line_len: 0,
+            line_pos: 0,
+            data_left: 0,
+            done: false,
+        }
+    }
+
+    fn set_line(&mut self, args: std::fmt::Arguments<'_>) {
+        let mut w = &mut self.line[..];
+        // At most 16 hex digits, `;i=`, 16 decimal digits and 4 bytes of
+        // CRLF: always fits in 64 bytes.
+        let _ = w.write_fmt(args);
+        let left = w.len();
+        self.line_len = self.line.len() - left;
+        self.line_pos = 0;
+    }
+}
+
+impl Read for ChunksWire {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.line_pos < self.line_len {
+                let n = buf.len().min(self.line_len - self.line_pos);
+                buf[..n].copy_from_slice(&self.line[self.line_pos..self.line_pos + n]);
+                self.line_pos += n;
+                return Ok(n);
+            }
+            if self.data_left > 0 {
+                let n = (buf.len() as u64).min(self.data_left) as usize;
+                Pattern {
+                    pos: self.size - self.data_left,
+                }
+                .read(&mut buf[..n])?;
+                self.data_left -= n as u64;
+                if self.data_left == 0 {
+                    self.set_line(format_args!("\r\n"));
+                }
+                return Ok(n);
+            }
+            if self.next < self.count {
+                let (size, i) = (self.size, self.next);
+                self.set_line(format_args!("{size:x};i={i}\r\n"));
+                self.data_left = size;
+                self.next += 1;
+            } else if !self.done {
+                self.set_line(format_args!("0\r\n\r\n"));
+                self.done = true;
+            } else {
+                return Ok(0);
+            }
+        }
     }
 }
 

@@ -30,11 +30,11 @@ use crate::session::Session;
 /// std::fs::write(dir.join("hello.txt"), "hello, world").unwrap();
 /// let app = FilesApp::new(&dir).unwrap();
 /// let mut s = Session::new(degu_core::IPV4_LOOPBACK, None, 10);
-/// let r = app.call(&mut s, Request::new(Method::Get, "/hello.txt").unwrap()).unwrap();
+/// let r = app.call(&mut s, &mut Request::new(Method::Get, "/hello.txt").unwrap()).unwrap();
 /// assert_eq!(r.status, 200);
 /// assert_eq!(r.headers.get("content-type"), Some("text/plain; charset=utf-8"));
 /// assert_eq!(r.body.framing(), degu_core::Framing::Length(12));
-/// let r = app.call(&mut s, Request::new(Method::Get, "/../etc/passwd").unwrap()).unwrap();
+/// let r = app.call(&mut s, &mut Request::new(Method::Get, "/../etc/passwd").unwrap()).unwrap();
 /// assert_eq!(r.status, 404);
 /// # std::fs::remove_dir_all(&dir).unwrap();
 /// ```
@@ -99,7 +99,7 @@ fn status(code: u16, reason: &'static str) -> AppResult {
 }
 
 impl App for FilesApp {
-    fn call(&self, _session: &mut Session, request: Request) -> AppResult {
+    fn call(&self, _session: &mut Session, request: &mut Request) -> AppResult {
         let head = match request.method {
             Method::Get => false,
             Method::Head => true,

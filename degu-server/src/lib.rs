@@ -8,9 +8,9 @@
 //! ```
 //! use degu_server::{Server, ServerOptions, Session, Request, AppResult, Response};
 //!
-//! fn app(session: &mut Session, mut request: Request) -> AppResult {
-//!     match request.shift_path().as_deref() {
-//!         Some("echo") => Ok(Response::new(200, "OK").body(request.body)),
+//! fn app(session: &mut Session, request: &mut Request) -> AppResult {
+//!     match request.shift_path() {
+//!         Some("echo") => Ok(Response::new(200, "OK").body(request.body.take())),
 //!         _ => Ok(Response::new(200, "OK").body(format!("request {}", session.requests()))),
 //!     }
 //! }

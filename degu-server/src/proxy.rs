@@ -42,7 +42,7 @@ const HOP_BY_HOP: [&str; 4] = ["connection", "keep-alive", "expect", "te"];
 /// # let dir = std::env::temp_dir();
 /// # let api = Server::bind(&"unix:@".parse().unwrap(), degu_server::demo::app, ServerOptions::default()).unwrap().spawn().unwrap();
 /// # let api_address = api.address().clone();
-/// let index = |_: &mut Session, _: Request| -> AppResult { Ok(Response::new(200, "OK").body("index")) };
+/// let index = |_: &mut Session, _: &mut Request| -> AppResult { Ok(Response::new(200, "OK").body("index")) };
 /// let app = Router::new([
 ///     ("", Route::app(AllowedMethods::new([Method::Get, Method::Head]).wrap(index))),
 ///     ("static", Route::app(FilesApp::new(&dir)?)),
@@ -107,7 +107,7 @@ fn gone_before_response(e: &Error) -> bool {
 }
 
 impl App for ProxyApp {
-    fn call(&self, session: &mut Session, mut request: Request) -> AppResult {
+    fn call(&self, session: &mut Session, request: &mut Request) -> AppResult {
         let uri = request.build_proxy_uri();
         let mut headers = Headers::new();
         for (n, v) in std::mem::take(&mut request.headers) {

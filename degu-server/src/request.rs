@@ -2,6 +2,9 @@
 
 use degu_core::{Headers, Incoming, Method, Range, RequestPreamble};
 
+/// Most path strings a connection keeps from one request for the next.
+const SPARE: usize = 16;
+
 /// A request: method, URI, headers (lowercase names), body, and the path
 /// split into `mount` (components already routed) and `path` (still to
 /// route).
@@ -11,7 +14,7 @@ use degu_core::{Headers, Incoming, Method, Range, RequestPreamble};
 /// # use degu_core::Method;
 /// let mut req = Request::new(Method::Get, "/api/users/?sort=name").unwrap();
 /// assert_eq!(req.path, ["api", "users", ""]);
-/// assert_eq!(req.shift_path().as_deref(), Some("api"));
+/// assert_eq!(req.shift_path(), Some("api"));
 /// assert_eq!((req.mount.as_slice(), req.path.as_slice()), (&["api".to_string()][..], &["users".to_string(), String::new()][..]));
 /// assert_eq!(req.build_proxy_uri(), "/users/?sort=name");
 /// ```
@@ -34,6 +37,8 @@ pub struct Request {
     pub path: Vec<String>,
     /// The query: `None` without `?`, `Some("")` for a trailing `?`.
     pub query: Option<String>,
+    /// Strings kept from earlier requests' paths, to be refilled.
+    spare: Vec<String>,
 }
 
 impl Request {
@@ -49,33 +54,67 @@ impl Request {
             mount: Vec::new(),
             path: degu_core::split_path(path).map(str::to_owned).collect(),
             query: query.map(str::to_owned),
+            spare: Vec::new(),
         })
     }
 
-    pub(crate) fn from_preamble(
-        p: &RequestPreamble<'_>,
-        body: Option<Incoming<'static>>,
-    ) -> Request {
+    /// An empty request, to be refilled by the connection.
+    pub(crate) fn blank() -> Request {
         Request {
-            method: p.method,
-            uri: p.uri.to_owned(),
-            headers: Headers::from_raw(&p.headers),
-            body,
+            method: Method::Get,
+            uri: String::new(),
+            headers: Headers::new(),
+            body: None,
             mount: Vec::new(),
-            path: p.path_components().map(str::to_owned).collect(),
-            query: p.query.map(str::to_owned),
+            path: Vec::new(),
+            query: None,
+            spare: Vec::new(),
+        }
+    }
+
+    /// Makes this the request `p`, reusing the strings and lists the
+    /// previous request on the connection left here: a steady stream of
+    /// requests allocates nothing for them.
+    pub(crate) fn refill(&mut self, p: &RequestPreamble<'_>, body: Option<Incoming<'static>>) {
+        self.method = p.method;
+        self.uri.clear();
+        self.uri.push_str(p.uri);
+        self.headers.refill_from_raw(&p.headers);
+        self.body = body;
+        self.spare.append(&mut self.mount);
+        self.spare.append(&mut self.path);
+        for part in p.path_components() {
+            let s = match self.spare.pop() {
+                Some(mut s) => {
+                    s.clear();
+                    s.push_str(part);
+                    s
+                }
+                None => part.to_owned(),
+            };
+            self.path.push(s);
+        }
+        // Keep a few for the next request, not every component a long
+        // path once had.
+        self.spare.truncate(SPARE);
+        match (&mut self.query, p.query) {
+            (Some(q), Some(new)) => {
+                q.clear();
+                q.push_str(new);
+            }
+            (q, new) => *q = new.map(str::to_owned),
         }
     }
 
     /// Moves the next path component onto `mount` and returns it; `None`
     /// when the path is empty.
-    pub fn shift_path(&mut self) -> Option<String> {
+    pub fn shift_path(&mut self) -> Option<&str> {
         if self.path.is_empty() {
             return None;
         }
         let next = self.path.remove(0);
-        self.mount.push(next.clone());
-        Some(next)
+        self.mount.push(next);
+        self.mount.last().map(String::as_str)
     }
 
     /// The remaining path and the query as a URI, for forwarding upstream.

@@ -59,7 +59,7 @@ impl Inner {
 /// use degu_server::{Server, ServerOptions, Session, Request, AppResult, Response};
 /// use std::io::{Read, Write};
 ///
-/// let app = |_: &mut Session, _: Request| -> AppResult { Ok(Response::new(200, "OK").body("hello")) };
+/// let app = |_: &mut Session, _: &mut Request| -> AppResult { Ok(Response::new(200, "OK").body("hello")) };
 /// let server = Server::bind(&degu_core::IPV4_LOOPBACK, app, ServerOptions::default()).unwrap();
 /// let handle = server.spawn().unwrap();
 /// let degu_core::Address::Tcp4 { port, .. } = *handle.address() else { unreachable!() };

@@ -11,7 +11,7 @@
 //! use degu_server::{ServerOptions, Session, Request, AppResult, Response, ConnectionInfo};
 //!
 //! let pki = TestPki::new("example CA");
-//! let app = |_: &mut Session, _: Request| -> AppResult { Ok(Response::new(200, "OK").body("secret")) };
+//! let app = |_: &mut Session, _: &mut Request| -> AppResult { Ok(Response::new(200, "OK").body("secret")) };
 //! let server = SslServer::bind(pki.server_config(), &degu_core::IPV4_LOOPBACK, app, ServerOptions::default())
 //!     .unwrap()
 //!     .spawn()

@@ -25,7 +25,7 @@ struct Counting {
 }
 
 impl App for Counting {
-    fn call(&self, session: &mut Session, request: Request) -> AppResult {
+    fn call(&self, session: &mut Session, request: &mut Request) -> AppResult {
         self.requests.fetch_add(1, Ordering::SeqCst);
         demo::app(session, request)
     }

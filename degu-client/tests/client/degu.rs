@@ -39,7 +39,7 @@ fn chunks_of(body: Option<Incoming<'static>>) -> Vec<Chunk> {
 }
 
 /// Says what it received: method, URI, body framing and bytes.
-fn describe(_: &mut Session, mut request: Request) -> AppResult {
+fn describe(_: &mut Session, request: &mut Request) -> AppResult {
     let framing = match &request.body {
         None => "none".to_owned(),
         Some(Incoming::Body(b)) => format!("length {}", b.content_length()),
@@ -187,7 +187,7 @@ fn every_body_kind_up_and_down() {
 fn chunk_extensions_round_trip() {
     let server = serve(
         &"127.0.0.1:0".parse().unwrap(),
-        |_: &mut Session, r: Request| Ok(Response::new(200, "OK").body(r.body)),
+        |_: &mut Session, r: &mut Request| Ok(Response::new(200, "OK").body(r.body.take())),
     );
     let mut conn = client(server.address()).connect().unwrap();
     let sent: Vec<Chunk> = (0..50)
@@ -345,7 +345,7 @@ fn ipv6_loopback() {
 /// connection in its session store; requests and bodies stream through.
 fn proxy_app(upstream: Address) -> impl App {
     let upstream = client(&upstream);
-    move |session: &mut Session, mut request: Request| -> AppResult {
+    move |session: &mut Session, request: &mut Request| -> AppResult {
         if session
             .store
             .get("upstream")
@@ -359,7 +359,7 @@ fn proxy_app(upstream: Address) -> impl App {
             .expect("an upstream connection");
         request.headers.remove("host");
         let uri = request.build_proxy_uri();
-        let response = conn.request(request.method, &uri, &request.headers, request.body)?;
+        let response = conn.request(request.method, &uri, &request.headers, request.body.take())?;
         Ok(response.into())
     }
 }
@@ -427,7 +427,7 @@ fn reverse_proxy_streams_without_buffering() {
     let rx = Arc::new(Mutex::new(rx));
     let upstream = serve(
         &"127.0.0.1:0".parse().unwrap(),
-        move |_: &mut Session, _: Request| -> AppResult {
+        move |_: &mut Session, _: &mut Request| -> AppResult {
             let rx = rx.clone();
             let mut step = 0;
             let chunks = std::iter::from_fn(move || {

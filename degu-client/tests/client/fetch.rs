@@ -145,8 +145,8 @@ fn fetch_bodies_range_and_repeat() {
 #[test]
 fn fetch_chunked_file_sends_64_kib_chunks() {
     // Answers with the sizes of the chunks it received.
-    let app = |_: &mut Session, r: Request| -> AppResult {
-        let Some(Incoming::Chunked(body)) = r.body else {
+    let app = |_: &mut Session, r: &mut Request| -> AppResult {
+        let Some(Incoming::Chunked(body)) = r.body.take() else {
             return Ok(Response::new(400, "Bad Request"));
         };
         let sizes: Vec<String> = body

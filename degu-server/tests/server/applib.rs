@@ -101,7 +101,7 @@ impl Raw {
 }
 
 fn named(name: &'static str) -> impl App {
-    move |_: &mut Session, r: Request| -> AppResult {
+    move |_: &mut Session, r: &mut Request| -> AppResult {
         Ok(Response::new(200, "OK").body(format!("{name} mount={:?} path={:?}", r.mount, r.path)))
     }
 }

@@ -10,7 +10,7 @@ use degu_server::{
 
 use crate::util::{Client, req, serve};
 
-fn app(session: &mut Session, request: Request) -> AppResult {
+fn app(session: &mut Session, request: &mut Request) -> AppResult {
     let path: Vec<&str> = request.path.iter().map(String::as_str).collect();
     let ok = Response::new(200, "OK");
     Ok(match path.as_slice() {
@@ -219,7 +219,7 @@ fn an_app_may_close_the_connection() {
 struct EveryOther(AtomicUsize);
 
 impl App for EveryOther {
-    fn call(&self, session: &mut Session, request: Request) -> AppResult {
+    fn call(&self, session: &mut Session, request: &mut Request) -> AppResult {
         app(session, request)
     }
 
@@ -242,4 +242,80 @@ fn on_connect_can_refuse_a_connection() {
     let _ = third.try_send(req("GET", "/", &[]));
     assert!(third.finish().0.is_empty());
     assert_eq!(second.get("/").text(), "ok");
+}
+
+/// Describes the request it got, then changes it (shifts its path, adds a
+/// header, takes its query): none of that may show in the next request
+/// on the connection, which reuses the same `Request`.
+fn describe_and_meddle(_: &mut Session, r: &mut Request) -> AppResult {
+    let headers: Vec<(&str, &str)> = r.headers.iter().collect();
+    let text = format!(
+        "{} {} mount={:?} path={:?} query={:?} headers={headers:?}",
+        r.method, r.uri, r.mount, r.path, r.query
+    );
+    r.shift_path();
+    let _ = r.headers.insert("x-left-by-the-app", "1");
+    r.query = None;
+    r.path.push("left".into());
+    Ok(Response::new(200, "OK").body(text))
+}
+
+/// Method, URI, headers, and the description the app should give.
+type Case = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+);
+
+#[test]
+fn each_request_sees_only_itself_though_the_request_is_reused() {
+    let h = serve(describe_and_meddle, ServerOptions::default());
+    let mut c = Client::connect(h.address());
+    let cases: [Case; 5] = [
+        (
+            "GET",
+            "/a/b/c?x=1",
+            &[("Host", "h"), ("X-Custom", "one"), ("Accept", "*/*")],
+            r#"GET /a/b/c?x=1 mount=[] path=["a", "b", "c"] query=Some("x=1") headers=[("host", "h"), ("x-custom", "one"), ("accept", "*/*")]"#,
+        ),
+        (
+            "GET",
+            "/",
+            &[],
+            r#"GET / mount=[] path=[] query=None headers=[]"#,
+        ),
+        (
+            "DELETE",
+            "/only?",
+            &[("X-Other", "two")],
+            r#"DELETE /only? mount=[] path=["only"] query=Some("") headers=[("x-other", "two")]"#,
+        ),
+        (
+            "GET",
+            "/d/e/f/g/h/",
+            &[
+                ("Host", "a-much-longer-host-name-than-before"),
+                ("X-Custom", "3"),
+            ],
+            r#"GET /d/e/f/g/h/ mount=[] path=["d", "e", "f", "g", "h", ""] query=None headers=[("host", "a-much-longer-host-name-than-before"), ("x-custom", "3")]"#,
+        ),
+        (
+            "PUT",
+            "/x?q",
+            &[("Accept", "x")],
+            r#"PUT /x?q mount=[] path=["x"] query=Some("q") headers=[("accept", "x")]"#,
+        ),
+    ];
+    // Pipelined: every request is in the server's buffer before the first
+    // response is written.
+    let mut wire = Vec::new();
+    for (method, uri, headers, _) in &cases {
+        wire.extend(req(method, uri, headers));
+    }
+    c.send(&wire);
+    for (_, _, _, want) in &cases {
+        let r = c.response(false);
+        assert_eq!((r.status(), r.text().as_str()), (200, *want));
+    }
 }

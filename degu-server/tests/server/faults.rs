@@ -205,14 +205,14 @@ fn child_stages() {
 }
 
 /// An app whose response never ends; it counts the bodies dropped.
-fn endless(dropped: Arc<AtomicUsize>) -> impl Fn(&mut Session, Request) -> AppResult {
+fn endless(dropped: Arc<AtomicUsize>) -> impl Fn(&mut Session, &mut Request) -> AppResult {
     struct Tell(Arc<AtomicUsize>);
     impl Drop for Tell {
         fn drop(&mut self) {
             self.0.fetch_add(1, Ordering::SeqCst);
         }
     }
-    move |_: &mut Session, _: Request| -> AppResult {
+    move |_: &mut Session, _: &mut Request| -> AppResult {
         let tell = Tell(dropped.clone());
         let pieces = std::iter::repeat_n(vec![7u8; 64 * 1024], usize::MAX).inspect(move |_| {
             let _ = &tell;
@@ -330,7 +330,7 @@ fn child_panic_block() {
     let release_rx = Mutex::new(release_rx);
     let (entered_tx, entered_rx) = mpsc::channel::<()>();
     let entered_tx = Mutex::new(entered_tx);
-    let app = move |s: &mut Session, r: Request| -> AppResult {
+    let app = move |s: &mut Session, r: &mut Request| -> AppResult {
         match r.path.first().map(String::as_str) {
             Some("panic") => panic!("app panic"),
             Some("block") => {

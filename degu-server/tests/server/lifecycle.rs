@@ -18,7 +18,7 @@ struct Blocker {
 }
 
 impl App for Blocker {
-    fn call(&self, _: &mut Session, request: Request) -> AppResult {
+    fn call(&self, _: &mut Session, request: &mut Request) -> AppResult {
         if request.path == ["block"] {
             self.entered.lock().unwrap().send(()).unwrap();
             self.release.lock().unwrap().recv_timeout(IO_TIMEOUT)?;

@@ -173,7 +173,7 @@ fn timeout_cuts_off_peers_that_stop_reading() {
     // (and the `Tell` inside it) is dropped.
     let (tx, rx) = mpsc::channel();
     let tx = Mutex::new(tx);
-    let app = move |_: &mut Session, _: Request| -> AppResult {
+    let app = move |_: &mut Session, _: &mut Request| -> AppResult {
         let tell = Tell(tx.lock().unwrap().clone());
         let pieces = std::iter::repeat_n(vec![7u8; 64 * 1024], usize::MAX).inspect(move |_| {
             let _ = &tell;

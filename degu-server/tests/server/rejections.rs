@@ -338,7 +338,7 @@ fn limits_accept_their_boundaries() {
 
 /// An app that reads the whole request body before answering, so a bad
 /// body makes it fail before anything is written.
-fn consume(_: &mut Session, mut request: Request) -> AppResult {
+fn consume(_: &mut Session, request: &mut Request) -> AppResult {
     let body = match request.body.as_mut() {
         Some(b) => b.read_all()?,
         None => Vec::new(),
