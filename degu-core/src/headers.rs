@@ -136,6 +136,10 @@ impl Headers {
     /// assert_eq!(h.iter().collect::<Vec<_>>(), [("x-id", "2")]);
     /// ```
     pub fn refill_from_raw(&mut self, raw: &RawHeaders<'_>) {
+        if raw.is_empty() {
+            self.items.clear();
+            return;
+        }
         let mut k = 0;
         for (n, v) in raw.iter() {
             match self.items.get_mut(k) {
@@ -282,6 +286,8 @@ impl Headers {
         if self.items.len() > MAX_HEADERS {
             return Err(Error::TooManyHeaders);
         }
+        let len: usize = self.items.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
+        out.reserve(len);
         for (n, v) in &self.items {
             out.extend_from_slice(n.as_bytes());
             out.extend_from_slice(b": ");
