@@ -2,8 +2,8 @@
 //! (DESIGN.md, "the hard part").
 //!
 //! A connection's transport (a plain socket or one TLS stream that both
-//! reads and writes) lives in one [`Shared`] cell: an `Rc<RefCell<Reader<T>>>`
-//! on the connection's thread. An input body holds a [`BodySource`] clone
+//! reads and writes) lives in one [`Shared`] cell, an `Rc` around a
+//! `RefCell<Reader<T>>`, on the connection's thread. An input body holds a [`BodySource`] clone
 //! and borrows the cell only for one read; the writer ([`SharedWriter`])
 //! borrows it only for one write. So an app can return its request body as
 //! its response body (echo) or an upstream body (proxy): the server reads a
@@ -13,6 +13,7 @@
 //! response, whether the body was read to its end ([`BodyState::Complete`]),
 //! left unread, or failed; and can [`detach`](BodyTracker::detach) it so a
 //! body kept past its exchange can never read the next request's bytes.
+//! Starting a new body on a connection detaches the previous one too.
 
 use std::cell::{Cell, RefCell};
 use std::io::{self, Read, Write};
@@ -23,11 +24,35 @@ use crate::error::{Error, Result};
 use crate::reader::Reader;
 
 /// A connection's transport behind its read buffer, shared on one thread.
-pub type Shared<T> = Rc<RefCell<Reader<T>>>;
+pub type Shared<T> = Rc<SharedConn<T>>;
+
+/// The inside of a [`Shared`] cell: the buffered transport (reached
+/// through `Deref`, as a `RefCell<Reader<T>>`) and the progress of the
+/// connection's current input body. Keeping that progress here, rather
+/// than in a cell of its own, means an input body costs no allocation
+/// for its tracking.
+pub struct SharedConn<T> {
+    reader: RefCell<Reader<T>>,
+    track: Track,
+}
+
+impl<T> std::ops::Deref for SharedConn<T> {
+    type Target = RefCell<Reader<T>>;
+    fn deref(&self) -> &RefCell<Reader<T>> {
+        &self.reader
+    }
+}
 
 /// Makes a new [`Shared`] cell around `transport`.
 pub fn shared<T>(transport: T) -> Shared<T> {
-    Rc::new(RefCell::new(Reader::new(transport)))
+    Rc::new(SharedConn {
+        reader: RefCell::new(Reader::new(transport)),
+        track: Track {
+            body: Cell::new(0),
+            state: Cell::new(BodyState::Detached),
+            consumed: Cell::new(0),
+        },
+    })
 }
 
 /// Where an input body stands.
@@ -39,74 +64,127 @@ pub enum BodyState {
     Complete,
     /// A read failed: the connection must be closed.
     Failed,
-    /// Its exchange is over: further reads are refused.
+    /// Its exchange is over (or a newer body started on the connection):
+    /// further reads are refused.
     Detached,
 }
 
+/// The current input body's progress. `body` numbers the bodies made on
+/// the connection; a source or tracker of an earlier body sees its body
+/// as detached.
 #[derive(Debug)]
 struct Track {
+    body: Cell<u64>,
     state: Cell<BodyState>,
     consumed: Cell<u64>,
 }
 
+impl Track {
+    /// The state of body number `body`.
+    fn state_of(&self, body: u64) -> BodyState {
+        if self.body.get() == body {
+            self.state.get()
+        } else {
+            BodyState::Detached
+        }
+    }
+
+    /// Moves body number `body` from `Reading` to `to`; returns its state
+    /// before.
+    fn end(&self, body: u64, to: BodyState) -> BodyState {
+        let s = self.state_of(body);
+        if s == BodyState::Reading {
+            self.state.set(to);
+        }
+        s
+    }
+}
+
+/// A [`SharedConn`] of any transport, as a body tracker sees it.
+trait Tracked {
+    fn track(&self) -> &Track;
+}
+
+impl<T> Tracked for SharedConn<T> {
+    fn track(&self) -> &Track {
+        &self.track
+    }
+}
+
 /// The transport's view of one input body's progress.
-#[derive(Clone, Debug)]
-pub struct BodyTracker(Rc<Track>);
+#[derive(Clone)]
+pub struct BodyTracker {
+    conn: Rc<dyn Tracked>,
+    body: u64,
+}
+
+impl std::fmt::Debug for BodyTracker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BodyTracker")
+            .field("state", &self.state())
+            .field("consumed", &self.consumed())
+            .finish()
+    }
+}
 
 impl BodyTracker {
     /// The body's state.
     pub fn state(&self) -> BodyState {
-        self.0.state.get()
+        self.conn.track().state_of(self.body)
     }
 
     /// Bytes the body has consumed from the connection so far (framing
-    /// included for chunked bodies).
+    /// included for chunked bodies); 0 once a newer body started.
     pub fn consumed(&self) -> u64 {
-        self.0.consumed.get()
+        let t = self.conn.track();
+        if t.body.get() == self.body {
+            t.consumed.get()
+        } else {
+            0
+        }
     }
 
     /// Ends the body's access to the connection (unless complete or failed,
     /// which stay as they are); returns the state before.
     pub fn detach(&self) -> BodyState {
-        let s = self.0.state.get();
-        if s == BodyState::Reading {
-            self.0.state.set(BodyState::Detached);
-        }
-        s
+        self.conn.track().end(self.body, BodyState::Detached)
     }
 
     /// Marks the body failed (for example when the connection is closed).
     pub fn fail(&self) {
-        if self.0.state.get() == BodyState::Reading {
-            self.0.state.set(BodyState::Failed);
-        }
+        self.conn.track().end(self.body, BodyState::Failed);
     }
 }
 
 /// An input body's reading end: one borrow of the connection per read.
 pub struct BodySource<T> {
     conn: Shared<T>,
-    track: Rc<Track>,
+    body: u64,
 }
 
-/// A new body source on `conn` and its tracker.
-pub fn body_source<T>(conn: &Shared<T>) -> (BodySource<T>, BodyTracker) {
-    let track = Rc::new(Track {
-        state: Cell::new(BodyState::Reading),
-        consumed: Cell::new(0),
-    });
+/// A new body source on `conn` and its tracker. The connection's previous
+/// body, if any, is detached: its reads are refused from now on.
+pub fn body_source<T: 'static>(conn: &Shared<T>) -> (BodySource<T>, BodyTracker) {
+    let t = &conn.track;
+    let body = t.body.get() + 1;
+    t.body.set(body);
+    t.state.set(BodyState::Reading);
+    t.consumed.set(0);
     (
         BodySource {
             conn: Rc::clone(conn),
-            track: Rc::clone(&track),
+            body,
         },
-        BodyTracker(track),
+        BodyTracker {
+            conn: Rc::clone(conn) as Rc<dyn Tracked>,
+            body,
+        },
     )
 }
 
 impl<T> BodySource<T> {
     fn check(&self) -> Result<()> {
-        match self.track.state.get() {
+        match self.conn.track.state_of(self.body) {
             BodyState::Reading => Ok(()),
             BodyState::Complete => Err(Error::BodyConsumed),
             BodyState::Failed | BodyState::Detached => Err(Error::BodyDetached),
@@ -114,12 +192,12 @@ impl<T> BodySource<T> {
     }
 
     fn note<V>(&self, r: Result<V>, n: impl Fn(&V) -> usize) -> Result<V> {
+        let t = &self.conn.track;
         match &r {
-            Ok(v) => self
-                .track
-                .consumed
-                .set(self.track.consumed.get() + n(v) as u64),
-            Err(_) => self.track.state.set(BodyState::Failed),
+            Ok(v) => t.consumed.set(t.consumed.get() + n(v) as u64),
+            Err(_) => {
+                t.end(self.body, BodyState::Failed);
+            }
         }
         r
     }
@@ -151,15 +229,11 @@ impl<T: Read> Source for BodySource<T> {
     }
 
     fn on_complete(&mut self) {
-        if self.track.state.get() == BodyState::Reading {
-            self.track.state.set(BodyState::Complete);
-        }
+        self.conn.track.end(self.body, BodyState::Complete);
     }
 
     fn on_error(&mut self) {
-        if self.track.state.get() == BodyState::Reading {
-            self.track.state.set(BodyState::Failed);
-        }
+        self.conn.track.end(self.body, BodyState::Failed);
     }
 }
 

@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
             "{name:?}"
         );
         assert!(tables::all_in(value.as_bytes(), tables::VALUE), "{value:?}");
-        h.insert(name, value)
+        h.insert(name.to_owned(), value.to_owned())
             .expect("a parsed header is a valid outgoing one");
     }
     let mut out = Vec::new();

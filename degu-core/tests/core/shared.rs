@@ -188,3 +188,33 @@ fn echo_a_chunked_body_keeps_its_chunks() {
     assert_eq!(tracker.state(), BodyState::Complete);
     assert_eq!(conn.borrow().get_ref().output, wire);
 }
+
+#[test]
+fn a_new_body_detaches_the_previous_one() {
+    let conn = shared(Duplex::new(b"hellohello"));
+    let (src, first) = body_source(&conn);
+    let mut old = Body::from_source(src, 5);
+    let mut buf = [0u8; 2];
+    old.read_exact(&mut buf).unwrap();
+    assert_eq!((first.state(), first.consumed()), (BodyState::Reading, 2));
+
+    let (src, second) = body_source(&conn);
+    assert_eq!(first.state(), BodyState::Detached);
+    assert_eq!(first.detach(), BodyState::Detached);
+    check_err(
+        old.read(&mut buf),
+        "body no longer readable from its connection",
+    );
+    // The old body's failure and tracker calls do not touch the new body.
+    first.fail();
+    assert_eq!((second.state(), second.consumed()), (BodyState::Reading, 0));
+
+    let mut new = Body::from_source(src, 3);
+    let mut three = [0u8; 3];
+    new.read_exact(&mut three).unwrap();
+    assert_eq!(&three, b"llo");
+    assert_eq!(
+        (second.state(), second.consumed()),
+        (BodyState::Complete, 3)
+    );
+}
