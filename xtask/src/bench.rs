@@ -535,6 +535,17 @@ fn targets(tables: &[(String, Table)]) -> Option<Table> {
                 ),
                 0.90,
             );
+            // The kernel's sendfile alone may be slower than the copy
+            // floor (it is over TCP loopback here): this row shows what
+            // Degu adds to it.
+            let mb = |s: &str| t.lookup(&[("server", s), ("transport", tr)], "MB_s");
+            check(
+                format!("files FilesApp / plain sendfile, {tr}"),
+                mb("degu FilesApp (sendfile)")
+                    .zip(mb("plain sendfile"))
+                    .map(|(d, p)| d / p),
+                0.90,
+            );
         }
     }
     if let Some(t) = get("concurrency") {

@@ -740,12 +740,14 @@ enum FileServer {
     Floor,
     FilesApp,
     Loop,
+    Sendfile,
 }
 
 const FILE_SERVERS: &[(&str, FileServer)] = &[
     ("raw copy floor (memory)", FileServer::Floor),
     ("degu FilesApp (sendfile)", FileServer::FilesApp),
     ("plain read/write loop", FileServer::Loop),
+    ("plain sendfile", FileServer::Sendfile),
 ];
 
 fn files(f: FileServer, t: Transport, path: &Path, n: u64) -> io::Result<f64> {
@@ -760,11 +762,11 @@ fn files(f: FileServer, t: Transport, path: &Path, n: u64) -> io::Result<f64> {
         Ok(mb_s(n, t0.elapsed().as_secs_f64()))
     };
     match f {
-        FileServer::Floor | FileServer::Loop => {
-            let src = if f == FileServer::Floor {
-                BulkSource::Memory(n)
-            } else {
-                BulkSource::File(path.to_path_buf())
+        FileServer::Floor | FileServer::Loop | FileServer::Sendfile => {
+            let src = match f {
+                FileServer::Floor => BulkSource::Memory(n),
+                FileServer::Loop => BulkSource::File(path.to_path_buf()),
+                _ => BulkSource::Sendfile(path.to_path_buf()),
             };
             let (w, h) = net::bulk_server(t, src)?;
             let r = time(&w);
@@ -810,8 +812,8 @@ fn section_files(m: &Mode, out: &Path, failures: &mut Vec<String>) -> io::Result
         title: format!(
             "files: one {} MiB file (in the page cache) served on a fresh connection and read by \
              a raw client (1 MiB reads, length checked), unpinned; MB/s (10^6 bytes), median of \
-             {} runs; the read/write loop copies through a 1 MiB buffer (vs_degu: over \
-             FilesApp's)",
+             {} runs; the read/write loop copies through a 1 MiB buffer, plain sendfile is \
+             one sendfile(2) call with no HTTP library around it (vs_degu: over FilesApp's)",
             n >> 20,
             m.runs
         ),
