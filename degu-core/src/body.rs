@@ -950,20 +950,33 @@ impl Outgoing<'_> {
     /// that contradict the body. With no body, headers that declare one are
     /// refused unless `declared_ok` (a response to HEAD).
     pub fn apply_framing(&self, headers: &mut Headers, declared_ok: bool) -> Result<()> {
+        match self.missing_framing(headers, declared_ok)? {
+            Framing::None => Ok(()),
+            Framing::Length(n) => headers.insert("content-length", n.to_string()),
+            Framing::Chunked => headers.insert("transfer-encoding", "chunked"),
+        }
+    }
+
+    /// What [`apply_framing`](Self::apply_framing) would add, without
+    /// changing `headers`: the framing header this body needs and `headers`
+    /// lack ([`Framing::None`] when they already declare it, or there is no
+    /// body), or the same error. A writer can then put the header straight
+    /// into the preamble (see [`write_framing`](crate::write_framing)).
+    pub fn missing_framing(&self, headers: &Headers, declared_ok: bool) -> Result<Framing> {
         let declared = headers.framing()?;
         match (self.framing(), declared) {
-            (Framing::None, Framing::None) => Ok(()),
-            (Framing::None, _) if declared_ok => Ok(()),
+            (Framing::None, Framing::None) => Ok(Framing::None),
+            (Framing::None, _) if declared_ok => Ok(Framing::None),
             (Framing::None, d) => Err(Error::FramingMismatch(format!(
                 "no body, but the headers declare {d:?}"
             ))),
             (Framing::Length(n), _) if n > MAX_LENGTH => Err(Error::BadContentLength(format!(
                 "{n} is more than 16 digits"
             ))),
-            (Framing::Length(n), Framing::None) => headers.insert("content-length", n.to_string()),
-            (Framing::Length(n), Framing::Length(m)) if n == m => Ok(()),
-            (Framing::Chunked, Framing::None) => headers.insert("transfer-encoding", "chunked"),
-            (Framing::Chunked, Framing::Chunked) => Ok(()),
+            (Framing::Length(n), Framing::None) => Ok(Framing::Length(n)),
+            (Framing::Length(n), Framing::Length(m)) if n == m => Ok(Framing::None),
+            (Framing::Chunked, Framing::None) => Ok(Framing::Chunked),
+            (Framing::Chunked, Framing::Chunked) => Ok(Framing::None),
             (body, d) => Err(Error::FramingMismatch(format!(
                 "the body is {body:?}, the headers declare {d:?}"
             ))),

@@ -144,9 +144,11 @@ impl Headers {
         for (n, v) in raw.iter() {
             match self.items.get_mut(k) {
                 Some((name, value)) => {
-                    match known_name(n) {
-                        Some(known) => *name = Cow::Borrowed(known),
-                        None => refill(name, n),
+                    // An owned string here is reused, whatever the name;
+                    // otherwise a common name needs none.
+                    match (&*name, known_name(n)) {
+                        (Cow::Borrowed(_), Some(known)) => *name = Cow::Borrowed(known),
+                        _ => refill(name, n),
                     }
                     refill(value, v);
                 }
@@ -240,6 +242,11 @@ impl Headers {
     /// True when empty.
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
+    }
+
+    /// How many headers fit before the list grows.
+    pub fn capacity(&self) -> usize {
+        self.items.capacity()
     }
 
     /// Removes every header.

@@ -69,4 +69,6 @@ pub use parse::{
 };
 pub use range::{ContentRange, MAX_LENGTH, Range};
 pub use reader::{BUFFER_SIZE, Reader};
-pub use write::{write_request_preamble, write_response_preamble};
+pub use write::{
+    write_framing, write_request_preamble, write_response_head, write_response_preamble,
+};

@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result, show};
 use crate::headers::Headers;
-use crate::parse::{MAX_PREAMBLE, Method, parse_uri};
+use crate::parse::{Framing, MAX_PREAMBLE, Method, parse_uri};
 use crate::tables::{self, all_in};
 
 /// Appends a request preamble (with its final `\r\n\r\n`) to `out`. The
@@ -49,6 +49,32 @@ pub fn write_response_preamble(
     reason: &str,
     headers: &Headers,
 ) -> Result<()> {
+    let start = out.len();
+    write_response_head(out, status, reason, headers)?;
+    out.extend_from_slice(b"\r\n");
+    check_size(out.len() - start)
+}
+
+/// Appends a response's status line and headers to `out`, without the
+/// blank line that ends the preamble: the caller may add header lines of
+/// its own (say with [`write_framing`]), then ends it with `\r\n` and
+/// keeps it within [`MAX_PREAMBLE`] and [`MAX_HEADERS`](crate::MAX_HEADERS).
+/// Checked as [`write_response_preamble`] is.
+///
+/// ```
+/// use degu_core::{write_framing, write_response_head, Framing, Headers};
+/// let mut out = Vec::new();
+/// write_response_head(&mut out, 200, "OK", &Headers::new()).unwrap();
+/// write_framing(&mut out, Framing::Length(2));
+/// out.extend_from_slice(b"\r\n");
+/// assert_eq!(out, b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n");
+/// ```
+pub fn write_response_head(
+    out: &mut Vec<u8>,
+    status: u16,
+    reason: &str,
+    headers: &Headers,
+) -> Result<()> {
     if !(100..=599).contains(&status) {
         return Err(Error::BadStatus(status.to_string()));
     }
@@ -67,8 +93,47 @@ pub fn write_response_preamble(
     out.extend_from_slice(reason.as_bytes());
     out.extend_from_slice(b"\r\n");
     headers.write_to(out)?;
-    out.extend_from_slice(b"\r\n");
     check_size(out.len() - start)
+}
+
+/// Appends the header line that declares `framing` (`content-length: N`
+/// or `transfer-encoding: chunked`; nothing for [`Framing::None`]), for a
+/// preamble being written: see [`Outgoing::missing_framing`](crate::Outgoing::missing_framing).
+/// No allocation: the number is formatted in place.
+///
+/// ```
+/// use degu_core::{write_framing, Framing};
+/// let mut out = Vec::new();
+/// write_framing(&mut out, Framing::Length(1234));
+/// write_framing(&mut out, Framing::Chunked);
+/// write_framing(&mut out, Framing::None);
+/// assert_eq!(out, b"content-length: 1234\r\ntransfer-encoding: chunked\r\n");
+/// ```
+pub fn write_framing(out: &mut Vec<u8>, framing: Framing) {
+    match framing {
+        Framing::None => {}
+        Framing::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+        Framing::Length(n) => {
+            out.extend_from_slice(b"content-length: ");
+            push_decimal(out, n);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
 }
 
 fn check_size(n: usize) -> Result<()> {

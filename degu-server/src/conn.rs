@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use degu_core::shared::{BodyState, BodyTracker, Shared, SharedWriter, body_source, shared};
 use degu_core::{
-    Body, ChunkedBody, Error, Framing, Incoming, Method, Outgoing, Response, Transport,
-    parse_request, write_response_preamble,
+    Body, ChunkedBody, Error, Framing, Incoming, MAX_HEADERS, MAX_PREAMBLE, Method, Outgoing,
+    Response, Transport, parse_request, write_framing, write_response_head,
 };
 
 use crate::app::{App, ConnectionInfo};
@@ -138,7 +138,7 @@ pub(crate) fn serve(
         // A body the app left in the request is the connection's to
         // finish (or not) below, never the next request's.
         request.body = None;
-        let response = match result {
+        let mut response = match result {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => {
                 if let Some(t) = &tracker {
@@ -158,7 +158,10 @@ pub(crate) fn serve(
         let last = close_requested
             || session.requests + 1 >= ctx.max_requests
             || ctx.stop.load(Ordering::SeqCst);
-        let close_after = match write_response(&conn, ctx.sock, &mut out, method, response, last) {
+        let written = write_response(&conn, ctx.sock, &mut out, method, &mut response, last);
+        request.recycle(std::mem::take(&mut response.headers));
+        drop(response);
+        let close_after = match written {
             Ok(close) => close,
             Err(e) => {
                 if let Some(t) = &tracker {
@@ -295,13 +298,10 @@ fn write_response(
     sock: Option<&PlainStream>,
     out: &mut Vec<u8>,
     method: Method,
-    mut resp: Response<'static>,
+    resp: &mut Response<'static>,
     last: bool,
 ) -> degu_core::Result<bool> {
     let status = resp.status;
-    if last && !resp.headers.contains("connection") {
-        resp.headers.insert("connection", "close")?;
-    }
     if status < 200 {
         return Err(Error::Invalid(format!(
             "an app cannot answer with the interim status {status}"
@@ -319,16 +319,32 @@ fn write_response(
                 "a 204 response cannot declare a body".into(),
             ));
         }
-        resp.headers.framing()?;
-    } else if resp.body.is_none() && resp.headers.framing()? == Framing::None {
-        // Every response is self-delimiting: no body means zero bytes.
-        resp.headers.insert("content-length", "0")?;
-        resp.body = Outgoing::Bytes(std::borrow::Cow::Borrowed(b""));
     }
-    resp.body.apply_framing(&mut resp.headers, bodiless)?;
+    // The framing header the response lacks: none, or the body's, or (every
+    // response being self-delimiting) `content-length: 0` for no body. It
+    // goes straight into the preamble; the app's headers are not changed.
+    let add = if !bodiless && resp.body.is_none() && resp.headers.framing()? == Framing::None {
+        Framing::Length(0)
+    } else {
+        resp.body.missing_framing(&resp.headers, bodiless)?
+    };
+    // The last response on the connection says so.
+    let add_close = last && !resp.headers.contains("connection");
+    let extra = usize::from(add != Framing::None) + usize::from(add_close);
+    if resp.headers.len() + extra > MAX_HEADERS {
+        return Err(Error::TooManyHeaders);
+    }
     out.clear();
-    write_response_preamble(out, status, &resp.reason, &resp.headers)?;
-    let close = resp.headers.get("connection") == Some("close");
+    write_response_head(out, status, &resp.reason, &resp.headers)?;
+    write_framing(out, add);
+    if add_close {
+        out.extend_from_slice(b"connection: close\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    if out.len() > MAX_PREAMBLE {
+        return Err(Error::PreambleTooLarge);
+    }
+    let close = add_close || resp.headers.get("connection") == Some("close");
     match &mut resp.body {
         Outgoing::None => conn.borrow_mut().get_mut().write_all(out)?,
         Outgoing::Bytes(b) if out.len() + b.len() <= COALESCE => {

@@ -23,12 +23,21 @@ pub fn app(session: &mut Session, request: &mut Request) -> AppResult {
     if request.path.first().map(String::as_str) == Some("app") {
         request.shift_path();
     }
-    let path: Vec<&str> = request.path.iter().map(String::as_str).collect();
+    // No route has more than three components.
+    if request.path.len() > 3 {
+        return not_found();
+    }
+    let mut parts = [""; 3];
+    for (part, p) in parts.iter_mut().zip(&request.path) {
+        *part = p;
+    }
+    let path = &parts[..request.path.len()];
     let m = request.method;
-    match path.as_slice() {
+    match path {
         [] => match m {
             Method::Get | Method::Head => {
-                let r = Response::new(200, "OK")
+                let r = request
+                    .response(200, "OK")
                     .header("content-type", "text/plain")?
                     .header("content-length", "12")?;
                 Ok(if m == Method::Get {

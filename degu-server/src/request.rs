@@ -1,6 +1,8 @@
 //! The request an app receives.
 
-use degu_core::{Headers, Incoming, Method, Range, RequestPreamble};
+use std::borrow::Cow;
+
+use degu_core::{Headers, Incoming, Method, Range, RequestPreamble, Response};
 
 /// Most path strings a connection keeps from one request for the next.
 const SPARE: usize = 16;
@@ -39,6 +41,11 @@ pub struct Request {
     pub query: Option<String>,
     /// Strings kept from earlier requests' paths, to be refilled.
     spare: Vec<String>,
+    /// A string kept from an earlier request's query.
+    spare_query: String,
+    /// The previous response's header list, emptied, for
+    /// [`response`](Self::response).
+    recycled: Headers,
 }
 
 impl Request {
@@ -55,6 +62,8 @@ impl Request {
             path: degu_core::split_path(path).map(str::to_owned).collect(),
             query: query.map(str::to_owned),
             spare: Vec::new(),
+            spare_query: String::new(),
+            recycled: Headers::new(),
         })
     }
 
@@ -69,6 +78,8 @@ impl Request {
             path: Vec::new(),
             query: None,
             spare: Vec::new(),
+            spare_query: String::new(),
+            recycled: Headers::new(),
         }
     }
 
@@ -97,12 +108,52 @@ impl Request {
         // Keep a few for the next request, not every component a long
         // path once had.
         self.spare.truncate(SPARE);
-        match (&mut self.query, p.query) {
-            (Some(q), Some(new)) => {
+        match p.query {
+            Some(new) => {
+                let mut q = self
+                    .query
+                    .take()
+                    .unwrap_or_else(|| std::mem::take(&mut self.spare_query));
                 q.clear();
                 q.push_str(new);
+                self.query = Some(q);
             }
-            (q, new) => *q = new.map(str::to_owned),
+            None => {
+                if let Some(q) = self.query.take() {
+                    self.spare_query = q;
+                }
+            }
+        }
+    }
+
+    /// A response without headers or body, like [`Response::new`], whose
+    /// header list reuses the storage of the previous response on this
+    /// connection (the server hands it back after writing it): an app
+    /// that starts its responses here allocates nothing for their headers.
+    ///
+    /// ```
+    /// # use degu_server::Request;
+    /// # use degu_core::Method;
+    /// let mut req = Request::new(Method::Get, "/").unwrap();
+    /// let r = req.response(200, "OK").header("content-type", "text/plain").unwrap();
+    /// assert_eq!((r.status, r.headers.len()), (200, 1));
+    /// ```
+    pub fn response(
+        &mut self,
+        status: u16,
+        reason: impl Into<Cow<'static, str>>,
+    ) -> Response<'static> {
+        let mut r = Response::new(status, reason);
+        r.headers = std::mem::take(&mut self.recycled);
+        r
+    }
+
+    /// Keeps `headers` (emptied) for the next [`response`](Self::response),
+    /// unless the list kept already has more room.
+    pub(crate) fn recycle(&mut self, mut headers: Headers) {
+        if headers.capacity() > self.recycled.capacity() {
+            headers.clear();
+            self.recycled = headers;
         }
     }
 
