@@ -7,11 +7,10 @@ use std::io::{self, IoSlice, Read, Write};
 use degu_core::shared::{BodyState, BodyTracker, Shared, SharedWriter, body_source, shared};
 use degu_core::{
     Address, Body, ChunkedBody, Error, Framing, Headers, Incoming, MAX_HEADERS, MAX_PREAMBLE,
-    Method, Outgoing, Range, Reader, Result, Transport, parse_uri, standard_reason,
+    Method, Outgoing, Range, Reader, Result, Transport, parse_uri, standard_reason, write_framing,
 };
 
 use crate::client::Client;
-use crate::guard::Guarded;
 use crate::response::Response;
 
 /// Interim (1xx) responses skipped before a final one, at most.
@@ -240,14 +239,8 @@ impl Connection {
             return Err(Error::BodyNotAllowed(method));
         }
         // The framing headers the request declares, checked against the
-        // body, with any missing one added.
-        let mut framing = Headers::new();
-        for name in ["content-length", "transfer-encoding"] {
-            if let Some(v) = headers.get(name) {
-                framing.insert(name, v.to_owned())?;
-            }
-        }
-        body.apply_framing(&mut framing, false)?;
+        // body; the one missing is written after them.
+        let add = body.missing_framing(headers, false)?;
 
         let base = self.client.base_headers();
         let out = &mut self.buf;
@@ -265,8 +258,8 @@ impl Connection {
             push_header(out, n, v);
             count += 1;
         }
-        for (n, v) in framing.iter().filter(|(n, _)| !headers.contains(n)) {
-            push_header(out, n, v);
+        if add != Framing::None {
+            write_framing(out, add);
             count += 1;
         }
         out.extend_from_slice(b"\r\n");
@@ -365,13 +358,11 @@ impl Connection {
             _ if bodiless => None,
             Framing::Length(n) => {
                 let (src, tracker) = body_source(conn);
-                let src = Guarded::new(src, tracker.clone(), false);
                 self.tracker = Some(tracker);
                 Some(Incoming::Body(Body::from_source(src, n)))
             }
             Framing::Chunked => {
                 let (src, tracker) = body_source(conn);
-                let src = Guarded::new(src, tracker.clone(), true);
                 self.tracker = Some(tracker);
                 Some(Incoming::Chunked(ChunkedBody::from_source(src)))
             }

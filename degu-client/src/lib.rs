@@ -124,7 +124,6 @@ mod client;
 mod connect;
 mod connection;
 pub mod fetch;
-mod guard;
 mod response;
 
 pub use client::{Client, DEFAULT_TIMEOUT, OnConnect};

@@ -218,3 +218,35 @@ fn a_new_body_detaches_the_previous_one() {
         (BodyState::Complete, 3)
     );
 }
+
+/// Reads `wire` as a chunked body from the connection; returns whether
+/// the body read fine and the tracker's state after.
+fn read_chunked(wire: &[u8]) -> (bool, BodyState) {
+    let conn = shared(Duplex::new(wire));
+    let (src, tracker) = body_source(&conn);
+    let mut body = ChunkedBody::from_source(src);
+    (body.read_all().is_ok(), tracker.state())
+}
+
+#[test]
+fn every_body_failure_fails_the_tracker() {
+    use BodyState::{Complete, Failed};
+    let cases: [(&[u8], bool, BodyState); 8] = [
+        (b"5;a=b\r\nhello\r\n0\r\n\r\nNEXT", true, Complete),
+        (b"0\r\n\r\n", true, Complete),
+        (b"5\r\nhelloXY0\r\n\r\n", false, Failed),
+        (b"5\r\nhello\r\n0\r\nX\r\n", false, Failed),
+        (b"z\r\n", false, Failed),
+        (b"5\r\nhel", false, Failed),
+        (b"5\r\nhello\r", false, Failed),
+        (b"", false, Failed),
+    ];
+    for (wire, ok, state) in cases {
+        assert_eq!(read_chunked(wire), (ok, state), "{:?}", wire.escape_ascii());
+    }
+    // A content-length body the peer cuts short.
+    let conn = shared(Duplex::new(b"hel"));
+    let (src, tracker) = body_source(&conn);
+    assert!(Body::from_source(src, 5).read_all().is_err());
+    assert_eq!(tracker.state(), Failed);
+}
