@@ -359,12 +359,12 @@ impl Connection {
             Framing::Length(n) => {
                 let (src, tracker) = body_source(conn);
                 self.tracker = Some(tracker);
-                Some(Incoming::Body(Body::from_source(src, n)))
+                Some(Incoming::Body(Body::from_connection(src, n)))
             }
             Framing::Chunked => {
                 let (src, tracker) = body_source(conn);
                 self.tracker = Some(tracker);
-                Some(Incoming::Chunked(ChunkedBody::from_source(src)))
+                Some(Incoming::Chunked(ChunkedBody::from_connection(src)))
             }
             Framing::None => {
                 // Degu's rule: no framing, no body. Other servers may mean

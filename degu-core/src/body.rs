@@ -21,9 +21,11 @@ use std::io::{self, Read, Write};
 
 use crate::error::{Error, Result, show};
 use crate::headers::Headers;
+use crate::message::Transport;
 use crate::parse::{Framing, MAX_CHUNK_LINE, MAX_CHUNK_SIZE, parse_chunk_line, parse_extension};
 use crate::range::MAX_LENGTH;
 use crate::reader::Reader;
+use crate::shared::BodySource;
 
 /// Where an input body's bytes come from: `Read`, plus a line reader for
 /// chunk-size lines and a hook called once the body has been read to its
@@ -74,6 +76,60 @@ pub trait Source: Read {
     /// [`file_position`](Self::file_position)).
     fn advance(&mut self, n: u64) {
         let _ = n;
+    }
+}
+
+/// A body's source on a connection's transport (see
+/// [`Body::from_connection`]).
+pub type ConnSource = BodySource<Box<dyn Transport>>;
+
+/// Where a body reads from: its connection, held inline, or any source in
+/// a box.
+enum Src<'a> {
+    Conn(ConnSource),
+    Any(Box<dyn Source + 'a>),
+}
+
+impl Read for Src<'_> {
+    #[inline]
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Src::Conn(s) => s.read(buf),
+            Src::Any(s) => s.read(buf),
+        }
+    }
+}
+
+impl Source for Src<'_> {
+    fn read_line_into(&mut self, line: &mut Vec<u8>, max: usize) -> Result<()> {
+        match self {
+            Src::Conn(s) => s.read_line_into(line, max),
+            Src::Any(s) => s.read_line_into(line, max),
+        }
+    }
+    fn on_complete(&mut self) {
+        match self {
+            Src::Conn(s) => s.on_complete(),
+            Src::Any(s) => s.on_complete(),
+        }
+    }
+    fn on_error(&mut self) {
+        match self {
+            Src::Conn(s) => s.on_error(),
+            Src::Any(s) => s.on_error(),
+        }
+    }
+    fn file_position(&self) -> Option<(&std::fs::File, u64)> {
+        match self {
+            Src::Conn(s) => s.file_position(),
+            Src::Any(s) => s.file_position(),
+        }
+    }
+    fn advance(&mut self, n: u64) {
+        match self {
+            Src::Conn(s) => s.advance(n),
+            Src::Any(s) => s.advance(n),
+        }
     }
 }
 
@@ -154,7 +210,7 @@ fn write_all(w: &mut dyn Write, bytes: &[u8]) -> Result<()> {
 /// assert!(Body::new(&b"hi"[..], 5).read_all().is_err()); // too short
 /// ```
 pub struct Body<'a> {
-    src: Box<dyn Source + 'a>,
+    src: Src<'a>,
     content_length: u64,
     remaining: u64,
     started: bool,
@@ -170,8 +226,19 @@ impl<'a> Body<'a> {
     /// A body of `content_length` bytes read from a [`Source`], whose
     /// [`on_complete`](Source::on_complete) is called at the end.
     pub fn from_source(src: impl Source + 'a, content_length: u64) -> Body<'a> {
+        Body::with_src(Src::Any(Box::new(src)), content_length)
+    }
+
+    /// A body of `content_length` bytes read from its connection: like
+    /// [`from_source`](Self::from_source), without boxing the source (so
+    /// a request or response body costs no allocation).
+    pub fn from_connection(src: ConnSource, content_length: u64) -> Body<'a> {
+        Body::with_src(Src::Conn(src), content_length)
+    }
+
+    fn with_src(src: Src<'a>, content_length: u64) -> Body<'a> {
         let mut body = Body {
-            src: Box::new(src),
+            src,
             content_length,
             remaining: content_length,
             started: false,
@@ -455,7 +522,7 @@ pub struct ChunkHead {
 /// assert_eq!(body.read_chunk().unwrap(), None);
 /// ```
 pub struct ChunkedBody<'a> {
-    src: Box<dyn Source + 'a>,
+    src: Src<'a>,
     state: ChunkState,
     line: Vec<u8>,
     started: bool,
@@ -472,8 +539,18 @@ impl<'a> ChunkedBody<'a> {
     /// A chunked body read from a [`Source`], whose
     /// [`on_complete`](Source::on_complete) is called after the final chunk.
     pub fn from_source(src: impl Source + 'a) -> ChunkedBody<'a> {
+        ChunkedBody::with_src(Src::Any(Box::new(src)))
+    }
+
+    /// A chunked body read from its connection: like
+    /// [`from_source`](Self::from_source), without boxing the source.
+    pub fn from_connection(src: ConnSource) -> ChunkedBody<'a> {
+        ChunkedBody::with_src(Src::Conn(src))
+    }
+
+    fn with_src(src: Src<'a>) -> ChunkedBody<'a> {
         ChunkedBody {
-            src: Box::new(src),
+            src,
             state: ChunkState::Head,
             line: Vec::new(),
             started: false,

@@ -56,8 +56,8 @@ mod write;
 
 pub use address::{Address, IPV4_ANY, IPV4_LOOPBACK, IPV6_ANY, IPV6_LOOPBACK, ScopeId};
 pub use body::{
-    Body, BodyIter, Chunk, ChunkHead, ChunkedBody, ChunkedBodyIter, Extension, FileSource,
-    Incoming, Outgoing, Plain, Source, write_chunk,
+    Body, BodyIter, Chunk, ChunkHead, ChunkedBody, ChunkedBodyIter, ConnSource, Extension,
+    FileSource, Incoming, Outgoing, Plain, Source, write_chunk,
 };
 pub use error::{Error, Result};
 pub use headers::{Headers, check_header};

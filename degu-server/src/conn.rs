@@ -210,12 +210,12 @@ fn read_request(
         Framing::None => (None, None),
         Framing::Length(n) => {
             let (src, t) = body_source(conn);
-            (Some(Incoming::Body(Body::from_source(src, n))), Some(t))
+            (Some(Incoming::Body(Body::from_connection(src, n))), Some(t))
         }
         Framing::Chunked => {
             let (src, t) = body_source(conn);
             (
-                Some(Incoming::Chunked(ChunkedBody::from_source(src))),
+                Some(Incoming::Chunked(ChunkedBody::from_connection(src))),
                 Some(t),
             )
         }
