@@ -340,6 +340,25 @@ fn scan_fast(buf: &[u8], mut i: usize, class: u16, ok: impl Fn(u8) -> bool + Cop
     scan(buf, i, class)
 }
 
+/// Lowercases the header name `buf[pos..colon]` (bytes of
+/// [`tables::NAME`], for which lowercase is `| 0x20`): a name shorter than
+/// sixteen bytes as one `u128`, with the bytes after it left as they are.
+#[inline(always)]
+fn lowercase_name(buf: &mut [u8], pos: usize, colon: usize) {
+    let n = colon - pos;
+    if n < 16
+        && let Some(block) = buf.get_mut(pos..pos + 16)
+        && let Ok(bytes) = <&mut [u8; 16]>::try_from(block)
+    {
+        let lower = (1u128 << (8 * n)).wrapping_sub(1) & u128::from_le_bytes([0x20; 16]);
+        *bytes = (u128::from_le_bytes(*bytes) | lower).to_le_bytes();
+        return;
+    }
+    for b in &mut buf[pos..colon] {
+        *b |= 0x20;
+    }
+}
+
 /// The index of the first non-zero byte of `flags` (each `0` or `0xFF`),
 /// read eight at a time: the flags stay in vector registers (a `u128`
 /// goes through the stack).
@@ -527,10 +546,7 @@ fn scan_headers(
             }
             _ => {}
         }
-        // For a NAME byte (letter, digit or `-`), lowercase is `| 0x20`.
-        for b in &mut buf[pos..colon] {
-            *b |= 0x20;
-        }
+        lowercase_name(buf, pos, colon);
         let name = &buf[pos..colon];
         // Duplicates: a 64-bit filter of the names seen so far; the names
         // are compared only when this one's bit is already set.
@@ -895,6 +911,20 @@ mod tests {
         for b in 0..=255u8 {
             assert_eq!(is_value(b), tables::is_in(b, tables::VALUE), "{b}");
             assert_eq!(is_name(b), tables::is_in(b, tables::NAME), "{b}");
+        }
+    }
+
+    #[test]
+    fn lowercase_name_touches_only_the_name() {
+        for tail in [0, 1, 2, 15, 16, 40] {
+            for n in 1..=40 {
+                let mut buf: Vec<u8> = (0..n).map(|k| b'A' + (k % 26) as u8).collect();
+                buf.extend(std::iter::repeat_n(b'X', tail));
+                let mut expected = buf.clone();
+                expected[..n].make_ascii_lowercase();
+                lowercase_name(&mut buf, 0, n);
+                assert_eq!(buf, expected, "name {n} tail {tail}");
+            }
         }
     }
 
