@@ -811,6 +811,14 @@ fn status_line_error(buf: &[u8]) -> Error {
     Error::BadReason(show(&line[13..]))
 }
 
+/// A validated reason phrase as `&str`: the usual `OK` without the call
+/// to the UTF-8 validation (it costs more than the rest of a minimal status
+/// line), any other through [`ascii`].
+#[inline(always)]
+fn reason_str(reason: &[u8]) -> &str {
+    if reason == b"OK" { "OK" } else { ascii(reason) }
+}
+
 /// Parses a response preamble (without its final `\r\n\r\n`).
 ///
 /// ```
@@ -853,7 +861,7 @@ pub fn parse_response(buf: &mut [u8]) -> Result<ResponsePreamble<'_>> {
     let buf = &*buf;
     Ok(ResponsePreamble {
         status,
-        reason: ascii(buf.get(13..reason_end).unwrap_or_default()),
+        reason: reason_str(buf.get(13..reason_end).unwrap_or_default()),
         headers: RawHeaders {
             text: buf,
             spans,
