@@ -347,6 +347,51 @@ fn scan_fast(buf: &[u8], mut i: usize, class: u16, ok: impl Fn(u8) -> bool + Cop
     scan(buf, i, class)
 }
 
+/// The index in `block` (sixteen bytes) of the first byte that fails `ok`.
+/// The flags are read as one `u128`: a sixteen-byte array read as two
+/// `u64`s makes the compiler split the compares in two halves.
+#[inline(always)]
+fn first_bad16(block: &[u8], ok: impl Fn(u8) -> bool) -> Option<usize> {
+    let mut bad = [0u8; 16];
+    for (flag, &b) in bad.iter_mut().zip(block) {
+        *flag = u8::from(!ok(b)) * 0xFF;
+    }
+    let w = u128::from_le_bytes(bad);
+    (w != 0).then(|| (w.trailing_zeros() / 8) as usize)
+}
+
+/// Scans like [`scan_fast`], one sixteen-byte block first: for regions
+/// that are mostly shorter than that (header names).
+#[inline(always)]
+fn scan_fast16(buf: &[u8], i: usize, class: u16, ok: impl Fn(u8) -> bool + Copy) -> usize {
+    match buf.get(i..i + 16) {
+        Some(block) => match first_bad16(block, ok) {
+            Some(at) => i + at,
+            None => scan_fast(buf, i + 16, class, ok),
+        },
+        None => scan_fast(buf, i, class, ok),
+    }
+}
+
+/// Lowercases the header name `buf[pos..colon]` (bytes of
+/// [`tables::NAME`], for which lowercase is `| 0x20`): a name shorter than
+/// sixteen bytes as one `u128`, with the bytes after it left as they are.
+#[inline(always)]
+fn lowercase_name(buf: &mut [u8], pos: usize, colon: usize) {
+    let n = colon - pos;
+    if n < 16
+        && let Some(block) = buf.get_mut(pos..pos + 16)
+        && let Ok(bytes) = <&mut [u8; 16]>::try_from(block)
+    {
+        let lower = (1u128 << (8 * n)).wrapping_sub(1) & u128::from_le_bytes([0x20; 16]);
+        *bytes = (u128::from_le_bytes(*bytes) | lower).to_le_bytes();
+        return;
+    }
+    for b in &mut buf[pos..colon] {
+        *b |= 0x20;
+    }
+}
+
 /// The index of the first non-zero byte of `flags` (each `0` or `0xFF`),
 /// read eight at a time: the flags stay in vector registers (a `u128`
 /// goes through the stack).
@@ -494,7 +539,12 @@ fn scan_headers(
     let mut seen = 0u64;
     let len = buf.len();
     while pos < len {
-        let colon = scan_fast(buf, pos, tables::NAME, is_name);
+        let colon = scan_fast16(buf, pos, tables::NAME, is_name);
+        // The end of the line, scanned from its start: name bytes, `:` and
+        // ` ` are all VALUE bytes, so for a well-formed line this is the end
+        // of the value, and this scan need not wait for the name's (the two
+        // run side by side instead of one after the other).
+        let end = scan_fast(buf, pos, tables::VALUE, is_value);
         if count == MAX_HEADERS
             || colon == pos
             || buf.get(colon) != Some(&b':')
@@ -503,7 +553,6 @@ fn scan_headers(
             return Err(header_error(buf, pos, count));
         }
         let start = colon + 2;
-        let end = scan_fast(buf, start, tables::VALUE, is_value);
         let next = if end == len {
             end
         } else if buf[end] == b'\r' && buf.get(end + 1) == Some(&b'\n') {
@@ -511,7 +560,7 @@ fn scan_headers(
         } else {
             return Err(header_error(buf, pos, count));
         };
-        if end == start {
+        if end <= start {
             return Err(header_error(buf, pos, count));
         }
         let name = &buf[pos..colon];
@@ -534,10 +583,7 @@ fn scan_headers(
             }
             _ => {}
         }
-        // For a NAME byte (letter, digit or `-`), lowercase is `| 0x20`.
-        for b in &mut buf[pos..colon] {
-            *b |= 0x20;
-        }
+        lowercase_name(buf, pos, colon);
         let name = &buf[pos..colon];
         // Duplicates: a 64-bit filter of the names seen so far; the names
         // are compared only when this one's bit is already set.
@@ -772,6 +818,14 @@ fn status_line_error(buf: &[u8]) -> Error {
     Error::BadReason(show(&line[13..]))
 }
 
+/// A validated reason phrase as `&str`: the usual `OK` without the call
+/// to the UTF-8 validation (it costs more than the rest of a minimal status
+/// line), any other through [`ascii`].
+#[inline(always)]
+fn reason_str(reason: &[u8]) -> &str {
+    if reason == b"OK" { "OK" } else { ascii(reason) }
+}
+
 /// Parses a response preamble (without its final `\r\n\r\n`).
 ///
 /// ```
@@ -814,7 +868,7 @@ pub fn parse_response(buf: &mut [u8]) -> Result<ResponsePreamble<'_>> {
     let buf = &*buf;
     Ok(ResponsePreamble {
         status,
-        reason: ascii(buf.get(13..reason_end).unwrap_or_default()),
+        reason: reason_str(buf.get(13..reason_end).unwrap_or_default()),
         headers: RawHeaders {
             text: buf,
             spans,
@@ -906,6 +960,20 @@ mod tests {
     }
 
     #[test]
+    fn lowercase_name_touches_only_the_name() {
+        for tail in [0, 1, 2, 15, 16, 40] {
+            for n in 1..=40 {
+                let mut buf: Vec<u8> = (0..n).map(|k| b'A' + (k % 26) as u8).collect();
+                buf.extend(std::iter::repeat_n(b'X', tail));
+                let mut expected = buf.clone();
+                expected[..n].make_ascii_lowercase();
+                lowercase_name(&mut buf, 0, n);
+                assert_eq!(buf, expected, "name {n} tail {tail}");
+            }
+        }
+    }
+
+    #[test]
     fn scans_agree_with_the_table_at_every_offset() {
         for class in [tables::VALUE, tables::NAME] {
             for b in 0..=255u8 {
@@ -920,6 +988,12 @@ mod tests {
                             scan_fast(&buf, 0, class, is_name)
                         };
                         assert_eq!(fast, expected, "class {class} byte {b} at {at} of {len}");
+                        let fast16 = if class == tables::VALUE {
+                            scan_fast16(&buf, 0, class, is_value)
+                        } else {
+                            scan_fast16(&buf, 0, class, is_name)
+                        };
+                        assert_eq!(fast16, expected, "class {class} byte {b} at {at} of {len}");
                         assert_eq!(scan(&buf, 0, class), expected);
                     }
                 }
