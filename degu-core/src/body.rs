@@ -6,7 +6,7 @@
 //! | [`Body`] | content-length | any `Read` (or a connection) |
 //! | [`ChunkedBody`] | chunked | any `Read` (or a connection) |
 //! | [`BodyIter`] | content-length | an iterator of byte pieces |
-//! | [`ChunkedBodyIter`] | chunked | an iterator of [`Chunk`]s |
+//! | [`ChunkedBodyIter`] | chunked | an iterator of [`Chunk`]s, or of borrowed `(extension, data)` pieces |
 //! | bytes | content-length | a `Vec<u8>`, `&[u8]`, `String`, `&str` |
 //!
 //! [`Incoming`] is what a connection yields (a `Body` or a `ChunkedBody`);
@@ -873,8 +873,37 @@ impl fmt::Debug for BodyIter<'_> {
 /// assert!(ChunkedBodyIter::new(vec![Chunk::new("x")]).write_to(&mut Vec::new()).is_err());
 /// ```
 pub struct ChunkedBodyIter<'a> {
-    chunks: Box<dyn Iterator<Item = Chunk> + 'a>,
+    chunks: Box<dyn ChunkSeq + 'a>,
     started: bool,
+}
+
+/// Chunks to write, one at a time.
+trait ChunkSeq {
+    /// Writes the next chunk to `w`: the bytes written and whether it was
+    /// the final chunk; `None` when there are no more. A final chunk is
+    /// written only once it is known that no chunk follows it.
+    fn write_next(&mut self, w: &mut dyn Write) -> Option<Result<(u64, bool)>>;
+}
+
+struct Seq<I: Iterator>(std::iter::Peekable<I>);
+
+impl<I, B> ChunkSeq for Seq<I>
+where
+    I: Iterator<Item = (Option<Extension>, B)>,
+    B: AsRef<[u8]>,
+{
+    fn write_next(&mut self, w: &mut dyn Write) -> Option<Result<(u64, bool)>> {
+        let (ext, data) = self.0.next()?;
+        let data = data.as_ref();
+        let last = data.is_empty();
+        // The final chunk ends the body for the peer: make sure it is the
+        // last before writing it.
+        if last && self.0.peek().is_some() {
+            return Some(Err(Error::EmptyChunkNotLast));
+        }
+        let ext = ext.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
+        Some(write_chunk(w, ext, data).map(|n| (n, last)))
+    }
 }
 
 impl<'a> ChunkedBodyIter<'a> {
@@ -884,8 +913,29 @@ impl<'a> ChunkedBodyIter<'a> {
         I: IntoIterator<Item = Chunk>,
         I::IntoIter: 'a,
     {
+        ChunkedBodyIter::from_pieces(chunks.into_iter().map(|c| (c.ext, c.data)))
+    }
+
+    /// A chunked body from `(extension, data)` pairs, whose data is any
+    /// bytes (`&'static [u8]`, a shared buffer, a `Vec`): written as it
+    /// is, never copied. The last pair, and only it, has empty data.
+    ///
+    /// ```
+    /// use degu_core::ChunkedBodyIter;
+    /// static DATA: [u8; 4] = *b"abcd";
+    /// let pieces = [(None, &DATA[..2]), (Some(("i".into(), "1".into())), &DATA[2..]), (None, &[][..])];
+    /// let mut out = Vec::new();
+    /// ChunkedBodyIter::from_pieces(pieces).write_to(&mut out).unwrap();
+    /// assert_eq!(out, b"2\r\nab\r\n2;i=1\r\ncd\r\n0\r\n\r\n");
+    /// ```
+    pub fn from_pieces<I, B>(pieces: I) -> ChunkedBodyIter<'a>
+    where
+        I: IntoIterator<Item = (Option<Extension>, B)>,
+        I::IntoIter: 'a,
+        B: AsRef<[u8]>,
+    {
         ChunkedBodyIter {
-            chunks: Box::new(chunks.into_iter()),
+            chunks: Box::new(Seq(pieces.into_iter().peekable())),
             started: false,
         }
     }
@@ -897,18 +947,12 @@ impl<'a> ChunkedBodyIter<'a> {
         }
         self.started = true;
         let mut total = 0;
-        while let Some(chunk) = self.chunks.next() {
-            if chunk.data.is_empty() {
-                // The final chunk ends the body for the peer: make sure it
-                // is the last before writing it.
-                if self.chunks.next().is_some() {
-                    return Err(Error::EmptyChunkNotLast);
-                }
-                let ext = chunk.ext.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
-                return Ok(total + write_chunk(w, ext, &chunk.data)?);
+        while let Some(r) = self.chunks.write_next(w) {
+            let (n, last) = r?;
+            total += n;
+            if last {
+                return Ok(total);
             }
-            let ext = chunk.ext.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
-            total += write_chunk(w, ext, &chunk.data)?;
         }
         Err(Error::MissingFinalChunk)
     }

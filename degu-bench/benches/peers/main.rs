@@ -644,11 +644,10 @@ fn bulk(b: Bulk, t: Transport, n: u64) -> io::Result<f64> {
             r.map(|()| mb_s(n, secs))
         }
         Bulk::DeguLength | Bulk::DeguChunked => {
-            let (w, h) = peers::degu_server(t, degu_server::demo::app)?;
+            let (w, h) = peers::degu_server(t, peers::degu_bulk_app)?;
             let chunked = b == Bulk::DeguChunked;
             let uri = if chunked {
-                let s = 1u64 << 20;
-                format!("/chunks/{}/{s}", n / s)
+                format!("/chunks/{n}")
             } else {
                 format!("/bytes/{n}")
             };
@@ -704,9 +703,10 @@ fn section_bulk(m: &Mode, failures: &mut Vec<String>) -> io::Result<Vec<Table>> 
         title: format!(
             "bulk: one {} MiB response body downloaded on a fresh connection, client and server \
              in one process, unpinned; MB/s (10^6 bytes), median of {} runs; floor: 1 MiB \
-             writes from one buffer, 1 MiB reads; degu: demo app /bytes/N and /chunks/K/1MiB \
-             read with degu-client; hyper: client and server on current-thread runtimes, 1 MiB \
-             frames (vs_degu: over degu content-length's)",
+             writes from one buffer, 1 MiB reads; degu: a BodyIter or ChunkedBodyIter of 1 MiB \
+             pieces of one static buffer (1 MiB chunks), read with degu-client into a 1 MiB \
+             buffer; hyper: client and server on current-thread runtimes, 1 MiB frames of one \
+             buffer (vs_degu: over degu content-length's)",
             n >> 20,
             m.runs
         ),

@@ -60,6 +60,41 @@ pub fn degu_hello(conn: &mut degu_client::Connection) -> io::Result<()> {
     Ok(())
 }
 
+/// The bytes every bulk server sends: zeros, from one static buffer.
+static ZEROS: [u8; BULK_BUF] = [0; BULK_BUF];
+
+/// The Degu server's bulk app, sending from one static buffer with no
+/// copy in user space, as the floor and hyper send theirs: `GET /bytes/N`
+/// answers N bytes (the pieces of a `BodyIter`), `GET /chunks/N` N bytes
+/// in 1 MiB chunks (a `ChunkedBodyIter` of pieces); anything else, 404.
+pub fn degu_bulk_app(
+    _: &mut degu_server::Session,
+    request: &mut degu_server::Request,
+) -> degu_server::AppResult {
+    let (kind, n) = match request.path.as_slice() {
+        [kind, n] => match n.parse::<u64>() {
+            Ok(n) => (kind.as_str(), n),
+            Err(_) => return Ok(request.response(404, "Not Found")),
+        },
+        _ => return Ok(request.response(404, "Not Found")),
+    };
+    let full = (n / BULK_BUF as u64) as usize;
+    let rest = (n % BULK_BUF as u64) as usize;
+    let pieces = std::iter::repeat_n(&ZEROS[..], full).chain((rest > 0).then_some(&ZEROS[..rest]));
+    Ok(match kind {
+        "bytes" => request
+            .response(200, "OK")
+            .body(degu_core::BodyIter::new(pieces, n)),
+        "chunks" => {
+            let chunks = pieces.chain([&ZEROS[..0]]).map(|data| (None, data));
+            request
+                .response(200, "OK")
+                .body(degu_core::ChunkedBodyIter::from_pieces(chunks))
+        }
+        _ => request.response(404, "Not Found"),
+    })
+}
+
 /// Downloads `uri` through Degu, reading the body into a buffer; returns
 /// its length (checked against `want`).
 pub fn degu_download(w: &Where, uri: &str, want: u64, chunked: bool) -> io::Result<()> {
