@@ -493,7 +493,7 @@ fn targets(tables: &[(String, Table)]) -> Option<Table> {
         if let Some(m) = measured {
             rows.push(vec![
                 Cell::Text(what),
-                Cell::Num(m, 2),
+                Cell::Num(m, 3),
                 Cell::Num(goal, 2),
                 Cell::Text(if m >= goal { "met" } else { "MISSED" }.into()),
             ]);
