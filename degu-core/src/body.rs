@@ -1046,6 +1046,16 @@ impl Outgoing<'_> {
         }
     }
 
+    /// True when the body reads from a connection (a request body echoed
+    /// back, an upstream body proxied): its bytes are not all there yet.
+    pub fn reads_connection(&self) -> bool {
+        match self {
+            Outgoing::Body(b) => matches!(b.src, Src::Conn(_)),
+            Outgoing::Chunked(c) => matches!(c.src, Src::Conn(_)),
+            _ => false,
+        }
+    }
+
     /// True for no body.
     pub fn is_none(&self) -> bool {
         matches!(self, Outgoing::None)

@@ -157,7 +157,9 @@ pub(crate) fn serve(
         // clean end rather than a connection cut after it.
         let last = close_requested
             || session.requests + 1 >= ctx.max_requests
-            || ctx.stop.load(Ordering::SeqCst);
+            || ctx.stop.load(Ordering::SeqCst)
+            || (tracker.as_ref().is_some_and(|t| closes_unread(t, framing))
+                && !response.body.reads_connection());
         let written = write_response(&conn, ctx.sock, &mut out, method, &mut response, last);
         request.recycle(std::mem::take(&mut response.headers));
         drop(response);
@@ -222,6 +224,19 @@ fn read_request(
     };
     request.refill(&p, body);
     Ok(Some((framing, tracker, expect)))
+}
+
+/// True when the request body is unread and too much of it is left to
+/// drain (see [`finish_body`]), so the connection will close after the
+/// response, which says so. Unless the response body itself reads from the
+/// connection (an echo), which will consume it.
+fn closes_unread(t: &BodyTracker, framing: Framing) -> bool {
+    t.state() == BodyState::Reading
+        && match framing {
+            Framing::Length(n) => n - t.consumed() > DRAIN_LIMIT,
+            Framing::Chunked => true,
+            Framing::None => false,
+        }
 }
 
 /// After the response: the request body must have been read to its end,

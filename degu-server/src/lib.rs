@@ -36,8 +36,9 @@
 //!   first; an app error or panic, a bad response, or a body framing
 //!   error gets nothing (the connection is closed and the error logged).
 //!   An unread request body is drained if at most 1 MiB of it is left
-//!   (content-length only), otherwise the connection closes: its bytes are
-//!   never parsed as a request.
+//!   (content-length only), otherwise the connection closes (and the
+//!   response says `connection: close`): its bytes are never parsed as a
+//!   request.
 //! - `expect: 100-continue` on a request with a body is answered with an
 //!   interim `100 Continue`.
 //! - Logging through the `log` facade, per connection:
