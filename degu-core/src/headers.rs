@@ -104,6 +104,89 @@ fn refill(slot: &mut Cow<'static, str>, text: &str) {
     }
 }
 
+/// A header checked when the program is compiled: a `&'static` name and
+/// value, validated by a `const fn`, that [`Headers::insert_static`] adds
+/// without checking them again on every response.
+///
+/// ```
+/// use degu_core::{Headers, StaticHeader};
+/// const TEXT: StaticHeader = StaticHeader::new("content-type", "text/plain");
+/// let mut h = Headers::new();
+/// h.insert_static(TEXT).unwrap();
+/// assert_eq!(h.get("content-type"), Some("text/plain"));
+/// assert!(h.insert_static(TEXT).is_err()); // still no duplicates
+/// ```
+///
+/// A bad name or value does not compile:
+///
+/// ```compile_fail
+/// const BAD: degu_core::StaticHeader = degu_core::StaticHeader::new("Content-Type", "x");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StaticHeader {
+    name: &'static str,
+    value: &'static str,
+}
+
+impl StaticHeader {
+    /// Checks `name` and `value` as [`check_header`] does, at compile time
+    /// when used in a `const` (it panics otherwise). `content-length` must
+    /// be 1 to 16 digits without a leading zero and `transfer-encoding`
+    /// exactly `chunked`; `range` and `content-range` are refused here (use
+    /// [`Headers::insert`] for them).
+    pub const fn new(name: &'static str, value: &'static str) -> StaticHeader {
+        let (n, v) = (name.as_bytes(), value.as_bytes());
+        assert!(
+            !n.is_empty() && tables::const_all_in(n, tables::LOWER_NAME),
+            "bad header name"
+        );
+        assert!(
+            !v.is_empty() && tables::const_all_in(v, tables::VALUE),
+            "bad header value"
+        );
+        if const_eq(n, b"content-length") {
+            assert!(
+                v.len() <= 16
+                    && (v.len() == 1 || v[0] != b'0')
+                    && tables::const_all_in(v, tables::DIGIT),
+                "bad content-length"
+            );
+        } else if const_eq(n, b"transfer-encoding") {
+            assert!(const_eq(v, b"chunked"), "transfer-encoding must be chunked");
+        } else {
+            assert!(
+                !const_eq(n, b"range") && !const_eq(n, b"content-range"),
+                "range and content-range are not static headers"
+            );
+        }
+        StaticHeader { name, value }
+    }
+
+    /// The name.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The value.
+    pub const fn value(&self) -> &'static str {
+        self.value
+    }
+}
+
+const fn const_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 impl Headers {
     /// No headers.
     pub fn new() -> Headers {
@@ -190,6 +273,17 @@ impl Headers {
             return Err(Error::DuplicateHeader(show(name.as_bytes())));
         }
         self.items.push((name, value));
+        Ok(())
+    }
+
+    /// Adds a header checked at compile time ([`StaticHeader`]): only the
+    /// duplicate check is left to do.
+    pub fn insert_static(&mut self, header: StaticHeader) -> Result<()> {
+        if self.contains(header.name) {
+            return Err(Error::DuplicateHeader(show(header.name.as_bytes())));
+        }
+        self.items
+            .push((Cow::Borrowed(header.name), Cow::Borrowed(header.value)));
         Ok(())
     }
 

@@ -60,7 +60,7 @@ pub use body::{
     FileSource, Incoming, Outgoing, Plain, Source, write_chunk,
 };
 pub use error::{Error, Result};
-pub use headers::{Headers, check_header};
+pub use headers::{Headers, StaticHeader, check_header};
 pub use message::{Response, Transport, standard_reason};
 pub use parse::{
     ChunkLine, Framing, MAX_CHUNK_LINE, MAX_CHUNK_SIZE, MAX_HEADERS, MAX_PREAMBLE, Method,

@@ -52,6 +52,13 @@ impl<'a> Response<'a> {
         Ok(self)
     }
 
+    /// Adds a header checked at compile time (see
+    /// [`StaticHeader`](crate::StaticHeader)).
+    pub fn static_header(mut self, header: crate::StaticHeader) -> Result<Self> {
+        self.headers.insert_static(header)?;
+        Ok(self)
+    }
+
     /// Sets the body.
     pub fn body(mut self, body: impl Into<Outgoing<'a>>) -> Self {
         self.body = body.into();

@@ -95,6 +95,21 @@ const fn build() -> [u16; 256] {
 /// The table: `TABLE[byte] & CLASS != 0` when `byte` is in `CLASS`.
 pub static TABLE: [u16; 256] = build();
 
+/// [`TABLE`] for `const fn`s, which cannot read a `static`.
+const CONST_TABLE: [u16; 256] = build();
+
+/// [`all_in`] in a `const fn`, for checks made when a program is compiled.
+pub const fn const_all_in(bytes: &[u8], class: u16) -> bool {
+    let mut i = 0;
+    while i < bytes.len() {
+        if CONST_TABLE[bytes[i] as usize] & class == 0 {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// True when every byte of `bytes` is in `class`.
 #[inline]
 pub fn all_in(bytes: &[u8], class: u16) -> bool {

@@ -14,9 +14,12 @@
 use std::io::{self, Read, Write};
 use std::time::Duration;
 
-use degu_core::{Address, Body, ChunkedBody, MAX_CHUNK_SIZE, Method, Response};
+use degu_core::{Address, Body, ChunkedBody, MAX_CHUNK_SIZE, Method, Response, StaticHeader};
 
 use crate::{AppResult, Request, ServerOptions, Session};
+
+const TEXT_PLAIN: StaticHeader = StaticHeader::new("content-type", "text/plain");
+const HELLO_LENGTH: StaticHeader = StaticHeader::new("content-length", "12");
 
 /// The demo app.
 pub fn app(session: &mut Session, request: &mut Request) -> AppResult {
@@ -38,8 +41,8 @@ pub fn app(session: &mut Session, request: &mut Request) -> AppResult {
             Method::Get | Method::Head => {
                 let r = request
                     .response(200, "OK")
-                    .header("content-type", "text/plain")?
-                    .header("content-length", "12")?;
+                    .static_header(TEXT_PLAIN)?
+                    .static_header(HELLO_LENGTH)?;
                 Ok(if m == Method::Get {
                     r.body("hello, world")
                 } else {

@@ -61,7 +61,7 @@ pub use app::{App, AppError, AppResult, ConnectionInfo};
 pub use conn::{DRAIN_LIMIT, serve_transport};
 pub use degu_core::{
     self, Address, Body, BodyIter, Chunk, ChunkedBody, ChunkedBodyIter, ContentRange, Error,
-    Headers, Incoming, Method, Outgoing, Range, Response, Result,
+    Headers, Incoming, Method, Outgoing, Range, Response, Result, StaticHeader,
 };
 pub use options::ServerOptions;
 pub use request::Request;

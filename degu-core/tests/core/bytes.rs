@@ -370,3 +370,56 @@ fn outgoing_uri_and_reason() {
             .is_ok()
     });
 }
+
+/// Whether `StaticHeader::new` accepts the pair (it panics on a bad one
+/// when called at run time).
+fn static_ok(name: &str, value: &str) -> bool {
+    let name: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    let value: &'static str = Box::leak(value.to_owned().into_boxed_str());
+    std::panic::catch_unwind(|| degu_core::StaticHeader::new(name, value)).is_ok()
+}
+
+#[test]
+fn static_headers_accept_exactly_what_insert_accepts() {
+    let mut cases: Vec<(String, String)> = Vec::new();
+    for b in 0u8..=127 {
+        let c = char::from(b);
+        cases.push((format!("x-{c}y"), "v".into()));
+        cases.push(("x".into(), format!("a{c}b")));
+    }
+    cases.push(("x-é".into(), "v".into()));
+    cases.push(("x".into(), "é".into()));
+    cases.push((String::new(), "v".into()));
+    cases.push(("x".into(), String::new()));
+    for v in [
+        "0",
+        "7",
+        "12",
+        "00",
+        "012",
+        "-1",
+        "1a",
+        " 1",
+        "9999999999999999",
+        "10000000000000000",
+    ] {
+        cases.push(("content-length".into(), v.into()));
+    }
+    for v in ["chunked", "Chunked", "gzip", "chunked "] {
+        cases.push(("transfer-encoding".into(), v.into()));
+    }
+    // StaticHeader::new panics on a bad pair: keep those panics quiet.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let results: Vec<_> = cases
+        .iter()
+        .map(|(n, v)| (n, v, static_ok(n, v), check_header(n, v).is_ok()))
+        .collect();
+    // Range headers are checked by Headers::insert only.
+    let range = static_ok("range", "bytes=0-1");
+    std::panic::set_hook(hook);
+    for (n, v, got, want) in results {
+        assert_eq!(got, want, "{n:?}: {v:?}");
+    }
+    assert!(!range);
+}
