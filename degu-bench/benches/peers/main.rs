@@ -676,20 +676,28 @@ fn bulk(b: Bulk, t: Transport, n: u64) -> io::Result<f64> {
     }
 }
 
-fn section_bulk(m: &Mode, failures: &mut Vec<String>) -> io::Result<Vec<Table>> {
-    let n = m.bulk_bytes;
+/// Rows of a throughput table: for each transport, each contender's MB/s
+/// (the median of `m.runs`, contenders back to back within a run), over
+/// the second contender's (Degu's) and the first's (the floor's).
+fn throughput_rows<C: Copy>(
+    m: &Mode,
+    failures: &mut Vec<String>,
+    section: &str,
+    contenders: &[(&str, C)],
+    measure: impl Fn(C, Transport) -> io::Result<f64>,
+) -> Vec<Vec<Cell>> {
     let mut rows = Vec::new();
     for t in [Transport::Unix, Transport::Tcp] {
-        let mut samples = vec![Vec::new(); BULKS.len()];
+        let mut samples = vec![Vec::new(); contenders.len()];
         for _ in 0..m.runs {
-            for (k, &(name, b)) in BULKS.iter().enumerate() {
-                let what = format!("bulk {name} {}", t.name());
+            for (k, &(name, c)) in contenders.iter().enumerate() {
+                let what = format!("{section} {name} {}", t.name());
                 eprintln!("peers: {what}");
-                samples[k].push(record(failures, &what, bulk(b, t, n)));
+                samples[k].push(record(failures, &what, measure(c, t)));
             }
         }
         let med: Vec<f64> = samples.into_iter().map(median).collect();
-        for (k, &(name, _)) in BULKS.iter().enumerate() {
+        for (k, &(name, _)) in contenders.iter().enumerate() {
             rows.push(vec![
                 Cell::Text(name.into()),
                 Cell::Text(t.name().into()),
@@ -699,6 +707,12 @@ fn section_bulk(m: &Mode, failures: &mut Vec<String>) -> io::Result<Vec<Table>> 
             ]);
         }
     }
+    rows
+}
+
+fn section_bulk(m: &Mode, failures: &mut Vec<String>) -> io::Result<Vec<Table>> {
+    let n = m.bulk_bytes;
+    let rows = throughput_rows(m, failures, "bulk", BULKS, |b, t| bulk(b, t, n));
     Ok(vec![Table {
         title: format!(
             "bulk: one {} MiB response body downloaded on a fresh connection, client and server \
@@ -787,27 +801,9 @@ fn files(f: FileServer, t: Transport, path: &Path, n: u64) -> io::Result<f64> {
 fn section_files(m: &Mode, out: &Path, failures: &mut Vec<String>) -> io::Result<Vec<Table>> {
     let n = m.bulk_bytes;
     let path = bulk_file(&out.join("files"), n)?;
-    let mut rows = Vec::new();
-    for t in [Transport::Unix, Transport::Tcp] {
-        let mut samples = vec![Vec::new(); FILE_SERVERS.len()];
-        for _ in 0..m.runs {
-            for (k, &(name, f)) in FILE_SERVERS.iter().enumerate() {
-                let what = format!("files {name} {}", t.name());
-                eprintln!("peers: {what}");
-                samples[k].push(record(failures, &what, files(f, t, &path, n)));
-            }
-        }
-        let med: Vec<f64> = samples.into_iter().map(median).collect();
-        for (k, &(name, _)) in FILE_SERVERS.iter().enumerate() {
-            rows.push(vec![
-                Cell::Text(name.into()),
-                Cell::Text(t.name().into()),
-                Cell::Num(med[k], 0),
-                Cell::Num(med[k] / med[1], 2),
-                Cell::Num(med[k] / med[0], 2),
-            ]);
-        }
-    }
+    let rows = throughput_rows(m, failures, "files", FILE_SERVERS, |f, t| {
+        files(f, t, &path, n)
+    });
     Ok(vec![Table {
         title: format!(
             "files: one {} MiB file (in the page cache) served on a fresh connection and read by \
