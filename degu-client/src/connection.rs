@@ -240,7 +240,7 @@ impl Connection {
         }
         // The framing headers the request declares, checked against the
         // body; the one missing is written after them.
-        let add = body.missing_framing(headers, false)?;
+        let add = body.missing_framing(headers.framing()?, false)?;
 
         let base = self.client.base_headers();
         let out = &mut self.buf;

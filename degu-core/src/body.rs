@@ -1081,20 +1081,20 @@ impl Outgoing<'_> {
     /// that contradict the body. With no body, headers that declare one are
     /// refused unless `declared_ok` (a response to HEAD).
     pub fn apply_framing(&self, headers: &mut Headers, declared_ok: bool) -> Result<()> {
-        match self.missing_framing(headers, declared_ok)? {
+        match self.missing_framing(headers.framing()?, declared_ok)? {
             Framing::None => Ok(()),
             Framing::Length(n) => headers.insert("content-length", n.to_string()),
             Framing::Chunked => headers.insert("transfer-encoding", "chunked"),
         }
     }
 
-    /// What [`apply_framing`](Self::apply_framing) would add, without
-    /// changing `headers`: the framing header this body needs and `headers`
-    /// lack ([`Framing::None`] when they already declare it, or there is no
+    /// What [`apply_framing`](Self::apply_framing) would add to headers
+    /// that declare `declared` ([`Headers::framing`]), without changing
+    /// them: the framing header this body needs and they lack
+    /// ([`Framing::None`] when they already declare it, or there is no
     /// body), or the same error. A writer can then put the header straight
     /// into the preamble (see [`write_framing`](crate::write_framing)).
-    pub fn missing_framing(&self, headers: &Headers, declared_ok: bool) -> Result<Framing> {
-        let declared = headers.framing()?;
+    pub fn missing_framing(&self, declared: Framing, declared_ok: bool) -> Result<Framing> {
         match (self.framing(), declared) {
             (Framing::None, Framing::None) => Ok(Framing::None),
             (Framing::None, _) if declared_ok => Ok(Framing::None),

@@ -323,13 +323,14 @@ fn write_response(
         )));
     }
     let bodiless = method == Method::Head || status == 204 || status == 304;
+    let declared = resp.headers.framing()?;
     if bodiless {
         if !resp.body.is_none() {
             return Err(Error::Invalid(format!(
                 "a response to {method} with status {status} cannot have a body"
             )));
         }
-        if status == 204 && resp.headers.framing()? != Framing::None {
+        if status == 204 && declared != Framing::None {
             return Err(Error::Invalid(
                 "a 204 response cannot declare a body".into(),
             ));
@@ -338,13 +339,14 @@ fn write_response(
     // The framing header the response lacks: none, or the body's, or (every
     // response being self-delimiting) `content-length: 0` for no body. It
     // goes straight into the preamble; the app's headers are not changed.
-    let add = if !bodiless && resp.body.is_none() && resp.headers.framing()? == Framing::None {
+    let add = if !bodiless && resp.body.is_none() && declared == Framing::None {
         Framing::Length(0)
     } else {
-        resp.body.missing_framing(&resp.headers, bodiless)?
+        resp.body.missing_framing(declared, bodiless)?
     };
     // The last response on the connection says so.
-    let add_close = last && !resp.headers.contains("connection");
+    let connection = resp.headers.get("connection");
+    let add_close = last && connection.is_none();
     let extra = usize::from(add != Framing::None) + usize::from(add_close);
     if resp.headers.len() + extra > MAX_HEADERS {
         return Err(Error::TooManyHeaders);
@@ -359,7 +361,7 @@ fn write_response(
     if out.len() > MAX_PREAMBLE {
         return Err(Error::PreambleTooLarge);
     }
-    let close = add_close || resp.headers.get("connection") == Some("close");
+    let close = add_close || connection == Some("close");
     match &mut resp.body {
         Outgoing::None => conn.borrow_mut().get_mut().write_all(out)?,
         Outgoing::Bytes(b) if out.len() + b.len() <= COALESCE => {

@@ -232,13 +232,6 @@ impl Read for ChunksWire {
     }
 }
 
-/// `n` bytes of the pattern from offset 0.
-pub fn pattern_vec(n: usize) -> Vec<u8> {
-    let mut v = vec![0u8; n];
-    let _ = Pattern { pos: 0 }.read(&mut v);
-    v
-}
-
 /// Appends `s` to `out` as a JSON string.
 pub fn json_str(out: &mut String, s: &str) {
     out.push('"');
