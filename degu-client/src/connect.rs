@@ -9,7 +9,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-use degu_core::{Address, Error, Result, Transport};
+use degu_core::{Address, Error, Result, Stall, Transport};
 use socket2::{Domain, SockAddr, Socket, Type};
 
 /// A connected plain socket: TCP (IPv4 or IPv6) or AF_UNIX.
@@ -54,37 +54,55 @@ impl PlainStream {
     pub fn is_tcp(&self) -> bool {
         matches!(self, PlainStream::Tcp(_))
     }
+
+    /// A socket timeout as [`Error::TimedOut`] naming what stalled (the
+    /// socket's own timeout read back); other errors unchanged.
+    fn stalled(&self, e: io::Error, stall: Stall) -> io::Error {
+        Error::name_timeout(e, stall, || {
+            let t = match (self, stall) {
+                (PlainStream::Tcp(s), Stall::Write) => s.write_timeout(),
+                (PlainStream::Tcp(s), _) => s.read_timeout(),
+                (PlainStream::Unix(s), Stall::Write) => s.write_timeout(),
+                (PlainStream::Unix(s), _) => s.read_timeout(),
+            };
+            t.ok().flatten()
+        })
+    }
 }
 
 impl Read for PlainStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
+        let r = match self {
             PlainStream::Tcp(s) => s.read(buf),
             PlainStream::Unix(s) => s.read(buf),
-        }
+        };
+        r.map_err(|e| self.stalled(e, Stall::Read))
     }
 
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        match self {
+        let r = match self {
             PlainStream::Tcp(s) => s.read_vectored(bufs),
             PlainStream::Unix(s) => s.read_vectored(bufs),
-        }
+        };
+        r.map_err(|e| self.stalled(e, Stall::Read))
     }
 }
 
 impl Write for PlainStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
+        let r = match self {
             PlainStream::Tcp(s) => s.write(buf),
             PlainStream::Unix(s) => s.write(buf),
-        }
+        };
+        r.map_err(|e| self.stalled(e, Stall::Write))
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        match self {
+        let r = match self {
             PlainStream::Tcp(s) => s.write_vectored(bufs),
             PlainStream::Unix(s) => s.write_vectored(bufs),
-        }
+        };
+        r.map_err(|e| self.stalled(e, Stall::Write))
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -110,6 +128,10 @@ impl AsRawFd for PlainStream {
 impl Transport for PlainStream {
     fn plain_fd(&self) -> Option<RawFd> {
         Some(self.as_raw_fd())
+    }
+
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        self.shutdown(Shutdown::Write)
     }
 }
 

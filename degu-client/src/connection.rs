@@ -126,13 +126,6 @@ fn busy() -> Error {
     Error::Invalid("connection is busy (a response body is being read)".into())
 }
 
-fn says_close(headers: &Headers) -> bool {
-    headers.get("connection").is_some_and(|v| {
-        v.split(',')
-            .any(|token| token.trim().eq_ignore_ascii_case("close"))
-    })
-}
-
 fn push_header(out: &mut Vec<u8>, name: &str, value: &str) {
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b": ");
@@ -350,7 +343,7 @@ impl Connection {
                 }
             }
         };
-        if says_close(&headers) {
+        if headers.has_token("connection", "close") {
             self.ending = true;
         }
         let bodiless = method == Method::Head || status == 204 || status == 304;

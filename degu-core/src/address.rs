@@ -329,6 +329,12 @@ fn validate_unix_path(path: &Path) -> Result<()> {
     if bytes.contains(&0) {
         return Err(bad(format!("unix path contains a NUL: {}", show(bytes))));
     }
+    if !displays_as_is(bytes) {
+        return Err(bad(format!(
+            "unix path has a control character, a backslash or invalid UTF-8: {}",
+            show(bytes)
+        )));
+    }
     let normalized = bytes.len() > 1
         && bytes[1..]
             .split(|&b| b == b'/')
@@ -337,6 +343,13 @@ fn validate_unix_path(path: &Path) -> Result<()> {
         return Err(bad(format!("unix path is not normalized: {}", show(bytes))));
     }
     Ok(())
+}
+
+/// True when a path can be shown as it is: UTF-8 without a control
+/// character (which could start a new log line or a terminal escape) or a
+/// backslash (which shows escapes). Other paths are shown escaped.
+fn displays_as_is(path: &[u8]) -> bool {
+    std::str::from_utf8(path).is_ok_and(|p| !p.chars().any(|c| c.is_control() || c == '\\'))
 }
 
 fn validate_abstract(name: &[u8]) -> Result<()> {
@@ -432,7 +445,17 @@ impl fmt::Display for Address {
                 ScopeId::Index(i) => write!(f, "[{ip}%{i}]:{port}"),
                 ScopeId::Name(n) => write!(f, "[{ip}%{n}]:{port}"),
             },
-            Address::Unix(p) => write!(f, "unix:{}", p.display()),
+            // A valid path is written as is, so that it parses back; any
+            // other (a peer's name from the kernel, which may hold any
+            // byte but NUL) is escaped, so it can never forge a log line.
+            Address::Unix(p) => {
+                let bytes = std::os::unix::ffi::OsStrExt::as_bytes(p.as_os_str());
+                if displays_as_is(bytes) {
+                    write!(f, "unix:{}", p.display())
+                } else {
+                    write!(f, "unix:{}", bytes.escape_ascii())
+                }
+            }
             // A valid name is printable ASCII, written as is so that it
             // parses back; anything else (an invalid name built directly)
             // is escaped.

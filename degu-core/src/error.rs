@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::io;
+use std::time::Duration;
 
 use crate::Method;
 
@@ -111,6 +112,26 @@ pub enum Error {
     Invalid(String),
     /// The connection is closed (after an error, or by request).
     Closed,
+    /// A socket operation waited its whole timeout: the peer stalled.
+    TimedOut {
+        /// What was waiting.
+        stalled: Stall,
+        /// The timeout that ran out, when known.
+        after: Option<Duration>,
+    },
+}
+
+/// What waited when a socket timed out (see [`Error::TimedOut`]).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stall {
+    /// A read: the peer sent nothing for the whole timeout.
+    Read,
+    /// A write: the peer stopped reading (its receive buffer and ours are
+    /// full).
+    Write,
+    /// A TLS handshake that was not done by its deadline.
+    Handshake,
 }
 
 impl fmt::Display for Error {
@@ -161,6 +182,22 @@ impl fmt::Display for Error {
             Error::FramingMismatch(s) => write!(f, "headers do not match body: {s}"),
             Error::Invalid(s) => f.write_str(s),
             Error::Closed => f.write_str("connection is closed"),
+            Error::TimedOut { stalled, after } => {
+                let what = match stalled {
+                    Stall::Read => "read",
+                    Stall::Write => "write",
+                    Stall::Handshake => "TLS handshake",
+                };
+                write!(f, "{what} timed out")?;
+                if let Some(after) = after {
+                    write!(f, " after {after:?}")?;
+                }
+                match stalled {
+                    Stall::Read => f.write_str(": the peer sent nothing"),
+                    Stall::Write => f.write_str(": the peer stopped reading"),
+                    Stall::Handshake => Ok(()),
+                }
+            }
         }
     }
 }
@@ -195,16 +232,62 @@ impl From<Error> for io::Error {
             Error::UnexpectedEof(_) | Error::BodyTooShort { .. } => {
                 io::Error::new(io::ErrorKind::UnexpectedEof, e)
             }
+            Error::TimedOut { .. } => io::Error::new(io::ErrorKind::TimedOut, e),
             other => io::Error::new(io::ErrorKind::InvalidData, other),
         }
     }
 }
 
 impl Error {
-    /// True when the error is a socket timeout (`WouldBlock` or `TimedOut`).
+    /// True when the error is a socket timeout: [`Error::TimedOut`], or an
+    /// I/O error of kind `WouldBlock` or `TimedOut`.
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Error::Io(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut))
+        match self {
+            Error::TimedOut { .. } => true,
+            Error::Io(e) => is_timeout_kind(e),
+            _ => false,
+        }
     }
+
+    /// Names a socket timeout, for transports' `Read` and `Write`
+    /// implementations: an error that is a timeout (a blocking socket with
+    /// a timeout reports `WouldBlock`) becomes [`Error::TimedOut`] carried
+    /// in an `io::Error` of kind `TimedOut`, saying what stalled and, from
+    /// `after` (asked only then), the timeout that ran out. Any other
+    /// error is returned as it is.
+    ///
+    /// ```
+    /// use std::{io, time::Duration};
+    /// use degu_core::{Error, Stall};
+    /// let e = io::Error::from(io::ErrorKind::WouldBlock);
+    /// let e = Error::name_timeout(e, Stall::Write, || Some(Duration::from_secs(30)));
+    /// assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+    /// let e = Error::from(e);
+    /// assert!(e.is_timeout());
+    /// assert_eq!(e.to_string(), "write timed out after 30s: the peer stopped reading");
+    /// ```
+    pub fn name_timeout(
+        e: io::Error,
+        stalled: Stall,
+        after: impl FnOnce() -> Option<Duration>,
+    ) -> io::Error {
+        if is_timeout_kind(&e) {
+            Error::TimedOut {
+                stalled,
+                after: after(),
+            }
+            .into()
+        } else {
+            e
+        }
+    }
+}
+
+fn is_timeout_kind(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    ) && !e.get_ref().is_some_and(|inner| inner.is::<Error>())
 }
 
 /// A `Result` with degu's [`Error`].

@@ -64,6 +64,19 @@ fn known_name(name: &str) -> Option<&'static str> {
     candidates.iter().copied().find(|k| *k == name)
 }
 
+/// True when the comma-separated `list` (a header value such as
+/// `connection`'s) has `token` in it, compared without regard to case,
+/// optional whitespace around each element ignored (RFC 9110 §5.6.1).
+///
+/// ```
+/// assert!(degu_core::headers::has_token("keep-alive, Close", "close"));
+/// assert!(!degu_core::headers::has_token("closed", "close"));
+/// ```
+pub fn has_token(list: &str, token: &str) -> bool {
+    list.split(',')
+        .any(|t| t.trim_matches([' ', '\t']).eq_ignore_ascii_case(token))
+}
+
 /// Checks an outgoing header name and value.
 pub fn check_header(name: &str, value: &str) -> Result<()> {
     if name.is_empty() || !all_in(name.as_bytes(), tables::LOWER_NAME) {
@@ -310,6 +323,20 @@ impl Headers {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| &**v)
+    }
+
+    /// True when `name`'s value is a comma-separated list with `token` in
+    /// it, compared without regard to case (RFC 9110 §5.6.1: tokens such
+    /// as `connection`'s options; optional whitespace around each).
+    ///
+    /// ```
+    /// let h = degu_core::Headers::from_pairs([("connection", "keep-alive, Close")]).unwrap();
+    /// assert!(h.has_token("connection", "close"));
+    /// assert!(!h.has_token("connection", "clos"));
+    /// assert!(!h.has_token("upgrade", "close"));
+    /// ```
+    pub fn has_token(&self, name: &str, token: &str) -> bool {
+        self.get(name).is_some_and(|list| has_token(list, token))
     }
 
     /// True when `name` is present.

@@ -59,7 +59,7 @@ pub use body::{
     Body, BodyIter, Chunk, ChunkHead, ChunkedBody, ChunkedBodyIter, ConnSource, Extension,
     FileSource, Incoming, Outgoing, Plain, Source, write_chunk,
 };
-pub use error::{Error, Result};
+pub use error::{Error, Result, Stall};
 pub use headers::{Headers, StaticHeader, check_header};
 pub use message::{Response, Transport, standard_reason};
 pub use parse::{

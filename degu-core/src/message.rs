@@ -117,10 +117,23 @@ pub trait Transport: Read + Write {
     fn plain_fd(&self) -> Option<RawFd> {
         None
     }
+
+    /// Ends this side's output, so the peer reads everything written and
+    /// then the end of the stream: a TLS stream sends its `close_notify`
+    /// first, a socket shuts down its writing side (`shutdown(SHUT_WR)`).
+    /// Reading stays possible. The default does nothing (an in-memory
+    /// pipe).
+    fn shutdown_write(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for Box<T> {
     fn plain_fd(&self) -> Option<RawFd> {
         (**self).plain_fd()
+    }
+
+    fn shutdown_write(&mut self) -> std::io::Result<()> {
+        (**self).shutdown_write()
     }
 }

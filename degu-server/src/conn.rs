@@ -1,19 +1,20 @@
 //! One connection: read a request, call the app, write the response,
 //! until the peer leaves, a limit is reached, or something goes wrong.
 
+use std::fmt;
 use std::io::{Read, Write};
-use std::net::Shutdown;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::time::{Duration, Instant};
 
+use degu_core::headers::has_token;
 use degu_core::shared::{BodyState, BodyTracker, Shared, SharedWriter, body_source, shared};
 use degu_core::{
     Body, ChunkedBody, Error, Framing, Incoming, MAX_HEADERS, MAX_PREAMBLE, Method, Outgoing,
     Response, Transport, parse_request, write_framing, write_response_head,
 };
 
-use crate::app::{App, ConnectionInfo};
+use crate::app::{App, AppError, ConnectionInfo};
 use crate::request::Request;
 use crate::session::Session;
 use crate::socket::PlainStream;
@@ -25,17 +26,116 @@ pub const DRAIN_LIMIT: u64 = 1024 * 1024;
 /// Largest bytes body sent in the same write as its preamble.
 const COALESCE: usize = 64 * 1024;
 
+/// While lingering (see [`close_gracefully`]), the longest the server
+/// waits for the peer's next bytes before it takes the peer to be done:
+/// longer than a retransmission, shorter than patience.
+const LINGER_GAP: Duration = Duration::from_secs(1);
+
+/// A connection's state, as the server (and its shutdown) sees it.
+pub(crate) mod state {
+    /// Between requests: waiting for the next preamble.
+    pub const IDLE: u8 = 0;
+    /// Reading a preamble's rest, running the app, writing a response.
+    pub const BUSY: u8 = 1;
+    /// Said its last word; reading and discarding what the peer still
+    /// sends (see `close_gracefully`). Such a connection gives way to a
+    /// new one when every slot is taken.
+    pub const LINGERING: u8 = 2;
+}
+
 pub(crate) struct ConnCtx<'a> {
     pub app: &'a dyn App,
     pub max_requests: u64,
     pub stop: &'a AtomicBool,
-    pub busy: &'a AtomicBool,
+    /// One of [`state`]'s values.
+    pub state: &'a AtomicU8,
     /// The plain socket under the transport (none for in-memory ones).
     pub sock: Option<&'a PlainStream>,
+    /// The longest the connection lingers after the server ended it.
+    pub linger: Duration,
 }
 
-/// Why a connection ended, for the log line.
-pub(crate) type Reason = String;
+/// Why a connection ended, as the server logs it (`- ADDR Handled N
+/// requests: REASON`, the reason in its `Display` form).
+#[non_exhaustive]
+#[derive(Debug)]
+pub enum CloseReason {
+    /// The app's [`on_connect`](App::on_connect) refused the connection.
+    RefusedByOnConnect,
+    /// The peer closed the connection between requests.
+    PeerClosed,
+    /// The connection waited its whole `timeout` for the next request.
+    Timeout,
+    /// The connection served `max_requests` requests.
+    MaxRequests,
+    /// The request or the response said `connection: close`, or the
+    /// request body was left unread with too much of it to drain.
+    ConnectionClose,
+    /// The server is shutting down.
+    ShuttingDown,
+    /// The request could not be read or was refused (a refused preamble
+    /// is answered with a bare 4xx/5xx status first).
+    BadRequest(Error),
+    /// Writing `100 Continue` failed.
+    WriteError(std::io::Error),
+    /// The app returned an error.
+    AppError(AppError),
+    /// The app panicked.
+    AppPanicked,
+    /// The response could not be written, or broke its framing.
+    ResponseError(Error),
+    /// The peer ended a request body the server was draining.
+    BodyCutShort,
+    /// A request body was left unread and could not be drained.
+    BodyNotConsumed,
+    /// Reading a request body failed.
+    BodyFailed,
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CloseReason::RefusedByOnConnect => f.write_str("refused by on_connect"),
+            CloseReason::PeerClosed => f.write_str("peer closed the connection"),
+            CloseReason::Timeout => f.write_str("timeout"),
+            CloseReason::MaxRequests => f.write_str("max_requests reached"),
+            CloseReason::ConnectionClose => f.write_str("connection: close"),
+            CloseReason::ShuttingDown => f.write_str("server shutting down"),
+            CloseReason::BadRequest(e) => write!(f, "bad request: {e}"),
+            CloseReason::WriteError(e) => write!(f, "write error: {e}"),
+            CloseReason::AppError(e) => write!(f, "app error: {e}"),
+            CloseReason::AppPanicked => f.write_str("app panicked"),
+            CloseReason::ResponseError(e) => write!(f, "response error: {e}"),
+            CloseReason::BodyCutShort => f.write_str("request body cut short"),
+            CloseReason::BodyNotConsumed => f.write_str("request body not consumed"),
+            CloseReason::BodyFailed => f.write_str("request body failed"),
+        }
+    }
+}
+
+/// True for an error that means the connection itself is broken (the peer
+/// left, reset, or stalled), so there is nothing to close gracefully.
+fn broken(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Io(_) | Error::UnexpectedEof(_) | Error::TimedOut { .. }
+    )
+}
+
+impl CloseReason {
+    /// True when the server ends a connection that still works: its peer
+    /// may have more bytes on the way, and may not have read all of ours.
+    fn server_initiated(&self) -> bool {
+        match self {
+            CloseReason::PeerClosed
+            | CloseReason::Timeout
+            | CloseReason::WriteError(_)
+            | CloseReason::BodyCutShort => false,
+            CloseReason::BadRequest(e) | CloseReason::ResponseError(e) => !broken(e),
+            _ => true,
+        }
+    }
+}
 
 fn error_status(e: &Error) -> (u16, &'static str) {
     match e {
@@ -53,7 +153,7 @@ fn error_status(e: &Error) -> (u16, &'static str) {
 /// tests, fuzzing and transports of one's own.
 ///
 /// ```
-/// use degu_server::{serve_transport, ConnectionInfo, Session};
+/// use degu_server::{serve_transport, CloseReason, ConnectionInfo, Session};
 /// # struct Pipe { input: std::io::Cursor<Vec<u8>>, output: Vec<u8> }
 /// # impl std::io::Read for Pipe { fn read(&mut self, b: &mut [u8]) -> std::io::Result<usize> { self.input.read(b) } }
 /// # impl std::io::Write for Pipe { fn write(&mut self, b: &[u8]) -> std::io::Result<usize> { self.output.extend_from_slice(b); Ok(b.len()) } fn flush(&mut self) -> std::io::Result<()> { Ok(()) } }
@@ -63,60 +163,76 @@ fn error_status(e: &Error) -> (u16, &'static str) {
 /// let mut session = Session::new(degu_core::IPV4_LOOPBACK, None, 10);
 /// let reason = serve_transport(Box::new(pipe), &ConnectionInfo::default(), &mut session, &degu_server::demo::app);
 /// assert_eq!(session.requests(), 1);
-/// assert_eq!(reason, "peer closed the connection");
+/// assert!(matches!(reason, CloseReason::PeerClosed));
+/// assert_eq!(reason.to_string(), "peer closed the connection");
 /// ```
 pub fn serve_transport(
     transport: Box<dyn Transport>,
     info: &ConnectionInfo,
     session: &mut Session,
     app: &dyn App,
-) -> String {
+) -> CloseReason {
     let stop = AtomicBool::new(false);
-    let busy = AtomicBool::new(false);
+    let state = AtomicU8::new(state::BUSY);
     let ctx = ConnCtx {
         app,
         max_requests: session.max_requests(),
         stop: &stop,
-        busy: &busy,
+        state: &state,
         sock: None,
+        linger: Duration::ZERO,
     };
     serve(transport, info, session, &ctx)
 }
 
-/// Runs the connection; returns the requests handled and why it ended.
+/// Runs the connection, then closes it (gracefully when the server is the
+/// one ending it); returns why it ended.
 pub(crate) fn serve(
     transport: Box<dyn Transport>,
     info: &ConnectionInfo,
     session: &mut Session,
     ctx: &ConnCtx<'_>,
-) -> Reason {
+) -> CloseReason {
     if !ctx.app.on_connect(session, info) {
-        return "refused by on_connect".into();
+        return CloseReason::RefusedByOnConnect;
     }
     let conn = shared(transport);
+    let reason = serve_requests(&conn, session, ctx);
+    if reason.server_initiated() {
+        close_gracefully(&conn, ctx);
+    }
+    reason
+}
+
+/// The request loop: returns why it stopped.
+fn serve_requests(
+    conn: &Shared<Box<dyn Transport>>,
+    session: &mut Session,
+    ctx: &ConnCtx<'_>,
+) -> CloseReason {
     let mut out = Vec::with_capacity(1024);
     // One request, refilled for each request on the connection.
     let mut request = Request::blank();
     loop {
         if session.requests >= ctx.max_requests {
-            return "max_requests reached".into();
+            return CloseReason::MaxRequests;
         }
-        ctx.busy.store(false, Ordering::SeqCst);
+        ctx.state.store(state::IDLE, Ordering::SeqCst);
         if ctx.stop.load(Ordering::SeqCst) {
-            return "server shutting down".into();
+            return CloseReason::ShuttingDown;
         }
-        let (framing, tracker, expect) = match read_request(&conn, ctx, &mut request) {
+        let (framing, tracker, expect) = match read_request(conn, ctx, &mut request) {
             Ok(Some(r)) => r,
-            Ok(None) => return "peer closed the connection".into(),
+            Ok(None) => return CloseReason::PeerClosed,
             Err(e) => {
                 if e.is_timeout() {
-                    return "timeout".into();
+                    return CloseReason::Timeout;
                 }
-                if !matches!(e, Error::Io(_) | Error::UnexpectedEof(_)) {
+                if !broken(&e) {
                     let (status, reason) = error_status(&e);
-                    refuse(&conn, ctx.sock, status, reason);
+                    refuse(conn, status, reason);
                 }
-                return format!("bad request: {e}");
+                return CloseReason::BadRequest(e);
             }
         };
         if expect {
@@ -125,15 +241,12 @@ pub(crate) fn serve(
                 .get_mut()
                 .write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
             if let Err(e) = r {
-                return format!("write error: {e}");
+                return CloseReason::WriteError(e);
             }
         }
         let method = request.method;
         // Connection options are case-insensitive tokens (RFC 9110 §7.6.1).
-        let close_requested = request
-            .headers
-            .get("connection")
-            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        let close_requested = request.headers.has_token("connection", "close");
         let result = catch_unwind(AssertUnwindSafe(|| ctx.app.call(session, &mut request)));
         // A body the app left in the request is the connection's to
         // finish (or not) below, never the next request's.
@@ -144,13 +257,13 @@ pub(crate) fn serve(
                 if let Some(t) = &tracker {
                     t.fail();
                 }
-                return format!("app error: {e}");
+                return CloseReason::AppError(e);
             }
             Err(_) => {
                 if let Some(t) = &tracker {
                     t.fail();
                 }
-                return "app panicked".into();
+                return CloseReason::AppPanicked;
             }
         };
         // The last response on this connection says so, so a client sees a
@@ -160,7 +273,7 @@ pub(crate) fn serve(
             || ctx.stop.load(Ordering::SeqCst)
             || (tracker.as_ref().is_some_and(|t| closes_unread(t, framing))
                 && !response.body.reads_connection());
-        let written = write_response(&conn, ctx.sock, &mut out, method, &mut response, last);
+        let written = write_response(conn, ctx.sock, &mut out, method, &mut response, last);
         request.recycle(std::mem::take(&mut response.headers));
         drop(response);
         let close_after = match written {
@@ -169,20 +282,20 @@ pub(crate) fn serve(
                 if let Some(t) = &tracker {
                     t.fail();
                 }
-                return format!("response error: {e}");
+                return CloseReason::ResponseError(e);
             }
         };
         session.requests += 1;
         if let Some(t) = tracker
-            && let Err(reason) = finish_body(&conn, framing, &t)
+            && let Err(reason) = finish_body(conn, framing, &t)
         {
             return reason;
         }
         if close_requested || close_after {
-            return "connection: close".into();
+            return CloseReason::ConnectionClose;
         }
         if session.requests >= ctx.max_requests {
-            return "max_requests reached".into();
+            return CloseReason::MaxRequests;
         }
     }
 }
@@ -200,7 +313,7 @@ fn read_request(
     let Some(buf) = reader.read_preamble()? else {
         return Ok(None);
     };
-    ctx.busy.store(true, Ordering::SeqCst);
+    ctx.state.store(state::BUSY, Ordering::SeqCst);
     let p = parse_request(buf)?;
     let framing = p.typed.framing;
     let expect = framing != Framing::None
@@ -246,7 +359,7 @@ fn finish_body(
     conn: &Shared<Box<dyn Transport>>,
     framing: Framing,
     t: &BodyTracker,
-) -> Result<(), Reason> {
+) -> Result<(), CloseReason> {
     let state = t.detach();
     match (state, framing) {
         (BodyState::Complete, _) => Ok(()),
@@ -257,51 +370,64 @@ fn finish_body(
             while left > 0 {
                 let want = (left as usize).min(buf.len());
                 match reader.read(&mut buf[..want]) {
-                    Ok(0) | Err(_) => return Err("request body cut short".into()),
+                    Ok(0) | Err(_) => return Err(CloseReason::BodyCutShort),
                     Ok(k) => left -= k as u64,
                 }
             }
             Ok(())
         }
-        (BodyState::Reading, _) => Err("request body not consumed".into()),
-        _ => Err("request body failed".into()),
+        (BodyState::Reading, _) => Err(CloseReason::BodyNotConsumed),
+        _ => Err(CloseReason::BodyFailed),
     }
 }
 
-/// Sends a bare error status with `connection: close`, then closes
-/// gracefully: shut down writing and discard what the peer still sends
-/// (briefly and boundedly), so the peer reads the status instead of a reset.
-fn refuse(
-    conn: &Shared<Box<dyn Transport>>,
-    sock: Option<&PlainStream>,
-    status: u16,
-    reason: &str,
-) {
+/// Sends a bare error status with `connection: close` (the graceful close
+/// that follows lets the peer read it instead of a reset).
+fn refuse(conn: &Shared<Box<dyn Transport>>, status: u16, reason: &str) {
     let msg =
         format!("HTTP/1.1 {status} {reason}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
     let mut reader = conn.borrow_mut();
-    if reader.get_mut().write_all(msg.as_bytes()).is_err() {
-        return;
-    }
+    let _ = reader.get_mut().write_all(msg.as_bytes());
     let _ = reader.get_mut().flush();
-    if let Some(sock) = sock {
-        linger(sock);
+}
+
+/// Ends a connection the server chose to end without losing what it sent.
+///
+/// Closing a socket whose peer has sent bytes not yet read (pipelined
+/// requests behind the last one answered, the rest of a refused or unread
+/// body) makes the kernel answer with a reset, and a reset destroys the
+/// response bytes still on their way, so the peer would miss the end of
+/// the last response and its `connection: close`. So: end the output
+/// (TLS `close_notify`, then `shutdown(SHUT_WR)`: the peer reads all of it,
+/// then the end of the stream), then read and discard what the peer still
+/// sends until it closes its side, it is quiet for [`LINGER_GAP`], or
+/// `linger` has passed in all, whichever comes first: a peer that
+/// trickles bytes holds the connection no longer than `linger`. Meanwhile
+/// the connection is [`state::LINGERING`], and gives way to a new
+/// connection when every slot is taken.
+fn close_gracefully(conn: &Shared<Box<dyn Transport>>, ctx: &ConnCtx<'_>) {
+    ctx.state.store(state::LINGERING, Ordering::SeqCst);
+    if let Ok(mut reader) = conn.try_borrow_mut() {
+        let _ = reader.get_mut().shutdown_write();
+    }
+    if let Some(sock) = ctx.sock {
+        discard_input(sock, ctx.linger);
     }
 }
 
-pub(crate) fn linger(sock: &PlainStream) {
-    let _ = sock.shutdown(Shutdown::Write);
-    let _ = sock.set_timeout(Some(Duration::from_millis(200)));
-    let mut s = match sock.try_clone() {
-        Ok(s) => s,
-        Err(_) => return,
-    };
+/// Reads and discards from `sock` until the peer closes or errs, is quiet
+/// for [`LINGER_GAP`], or `linger` has passed.
+pub(crate) fn discard_input(sock: &PlainStream, linger: Duration) {
+    let deadline = Instant::now() + linger;
     let mut buf = [0u8; 8192];
-    let mut total = 0;
-    while total < 256 * 1024 {
-        match s.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => total += n,
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || sock.set_read_timeout(Some(left.min(LINGER_GAP))).is_err() {
+            return;
+        }
+        match (&mut &*sock).read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
         }
     }
 }
@@ -337,9 +463,12 @@ fn write_response(
         }
     }
     // The framing header the response lacks: none, or the body's, or (every
-    // response being self-delimiting) `content-length: 0` for no body. It
-    // goes straight into the preamble; the app's headers are not changed.
-    let add = if !bodiless && resp.body.is_none() && declared == Framing::None {
+    // response being self-delimiting) `content-length: 0` for no body, to
+    // HEAD as to GET (a HEAD response carries the headers the same response
+    // to GET would); 204 and 304 carry none. It goes straight into the
+    // preamble; the app's headers are not changed.
+    let add = if status != 204 && status != 304 && resp.body.is_none() && declared == Framing::None
+    {
         Framing::Length(0)
     } else {
         resp.body.missing_framing(declared, bodiless)?
@@ -361,7 +490,7 @@ fn write_response(
     if out.len() > MAX_PREAMBLE {
         return Err(Error::PreambleTooLarge);
     }
-    let close = add_close || connection == Some("close");
+    let close = add_close || connection.is_some_and(|v| has_token(v, "close"));
     match &mut resp.body {
         Outgoing::None => conn.borrow_mut().get_mut().write_all(out)?,
         Outgoing::Bytes(b) if out.len() + b.len() <= COALESCE => {

@@ -1,9 +1,14 @@
 //! [`FilesApp`]: serves a directory, with ranges and `sendfile`.
 
 use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use degu_core::{Body, Method, Response};
+use rustix::fs::{Mode, OFlags, ResolveFlags};
+use rustix::io::Errno;
 
 use crate::app::{App, AppResult};
 use crate::request::Request;
@@ -14,10 +19,19 @@ use crate::session::Session;
 /// `content-range`; past the end `416`), a `content-type` from the
 /// extension, `index.html` for a directory.
 ///
-/// It never leaves its directory: `.` and `..` and any component that
-/// starts with a dot are `404` (dot files are not served), a symlink that
-/// leads out of the directory is `403`; absolute components and NUL bytes
-/// cannot get past the request parser.
+/// It never leaves its directory. `.` and `..` and any component that
+/// starts with a dot are `404` (dot files are not served); absolute
+/// components and NUL bytes cannot get past the request parser. Each file
+/// is opened beneath the directory in one step (`openat2` with
+/// `RESOLVE_BENEATH`), so a symlink is followed only while it stays
+/// inside (one that leads out is `403`), and a directory swapped for a
+/// symlink while a request runs cannot lead it outside either. An
+/// absolute symlink, which `RESOLVE_BENEATH` does not follow, and a kernel
+/// without `openat2` (before Linux 5.6, or a sandbox that forbids it) take
+/// the other safe way: the file is opened once, and the path of what was
+/// opened (`/proc/self/fd`) must be inside. Only regular files are served:
+/// a FIFO, a socket or a device is `404`, and is opened without waiting
+/// (`O_NONBLOCK`), so a FIFO cannot hold the connection.
 ///
 /// Over a plain socket the file goes out with `sendfile(2)`; over TLS
 /// through an ordinary read/write loop.
@@ -41,24 +55,72 @@ use crate::session::Session;
 #[derive(Clone, Debug)]
 pub struct FilesApp {
     root: PathBuf,
+    /// The root, opened once: files are opened beneath it.
+    dir: Arc<OwnedFd>,
 }
 
 impl FilesApp {
-    /// Serves `dir` (which must exist; it is canonicalized now).
-    pub fn new(dir: impl AsRef<Path>) -> std::io::Result<FilesApp> {
+    /// Serves `dir` (which must exist; it is canonicalized and opened
+    /// now).
+    pub fn new(dir: impl AsRef<Path>) -> io::Result<FilesApp> {
         let root = dir.as_ref().canonicalize()?;
-        if !root.is_dir() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::NotADirectory,
-                format!("{} is not a directory", root.display()),
-            ));
-        }
-        Ok(FilesApp { root })
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let fd = rustix::fs::open(&root, flags, Mode::empty()).map_err(|e| {
+            let e = io::Error::from(e);
+            io::Error::new(e.kind(), format!("{}: {e}", root.display()))
+        })?;
+        Ok(FilesApp {
+            root,
+            dir: Arc::new(fd),
+        })
     }
 
     /// The served directory (canonical).
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Opens `rel` (a relative path of checked components, or `.`) beneath
+    /// the root, without following a symlink out of it and without waiting
+    /// on a FIFO.
+    fn open(&self, rel: &Path) -> Result<File, Errno> {
+        let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
+        let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
+        match rustix::fs::openat2(self.dir.as_fd(), rel, flags, Mode::empty(), resolve) {
+            Ok(fd) => Ok(File::from(fd)),
+            // An absolute symlink (which `RESOLVE_BENEATH` never follows)
+            // may still lead inside; or there is no openat2 here. Open
+            // once, then check what was opened.
+            Err(Errno::XDEV | Errno::NOSYS | Errno::PERM) => open_checked(&self.root, rel),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Opens `root/rel` once (`O_NONBLOCK`: a FIFO does not wait for a
+/// writer), then checks that what was opened is beneath `root` by the
+/// path the kernel gives for the descriptor: whatever was swapped in
+/// along the way, the file served is the one checked. `EXDEV` when it is
+/// outside.
+fn open_checked(root: &Path, rel: &Path) -> Result<File, Errno> {
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
+    let fd = rustix::fs::open(root.join(rel), flags, Mode::empty())?;
+    let link = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    let opened = std::fs::read_link(link).map_err(|_| Errno::XDEV)?;
+    if opened.starts_with(root) {
+        Ok(File::from(fd))
+    } else {
+        Err(Errno::XDEV)
+    }
+}
+
+/// The response for a file that could not be opened.
+fn open_failed(e: Errno) -> AppResult {
+    match e {
+        // Out of the root (a symlink leading out, or an absolute one),
+        // or not readable.
+        Errno::XDEV | Errno::LOOP | Errno::ACCESS | Errno::PERM => status(403, "Forbidden"),
+        _ => status(404, "Not Found"),
     }
 }
 
@@ -107,7 +169,7 @@ impl App for FilesApp {
                 return Ok(Response::new(405, "Method Not Allowed").header("allow", "GET, HEAD")?);
             }
         };
-        let mut path = self.root.clone();
+        let mut rel = PathBuf::from(".");
         let n = request.path.len();
         for (i, c) in request.path.iter().enumerate() {
             if c.is_empty() && i + 1 == n {
@@ -116,39 +178,31 @@ impl App for FilesApp {
             if c.is_empty() || c.starts_with('.') || c.contains(['/', '\\', '\0']) {
                 return status(404, "Not Found");
             }
-            path.push(c);
-        }
-        let mut real = match path.canonicalize() {
-            Ok(p) => p,
-            Err(_) => return status(404, "Not Found"),
-        };
-        if !real.starts_with(&self.root) {
-            return status(403, "Forbidden");
+            rel.push(c);
         }
         let trailing_slash = request.path.last().is_some_and(String::is_empty);
-        let is_dir = real.is_dir();
-        if is_dir {
-            if request.path.last().is_some_and(|c| !c.is_empty()) {
+        let mut file = match self.open(&rel) {
+            Ok(f) => f,
+            Err(e) => return open_failed(e),
+        };
+        let mut meta = file.metadata()?;
+        if meta.is_dir() {
+            if !trailing_slash && !request.path.is_empty() {
                 let location = format!("{}/", request.uri.split('?').next().unwrap_or("/"));
                 return Ok(Response::new(301, "Moved Permanently").header("location", location)?);
             }
-            real = real.join("index.html");
-            match real.canonicalize() {
-                Ok(p) if p.starts_with(&self.root) => real = p,
-                Ok(_) => return status(403, "Forbidden"),
-                Err(_) => return status(404, "Not Found"),
-            }
+            rel.push("index.html");
+            file = match self.open(&rel) {
+                Ok(f) => f,
+                Err(e) => return open_failed(e),
+            };
+            meta = file.metadata()?;
+        } else if trailing_slash {
+            // A trailing slash names a directory, never a file.
+            return status(404, "Not Found");
         }
-        let file = match File::open(&real) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-                return status(403, "Forbidden");
-            }
-            Err(_) => return status(404, "Not Found"),
-        };
-        let meta = file.metadata()?;
-        // A trailing slash names a directory, never a file.
-        if !meta.is_file() || (trailing_slash && !is_dir) {
+        // Only regular files: not a FIFO, a socket or a device.
+        if !meta.is_file() {
             return status(404, "Not Found");
         }
         let total = meta.len();
@@ -171,7 +225,7 @@ impl App for FilesApp {
             },
         };
         r = r
-            .header("content-type", content_type(&real))?
+            .header("content-type", content_type(&rel))?
             .header("accept-ranges", "bytes")?;
         if head {
             return Ok(r.header("content-length", len.to_string())?);

@@ -27,8 +27,10 @@
 //!
 //! - Keep-alive and pipelining; at most `max_requests` per connection; the
 //!   socket `timeout` cuts off idle and slow peers.
-//! - Every response is self-delimiting: a body-less response gets
-//!   `content-length: 0` unless it answers HEAD or has status 204 or 304.
+//! - Every response is self-delimiting: a body-less response without a
+//!   framing header gets `content-length: 0` (unless its status is 204 or
+//!   304), to HEAD as to GET: a HEAD response carries the headers the same
+//!   response to GET would.
 //! - A response is validated before anything is written (framing headers
 //!   agree with the body, no body on HEAD, 204 or 304).
 //! - Errors close the connection. A preamble that was read whole but is
@@ -39,6 +41,11 @@
 //!   (content-length only), otherwise the connection closes (and the
 //!   response says `connection: close`): its bytes are never parsed as a
 //!   request.
+//! - When the server ends a connection itself (a refusal, an error, the
+//!   last response), it closes gracefully so that nothing it sent is lost
+//!   to a TCP reset: it ends its output (TLS `close_notify`, then
+//!   `shutdown(SHUT_WR)`) and reads and discards what the peer still sends
+//!   until the peer closes, for at most [`ServerOptions::linger`].
 //! - `expect: 100-continue` on a request with a body is answered with an
 //!   interim `100 Continue`.
 //! - Logging through the `log` facade, per connection:
@@ -58,7 +65,7 @@ mod session;
 pub mod socket;
 
 pub use app::{App, AppError, AppResult, ConnectionInfo};
-pub use conn::{DRAIN_LIMIT, serve_transport};
+pub use conn::{CloseReason, DRAIN_LIMIT, serve_transport};
 pub use degu_core::{
     self, Address, Body, BodyIter, Chunk, ChunkedBody, ChunkedBodyIter, ContentRange, Error,
     Headers, Incoming, Method, Outgoing, Range, Response, Result, StaticHeader,

@@ -21,6 +21,7 @@ pub struct ServerOptions {
     max_requests: u64,
     timeout: Option<Duration>,
     shutdown_timeout: Duration,
+    linger: Duration,
 }
 
 impl Default for ServerOptions {
@@ -30,6 +31,7 @@ impl Default for ServerOptions {
             max_requests: 1000,
             timeout: Some(Duration::from_secs(30)),
             shutdown_timeout: Duration::from_secs(10),
+            linger: Duration::from_secs(5),
         }
     }
 }
@@ -63,6 +65,25 @@ impl ServerOptions {
         self
     }
 
+    /// The longest a connection lingers after the server ended it
+    /// (default 5 s; zero: close at once).
+    ///
+    /// When the server ends a connection itself (after `connection:
+    /// close`, the `max_requests`-th request, a refused request, an app
+    /// error, at shutdown), the peer may still be sending (pipelined
+    /// requests, the rest of a body) and may not have read the last
+    /// response yet. Closing a socket with unread input makes the kernel
+    /// reset the connection, which destroys response bytes still in
+    /// flight. So the server shuts down its writing side, then reads and
+    /// discards what the peer still sends until the peer closes, stays
+    /// quiet for a second, or this much time has passed in all. A
+    /// lingering connection holds its slot, but gives it up at once when
+    /// a new connection needs it.
+    pub fn linger(mut self, t: Duration) -> Self {
+        self.linger = t;
+        self
+    }
+
     /// The max_connections setting.
     pub fn get_max_connections(&self) -> usize {
         self.max_connections
@@ -81,6 +102,11 @@ impl ServerOptions {
     /// The shutdown_timeout setting.
     pub fn get_shutdown_timeout(&self) -> Duration {
         self.shutdown_timeout
+    }
+
+    /// The linger setting.
+    pub fn get_linger(&self) -> Duration {
+        self.linger
     }
 
     /// Checks every option: zero limits and a zero timeout are errors.

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io;
 use std::net::Shutdown;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -14,7 +14,7 @@ use log::{info, warn};
 use socket2::Socket;
 
 use crate::app::{App, ConnectionInfo};
-use crate::conn::{ConnCtx, serve};
+use crate::conn::{ConnCtx, serve, state};
 use crate::options::ServerOptions;
 use crate::session::Session;
 use crate::socket::{PlainStream, from_sock_addr, listen};
@@ -29,7 +29,8 @@ pub trait Wrapper: Send + Sync + 'static {
 
 struct Slot {
     sock: PlainStream,
-    busy: Arc<AtomicBool>,
+    /// One of `conn::state`'s values.
+    state: Arc<AtomicU8>,
 }
 
 #[derive(Default)]
@@ -200,7 +201,7 @@ impl Server {
     fn start_connection(&self, inner: &Arc<Inner>, stream: PlainStream, peer: Address) {
         let mut conns = inner.lock();
         conns.threads.retain(|t| !t.is_finished());
-        if conns.slots.len() >= self.options.get_max_connections() {
+        if conns.slots.len() >= self.options.get_max_connections() && !evict_lingering(&mut conns) {
             warn!("{peer} refused: already {} connections", conns.slots.len());
             let _ = stream.shutdown(Shutdown::Both);
             return;
@@ -221,17 +222,17 @@ impl Server {
         }
         let id = conns.next_id;
         conns.next_id += 1;
-        let busy = Arc::new(AtomicBool::new(true));
+        let conn_state = Arc::new(AtomicU8::new(state::BUSY));
         conns.slots.insert(
             id,
             Slot {
                 sock: clone,
-                busy: Arc::clone(&busy),
+                state: Arc::clone(&conn_state),
             },
         );
         let app = Arc::clone(&self.app);
         let wrapper = self.wrapper.clone();
-        let max_requests = self.options.get_max_requests();
+        let options = self.options.clone();
         let inner2 = Arc::clone(inner);
         let spawned = thread::Builder::new()
             .name("degu-conn".into())
@@ -241,9 +242,9 @@ impl Server {
                     peer,
                     &*app,
                     wrapper.as_deref(),
-                    max_requests,
+                    &options,
                     &inner2,
-                    &busy,
+                    &conn_state,
                 );
                 // Free the slot before the peer can see the close, so a
                 // peer that reconnects at once is never refused for a
@@ -264,14 +265,31 @@ impl Server {
     }
 }
 
+/// Makes room for a new connection by ending a lingering one (which has
+/// said all it had to say); false when none is lingering.
+fn evict_lingering(conns: &mut Conns) -> bool {
+    let lingering = conns
+        .slots
+        .iter()
+        .find(|(_, slot)| slot.state.load(Ordering::SeqCst) == state::LINGERING)
+        .map(|(id, _)| *id);
+    match lingering.and_then(|id| conns.slots.remove(&id)) {
+        Some(slot) => {
+            let _ = slot.sock.shutdown(Shutdown::Both);
+            true
+        }
+        None => false,
+    }
+}
+
 fn run_connection(
     stream: PlainStream,
     peer: Address,
     app: &dyn App,
     wrapper: Option<&dyn Wrapper>,
-    max_requests: u64,
+    options: &ServerOptions,
     inner: &Inner,
-    busy: &AtomicBool,
+    conn_state: &AtomicU8,
 ) {
     info!("+ {peer} New connection");
     let sock = match stream.try_clone() {
@@ -296,13 +314,15 @@ fn run_connection(
             return;
         }
     };
+    let max_requests = options.get_max_requests();
     let mut session = Session::new(peer, credentials, max_requests);
     let ctx = ConnCtx {
         app,
         max_requests,
         stop: &inner.stop,
-        busy,
+        state: conn_state,
         sock: Some(&sock),
+        linger: options.get_linger(),
     };
     let reason = serve(transport, &info, &mut session, &ctx);
     info!(
@@ -352,8 +372,10 @@ impl ServerHandle {
         let _ = thread.join();
         {
             let conns = self.inner.lock();
+            // Lingering connections are left to finish: their time is
+            // bounded by the linger option.
             for slot in conns.slots.values() {
-                if !slot.busy.load(Ordering::SeqCst) {
+                if slot.state.load(Ordering::SeqCst) == state::IDLE {
                     let _ = slot.sock.shutdown(Shutdown::Both);
                 }
             }

@@ -9,7 +9,7 @@ use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use degu_core::{Address, Error, Result, Transport};
+use degu_core::{Address, Error, Result, Stall, Transport};
 use socket2::{Domain, SockAddr, Socket, Type};
 
 /// Converts an [`Address`] to a socket2 address (resolving a named IPv6
@@ -95,16 +95,48 @@ impl PlainStream {
 
     /// Sets the read and write timeouts.
     pub fn set_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.set_read_timeout(timeout)?;
         match self {
-            PlainStream::Tcp(s) => {
-                s.set_read_timeout(timeout)?;
-                s.set_write_timeout(timeout)
-            }
-            PlainStream::Unix(s) => {
-                s.set_read_timeout(timeout)?;
-                s.set_write_timeout(timeout)
-            }
+            PlainStream::Tcp(s) => s.set_write_timeout(timeout),
+            PlainStream::Unix(s) => s.set_write_timeout(timeout),
         }
+    }
+
+    /// Sets the read timeout only.
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        match self {
+            PlainStream::Tcp(s) => s.set_read_timeout(timeout),
+            PlainStream::Unix(s) => s.set_read_timeout(timeout),
+        }
+    }
+
+    /// The read timeout (`None`: reads wait forever).
+    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        match self {
+            PlainStream::Tcp(s) => s.read_timeout(),
+            PlainStream::Unix(s) => s.read_timeout(),
+        }
+    }
+
+    /// The write timeout (`None`: writes wait forever).
+    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        match self {
+            PlainStream::Tcp(s) => s.write_timeout(),
+            PlainStream::Unix(s) => s.write_timeout(),
+        }
+    }
+
+    /// A socket timeout as [`Error::TimedOut`] naming what stalled (the
+    /// socket's own timeout read back); other errors unchanged.
+    fn stalled(&self, e: io::Error, stall: Stall) -> io::Error {
+        Error::name_timeout(e, stall, || {
+            match stall {
+                Stall::Write => self.write_timeout(),
+                _ => self.read_timeout(),
+            }
+            .ok()
+            .flatten()
+        })
     }
 
     /// Shuts down one or both directions.
@@ -152,26 +184,36 @@ pub struct Credentials {
 
 impl Read for PlainStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            PlainStream::Tcp(s) => s.read(buf),
-            PlainStream::Unix(s) => s.read(buf),
-        }
+        (&*self).read(buf)
+    }
+}
+
+/// Reads through a shared reference, as `&TcpStream` does.
+impl Read for &PlainStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let r = match *self {
+            PlainStream::Tcp(s) => Read::read(&mut &*s, buf),
+            PlainStream::Unix(s) => Read::read(&mut &*s, buf),
+        };
+        r.map_err(|e| self.stalled(e, Stall::Read))
     }
 }
 
 impl Write for PlainStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
+        let r = match self {
             PlainStream::Tcp(s) => s.write(buf),
             PlainStream::Unix(s) => s.write(buf),
-        }
+        };
+        r.map_err(|e| self.stalled(e, Stall::Write))
     }
 
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        match self {
+        let r = match self {
             PlainStream::Tcp(s) => s.write_vectored(bufs),
             PlainStream::Unix(s) => s.write_vectored(bufs),
-        }
+        };
+        r.map_err(|e| self.stalled(e, Stall::Write))
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -185,6 +227,10 @@ impl Transport for PlainStream {
             PlainStream::Tcp(s) => s.as_raw_fd(),
             PlainStream::Unix(s) => s.as_raw_fd(),
         })
+    }
+
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        self.shutdown(Shutdown::Write)
     }
 }
 

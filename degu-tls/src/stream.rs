@@ -2,8 +2,12 @@
 
 use std::io::{self, Read, Write};
 use std::ops::{Deref, DerefMut};
+use std::os::fd::AsFd;
+use std::time::Instant;
 
+use degu_core::{Error, Stall};
 use rustls::{ConnectionCommon, SideData, StreamOwned};
+use socket2::SockRef;
 
 /// A TLS connection over a plain socket, as a [`degu_core::Transport`]
 /// (which reports no plain descriptor, so file bodies go through TLS).
@@ -36,14 +40,68 @@ where
     C: DerefMut + Deref<Target = ConnectionCommon<<C as TlsSide>::Side>> + TlsSide,
     T: Read + Write,
 {
-    /// Wraps `conn` over `sock` and completes the handshake (bounded by
-    /// the socket's timeouts).
-    pub fn handshake(mut conn: C, mut sock: T) -> io::Result<Self> {
-        while conn.is_handshaking() {
-            conn.complete_io(&mut sock)?;
+    /// Wraps `conn` over `sock` and completes the handshake within the
+    /// socket's read timeout as a whole (a peer that sends its handshake
+    /// in slow pieces cannot stretch it past that); a handshake not done
+    /// by then fails with [`Error::TimedOut`] ([`Stall::Handshake`]). The
+    /// socket's timeouts are as they were afterwards.
+    pub fn handshake(mut conn: C, mut sock: T) -> io::Result<Self>
+    where
+        T: AsFd,
+    {
+        let (read_timeout, write_timeout) = {
+            let s = SockRef::from(&sock);
+            (s.read_timeout()?, s.write_timeout()?)
+        };
+        let deadline = read_timeout.map(|t| Instant::now() + t);
+        let timed_out = || {
+            io::Error::from(Error::TimedOut {
+                stalled: Stall::Handshake,
+                after: read_timeout,
+            })
+        };
+        while conn.is_handshaking() || conn.wants_write() {
+            if let Some(deadline) = deadline {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(timed_out());
+                }
+                let s = SockRef::from(&sock);
+                s.set_read_timeout(Some(left))?;
+                s.set_write_timeout(Some(write_timeout.map_or(left, |w| w.min(left))))?;
+            }
+            // One read or one write at a time (rustls' `complete_io` would
+            // loop until the handshake is done), so the deadline is
+            // checked before each.
+            if conn.wants_write() {
+                match conn.write_tls(&mut sock) {
+                    Err(e) if is_timeout(&e) => return Err(timed_out()),
+                    r => r?,
+                };
+                continue;
+            }
+            if !conn.wants_read() {
+                break;
+            }
+            match conn.read_tls(&mut sock) {
+                Ok(0) => {
+                    return Err(Error::UnexpectedEof("TLS handshake").into());
+                }
+                Ok(_) => {}
+                Err(e) if is_timeout(&e) => return Err(timed_out()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            if let Err(e) = conn.process_new_packets() {
+                // Send the alert that says why, if it can go.
+                let _ = conn.write_tls(&mut sock);
+                return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+            }
         }
-        while conn.wants_write() {
-            conn.write_tls(&mut sock)?;
+        if deadline.is_some() {
+            let s = SockRef::from(&sock);
+            s.set_read_timeout(read_timeout)?;
+            s.set_write_timeout(write_timeout)?;
         }
         Ok(TlsStream {
             inner: StreamOwned::new(conn, sock),
@@ -66,6 +124,15 @@ where
         }
         Ok(())
     }
+}
+
+/// True for a socket timeout (a blocking socket with a timeout reports
+/// `WouldBlock`).
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 impl<C, T> Read for TlsStream<C, T>
@@ -98,8 +165,14 @@ where
 impl<C, T> degu_core::Transport for TlsStream<C, T>
 where
     C: DerefMut + Deref<Target = ConnectionCommon<<C as TlsSide>::Side>> + TlsSide,
-    T: Read + Write,
+    T: degu_core::Transport,
 {
+    /// Sends `close_notify`, then shuts down the socket's writing side.
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        self.inner.conn.send_close_notify();
+        self.push()?;
+        self.inner.sock.shutdown_write()
+    }
 }
 
 impl<C, T> Drop for TlsStream<C, T>

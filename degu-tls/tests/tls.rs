@@ -565,3 +565,75 @@ fn fetch_tls_talks_to_demo_tls() {
     let out = run(&[&demo.address, "/"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
+
+/// A rustls client stream to `address` with the fixture's client
+/// certificate.
+fn raw_tls(
+    f: &Fixture,
+) -> degu_tls::rustls::StreamOwned<degu_tls::rustls::ClientConnection, std::net::TcpStream> {
+    let Address::Tcp4 { port, .. } = *f.handle.address() else {
+        unreachable!()
+    };
+    let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let name = degu_tls::rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let conn = degu_tls::rustls::ClientConnection::new(f.pki.client_config(), name).unwrap();
+    degu_tls::rustls::StreamOwned::new(conn, tcp)
+}
+
+#[test]
+fn the_servers_last_word_ends_with_close_notify() {
+    let f = start(TestPki::new("degu test CA"));
+    for (request, status) in [
+        // Refused: a bare 400, then the end.
+        (&b"GET /\x01 HTTP/1.1\r\n\r\n"[..], "400 Bad Request"),
+        // The last response.
+        (b"GET / HTTP/1.1\r\nconnection: close\r\n\r\n", "200 OK"),
+    ] {
+        let mut tls = raw_tls(&f);
+        tls.write_all(request).unwrap();
+        let mut reply = Vec::new();
+        // rustls reports a TCP close without close_notify as an error.
+        tls.read_to_end(&mut reply)
+            .expect("the TLS stream ends with close_notify");
+        let reply = String::from_utf8(reply).unwrap();
+        assert!(
+            reply.starts_with(&format!("HTTP/1.1 {status}\r\n")),
+            "{reply}"
+        );
+        assert!(reply.contains("connection: close\r\n"), "{reply}");
+    }
+}
+
+#[test]
+fn a_trickled_handshake_is_cut_off_at_the_timeout() {
+    let pki = TestPki::new("degu test CA");
+    let opts = ServerOptions::default().timeout(Some(Duration::from_millis(500)));
+    let handle = SslServer::bind(pki.server_config(), &IPV4_LOOPBACK, demo::app, opts)
+        .unwrap()
+        .spawn()
+        .unwrap();
+    let Address::Tcp4 { port, .. } = *handle.address() else {
+        unreachable!()
+    };
+    // A real ClientHello, one byte every 50 ms: each read the server makes
+    // is answered well within its timeout, the handshake as a whole is not.
+    let name = degu_tls::rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let mut conn = degu_tls::rustls::ClientConnection::new(pki.client_config(), name).unwrap();
+    let mut hello = Vec::new();
+    conn.write_tls(&mut hello).unwrap();
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let sent = hello
+        .iter()
+        .take_while(|b| {
+            std::thread::sleep(Duration::from_millis(50));
+            s.write_all(&[**b]).is_ok()
+        })
+        .count();
+    println!("cut off after {sent} of {} bytes", hello.len());
+    assert!(
+        sent < hello.len(),
+        "the handshake went on past its deadline"
+    );
+    assert_eq!(handle.shutdown(), 0);
+}

@@ -448,9 +448,37 @@ fn timeout_when_server_never_answers() {
     let err = conn.get("/", &Headers::new()).unwrap_err();
     let elapsed = start.elapsed();
     assert!(err.is_timeout(), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "read timed out after 200ms: the peer sent nothing"
+    );
     assert!(elapsed >= Duration::from_millis(150), "{elapsed:?}");
     assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
     assert!(conn.is_closed());
+    drop(conn);
+    server.join();
+}
+
+#[test]
+fn timeout_when_server_stops_reading() {
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let server = Canned::start(Listener::tcp4(), move |peer| {
+        // Read nothing until the client has given up.
+        let _ = rx.recv_timeout(Duration::from_secs(10));
+        assert!(peer.wait_eof());
+    });
+    let mut c = client(&server.address);
+    c.set_timeout(Some(Duration::from_millis(200)));
+    let mut conn = c.connect().unwrap();
+    let body = vec![0u8; 64 << 20];
+    let err = conn.put("/", &Headers::new(), &body[..]).unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "write timed out after 200ms: the peer stopped reading"
+    );
+    assert!(conn.is_closed());
+    tx.send(()).unwrap();
     drop(conn);
     server.join();
 }

@@ -364,3 +364,38 @@ fn invalid_abstract_names_display_escaped() {
         r"unix:@a b\x00"
     );
 }
+
+#[test]
+fn unix_paths_that_could_forge_a_log_line_display_escaped() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::PathBuf;
+    // A peer's name, from the kernel, may hold any byte but NUL: shown
+    // escaped, never as a line break, a terminal escape or raw bytes.
+    for (path, shown) in [
+        (&b"/tmp/x\nERROR forged"[..], r"unix:/tmp/x\nERROR forged"),
+        (b"/tmp/a\rb\x1b[2J", r"unix:/tmp/a\rb\x1b[2J"),
+        (b"/tmp/\xff\xfe", r"unix:/tmp/\xff\xfe"),
+        (b"/tmp/back\\slash", r"unix:/tmp/back\\slash"),
+        (b"/tmp/\xc2\x85next-line", r"unix:/tmp/\xc2\x85next-line"),
+    ] {
+        let a = Address::Unix(PathBuf::from(OsStr::from_bytes(path)));
+        assert_eq!(a.to_string(), shown);
+        assert!(a.validate().is_err(), "{shown}");
+    }
+    // Valid paths (spaces and non-ASCII letters included) show as they are
+    // and parse back.
+    for text in ["unix:/run/my app.sock", "unix:/run/café.sock"] {
+        let a: Address = text.parse().unwrap();
+        assert_eq!(a.to_string(), text);
+    }
+    for text in ["unix:/run/a\nb", "unix:/run/a\\b", "unix:/run/a\u{85}b"] {
+        let e = text.parse::<Address>().unwrap_err().to_string();
+        assert!(
+            e.starts_with(
+                "bad address: unix path has a control character, a backslash or invalid UTF-8"
+            ),
+            "{e}"
+        );
+    }
+}

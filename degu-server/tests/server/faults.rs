@@ -12,7 +12,6 @@
 
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
@@ -22,27 +21,14 @@ use degu_server::{AppResult, Request, Response, ServerHandle, ServerOptions, Ses
 
 use crate::util::{Client, IO_TIMEOUT, Stream, serve};
 
-const CHILD: &str = "DEGU_FAULTS_CHILD";
-
-/// Runs `child_<name>` in a child process; panics with its output when it
-/// fails.
+/// Runs `child_<name>` of this module in a child process.
 fn in_child(name: &str) {
-    let exe = std::env::current_exe().unwrap();
-    let test = format!("faults::child_{name}");
-    let out = Command::new(exe)
-        .args([&test, "--exact", "--test-threads=1", "--nocapture"])
-        .env(CHILD, name)
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{test} failed:\n{text}");
-    assert!(text.contains("1 passed"), "{test} did not run:\n{text}");
+    crate::util::in_child(&format!("faults::child_{name}"));
 }
 
 /// Whether this process is the child for `name`.
 fn is_child(name: &str) -> bool {
-    std::env::var(CHILD).as_deref() == Ok(name)
+    crate::util::is_child(&format!("faults::child_{name}"))
 }
 
 fn count(dir: &str) -> usize {

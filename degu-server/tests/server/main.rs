@@ -14,6 +14,7 @@
 mod addresses;
 mod applib;
 mod apps;
+mod attacks;
 mod connection;
 mod faults;
 mod interop;

@@ -14,6 +14,33 @@ use std::time::Duration;
 use degu_core::{ChunkedBody, Framing, IPV4_LOOPBACK, Reader};
 use degu_server::{Address, App, Chunk, Server, ServerHandle, ServerOptions};
 
+/// Names the test a child process runs (see [`in_child`]).
+const CHILD: &str = "DEGU_TEST_CHILD";
+
+/// Runs the test `path` (`module::child_name`) alone in a child process,
+/// for what only works in a process of its own (leak counts, a global
+/// logger, a lowered descriptor limit): re-executes this binary with
+/// `--exact` on it and an environment variable telling it to run (`child_*`
+/// tests do nothing otherwise). Panics with the child's output when it
+/// fails.
+pub fn in_child(path: &str) {
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new(exe)
+        .args([path, "--exact", "--test-threads=1", "--nocapture"])
+        .env(CHILD, path)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{path} failed:\n{text}");
+    assert!(text.contains("1 passed"), "{path} did not run:\n{text}");
+}
+
+/// Whether this process is the child that runs the test `path`.
+pub fn is_child(path: &str) -> bool {
+    std::env::var(CHILD).as_deref() == Ok(path)
+}
+
 /// Read and write timeout of every test client socket.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
