@@ -147,7 +147,10 @@ pub enum Framing {
 #[derive(Clone, Copy)]
 pub struct RawHeaders<'a> {
     text: &'a [u8],
-    spans: [Span; INLINE],
+    /// The first [`INLINE`] headers' places, and one more slot that a
+    /// parse writes the later ones to (so that storing a place never
+    /// depends on the count).
+    spans: [Span; INLINE + 1],
     len: u16,
     /// Where the header lines past the first [`INLINE`] start (when
     /// there are more).
@@ -663,6 +666,16 @@ pub fn encode_component(comp: &str, out: &mut String) {
     }
 }
 
+/// Checks the components of a path (after its first `/`) that the scan
+/// left for later: none is `.` or `..`, and their escapes are good
+/// ([`escapes_ok`]).
+#[cold]
+#[inline(never)]
+fn components_ok(path: &[u8]) -> bool {
+    path.split(|&b| b == b'/')
+        .all(|c| !is_dots(c) && (!c.contains(&b'%') || escapes_ok(c)))
+}
+
 /// Scans a URI starting at `buf[start]`: `/`, path components (no empty one
 /// but the last, no `.` or `..`, escapes that decode to what a component
 /// may hold) and an optional `?query`, each against its table. Stops at
@@ -673,11 +686,12 @@ fn scan_uri(buf: &[u8], start: usize) -> Option<UriMarks> {
         return None;
     }
     let mut i = start;
+    // The classes of the path's bytes, or-ed: whether it holds an escape
+    // comes with the scan; and whether a component starts with a dot.
+    let mut classes = 0;
+    let mut dotted = false;
     loop {
         let comp = i + 1;
-        // The classes of the component's bytes, or-ed: whether it holds an
-        // escape comes with the scan.
-        let mut classes = 0;
         i = comp;
         while let Some(&b) = buf.get(i) {
             let class = tables::TABLE[b as usize];
@@ -687,19 +701,18 @@ fn scan_uri(buf: &[u8], start: usize) -> Option<UriMarks> {
             classes |= class;
             i += 1;
         }
-        // `.` or `..`, found without a branch per length.
-        let n = i - comp;
-        let dot = |k: usize| buf.get(comp + k) == Some(&b'.');
-        let dots = (n.wrapping_sub(1) < 2) & dot(0) & ((n == 1) | dot(1));
-        if dots | (classes & tables::ESCAPE != 0) && (dots || !escapes_ok(&buf[comp..i])) {
-            return None;
-        }
+        dotted |= buf.get(comp) == Some(&b'.');
         if buf.get(i) != Some(&b'/') {
             break;
         }
         if i == comp {
             return None; // an empty component that is not the last
         }
+    }
+    // The rare paths with an escape or a component that starts with a dot
+    // are checked component by component.
+    if (dotted || classes & tables::ESCAPE != 0) && !components_ok(&buf[start + 1..i]) {
+        return None;
     }
     let path_end = i;
     if buf.get(i) == Some(&b'?') {
@@ -736,11 +749,14 @@ struct Span {
 }
 
 /// A 6-bit hash of a (non-empty) header name, from its length and its
-/// first and last bytes.
+/// first and last bytes, lowercased (`| 0x20` lowercases every byte of
+/// [`tables::NAME`]): the same for a name as sent and as lowercased, so it
+/// is taken before the name is lowercased in place (reading back bytes
+/// just written costs more).
 #[inline(always)]
 fn name_hash(name: &[u8]) -> u32 {
-    let first = u32::from(name.first().copied().unwrap_or(0));
-    let last = u32::from(name.last().copied().unwrap_or(0));
+    let first = u32::from(name.first().copied().unwrap_or(0) | 0x20);
+    let last = u32::from(name.last().copied().unwrap_or(0) | 0x20);
     let key = (name.len() as u32) << 16 | first << 8 | last;
     key.wrapping_mul(0x9E37_79B1) >> 26
 }
@@ -781,20 +797,26 @@ fn trim_ows(buf: &[u8], mut start: usize, mut end: usize) -> (usize, usize) {
 fn scan_headers<const UNIQUE: bool>(
     buf: &mut [u8],
     mut pos: usize,
-    spans: &mut [Span; INLINE],
+    spans: &mut [Span; INLINE + 1],
     max: usize,
 ) -> Result<Scanned> {
     let mut count = 0;
-    let mut rest = 0;
     let mut typed = Typed {
         framing: Framing::None,
         range: None,
         content_range: None,
     };
-    let mut length = None;
-    let mut chunked = false;
-    // A content-range seen: `bytes */N` gives no typed value to tell.
-    let mut ranged = false;
+    // What the loop carries is kept small (every value it keeps live is a
+    // register): the content-length with a sentinel for none (a length has
+    // at most 16 digits), and three flags in one byte.
+    const NO_LENGTH: u64 = u64::MAX;
+    const CHUNKED: u8 = 1;
+    // A content-range seen (`bytes */N` gives no typed value to tell).
+    const RANGED: u8 = 2;
+    // A name past the first INLINE that may repeat an earlier one.
+    const RECHECK: u8 = 4;
+    let mut length = NO_LENGTH;
+    let mut flags = 0u8;
     let mut seen = 0u64;
     let len = buf.len();
     while pos < len {
@@ -827,86 +849,99 @@ fn scan_headers<const UNIQUE: bool>(
         // lowercased in place (reading bytes just written one by one is slow).
         match name.len() {
             14 if lower_eq(name, b"content-length") => {
-                let n = parse_content_length(value)?;
-                if length.replace(n).is_some() {
+                if length != NO_LENGTH {
                     return Err(Error::DuplicateHeader(show(b"content-length")));
                 }
+                length = parse_content_length(value)?;
             }
             17 if lower_eq(name, b"transfer-encoding") => {
                 if value != b"chunked" {
                     return Err(Error::BadTransferEncoding(show(value)));
                 }
-                if chunked {
+                if flags & CHUNKED != 0 {
                     return Err(Error::DuplicateHeader(show(b"transfer-encoding")));
                 }
-                chunked = true;
+                flags |= CHUNKED;
             }
             // A range the server cannot serve is ignored (RFC 9110 §14.2),
             // never refused.
             5 if lower_eq(name, b"range") => typed.range = Range::parse(value).ok(),
             13 if lower_eq(name, b"content-range") => {
-                if ranged {
+                if flags & RANGED != 0 {
                     return Err(Error::DuplicateHeader(show(b"content-range")));
                 }
-                ranged = true;
+                flags |= RANGED;
                 typed.content_range = ContentRange::parse_header(value)?;
             }
             _ => {}
         }
+        let bit = 1u64 << name_hash(&buf[pos..colon]);
         lowercase_name(buf, pos, colon);
         if UNIQUE {
             // Duplicates: a 64-bit filter of the names seen so far; the
-            // names are compared only when this one's bit is already set.
+            // names are compared only when this one's bit is already set,
+            // with the names kept here at once, and with those past them
+            // (rare) after the last line.
             let name = &buf[pos..colon];
-            let bit = 1u64 << name_hash(name);
-            if seen & bit != 0 && repeated(buf, spans, count, rest, pos, colon) {
-                return Err(Error::DuplicateHeader(show(&buf[pos..colon])));
+            if seen & bit != 0 {
+                if spans[..count.min(INLINE)]
+                    .iter()
+                    .any(|s| buf[s.start as usize..s.colon as usize] == *name)
+                {
+                    return Err(Error::DuplicateHeader(show(name)));
+                }
+                if count > INLINE {
+                    flags |= RECHECK;
+                }
             }
             seen |= bit;
         }
-        if count < INLINE {
-            spans[count] = Span {
-                start: pos as u16,
-                colon: colon as u16,
-                end: stop as u16,
-            };
-        } else if count == INLINE {
-            rest = pos;
-        }
+        // Past the first INLINE, into the spare slot: no branch.
+        spans[count.min(INLINE)] = Span {
+            start: pos as u16,
+            colon: colon as u16,
+            end: stop as u16,
+        };
         count += 1;
         pos = next;
     }
-    typed.framing = match (length, chunked) {
-        (Some(_), true) => return Err(Error::ContentLengthAndChunked),
-        (Some(n), false) => Framing::Length(n),
-        (None, true) => Framing::Chunked,
-        (None, false) => Framing::None,
+    // Where the lines past the first INLINE start: after the line of the
+    // last one kept.
+    let rest = match count > INLINE {
+        true => line_after(buf, spans[INLINE - 1].end as usize),
+        false => len,
+    };
+    if flags & RECHECK != 0
+        && let Some(name) = repeated_name(&buf[rest..])
+    {
+        return Err(Error::DuplicateHeader(show(name)));
+    }
+    typed.framing = match (length, flags & CHUNKED != 0) {
+        (NO_LENGTH, false) => Framing::None,
+        (NO_LENGTH, true) => Framing::Chunked,
+        (_, true) => return Err(Error::ContentLengthAndChunked),
+        (n, false) => Framing::Length(n),
     };
     Ok(Scanned { count, rest, typed })
 }
 
-/// True when the header name `buf[pos..colon]` (lowercased) is the name of
-/// one of the `count` header lines before it (their first [`INLINE`] in
-/// `spans`, any others from `rest` on).
+/// Where the line after the one that holds `buf[at]` starts.
+#[cold]
+fn line_after(buf: &[u8], at: usize) -> usize {
+    memchr::memchr(b'\n', &buf[at..]).map_or(buf.len(), |i| at + i + 1)
+}
+
+/// The first name among the header lines past the first [`INLINE`]
+/// (`lines`, validated and lowercased) that one of those lines before it
+/// has too; their names were already compared with the first ones'.
 #[cold]
 #[inline(never)]
-fn repeated(
-    buf: &[u8],
-    spans: &[Span; INLINE],
-    count: usize,
-    rest: usize,
-    pos: usize,
-    colon: usize,
-) -> bool {
-    let name = &buf[pos..colon];
-    let inline = spans[..count.min(INLINE)]
-        .iter()
-        .any(|s| buf[s.start as usize..s.colon as usize] == *name);
-    inline
-        || (count > INLINE
-            && buf[rest..pos]
-                .split(|&b| b == b'\n')
-                .any(|line| split_line(line).0 == name))
+fn repeated_name(lines: &[u8]) -> Option<&[u8]> {
+    let names = || lines.split(|&b| b == b'\n').map(|line| split_line(line).0);
+    names()
+        .enumerate()
+        .find(|&(i, name)| names().take(i).any(|earlier| earlier == name))
+        .map(|(_, name)| name)
 }
 
 /// Refuses a buffer that cannot be a preamble (its `\r\n\r\n` included,
@@ -1002,19 +1037,56 @@ pub fn parse_uri(uri: &[u8]) -> Result<(&str, Option<&str>)> {
     }
 }
 
-/// The method at the start of a request line, and where its URI starts.
+/// The method at the start of a request line, and where its URI starts:
+/// the first eight bytes read as one number and compared, GET first.
 #[inline(always)]
 fn method_of(line: &[u8]) -> Option<(Method, usize)> {
-    Some(match line {
-        [b'G', b'E', b'T', b' ', ..] => (Method::Get, 4),
-        [b'P', b'U', b'T', b' ', ..] => (Method::Put, 4),
-        [b'P', b'O', b'S', b'T', b' ', ..] => (Method::Post, 5),
-        [b'H', b'E', b'A', b'D', b' ', ..] => (Method::Head, 5),
-        [b'D', b'E', b'L', b'E', b'T', b'E', b' ', ..] => (Method::Delete, 7),
-        [b'P', b'A', b'T', b'C', b'H', b' ', ..] => (Method::Patch, 6),
-        [b'O', b'P', b'T', b'I', b'O', b'N', b'S', b' ', ..] => (Method::Options, 8),
-        _ => return None,
+    const fn word(name: &[u8]) -> u64 {
+        let mut w = [0u8; 8];
+        let mut i = 0;
+        while i < name.len() {
+            w[i] = name[i];
+            i += 1;
+        }
+        u64::from_le_bytes(w)
+    }
+    const fn mask(n: usize) -> u64 {
+        if n == 8 {
+            u64::MAX
+        } else {
+            (1u64 << (8 * n)) - 1
+        }
+    }
+    let Some(head) = line.get(..8) else {
+        return short_method(line);
+    };
+    let w = u64::from_le_bytes(head.try_into().ok()?);
+    let m4 = w & mask(4);
+    Some(if m4 == word(b"GET ") {
+        (Method::Get, 4)
+    } else if m4 == word(b"PUT ") {
+        (Method::Put, 4)
+    } else if w & mask(5) == word(b"POST ") {
+        (Method::Post, 5)
+    } else if w & mask(5) == word(b"HEAD ") {
+        (Method::Head, 5)
+    } else if w & mask(7) == word(b"DELETE ") {
+        (Method::Delete, 7)
+    } else if w & mask(6) == word(b"PATCH ") {
+        (Method::Patch, 6)
+    } else if w == word(b"OPTIONS ") {
+        (Method::Options, 8)
+    } else {
+        return None;
     })
+}
+
+/// [`method_of`] for a line shorter than eight bytes (never a request
+/// line the parser takes, but its error names the method).
+#[cold]
+fn short_method(line: &[u8]) -> Option<(Method, usize)> {
+    let sp = memchr::memchr(b' ', line)?;
+    Method::parse(&line[..sp]).ok().map(|m| (m, sp + 1))
 }
 
 /// The exact error for a request line the fast pass refused.
@@ -1078,12 +1150,14 @@ fn check_body(method: Method, version: Version, framing: Framing) -> Result<()> 
 /// assert_eq!(p.headers.get("host"), Some("a"));
 /// assert_eq!(p.typed.framing, Framing::Length(5));
 /// ```
+#[inline]
 pub fn parse_request(buf: &mut [u8]) -> Result<RequestPreamble<'_>> {
     parse_request_with(buf, MAX_HEADERS)
 }
 
 /// Parses a request preamble as [`parse_request`] does, with at most
 /// `max_headers` headers (more is [`Error::TooManyHeaders`]).
+#[inline]
 pub fn parse_request_with(buf: &mut [u8], max_headers: usize) -> Result<RequestPreamble<'_>> {
     check_len(buf)?;
     let Some((method, uri_start)) = method_of(buf) else {
@@ -1092,45 +1166,19 @@ pub fn parse_request_with(buf: &mut [u8], max_headers: usize) -> Result<RequestP
     let Some(uri) = scan_uri(buf, uri_start) else {
         return Err(request_line_error(buf));
     };
-    let after = uri.end + b" HTTP/1.1".len();
-    let (version, next) = match buf.get(uri.end..) {
-        Some(
-            [
-                b' ',
-                b'H',
-                b'T',
-                b'T',
-                b'P',
-                b'/',
-                b'1',
-                b'.',
-                minor @ (b'0' | b'1'),
-            ],
-        ) => (*minor, after),
-        Some(
-            [
-                b' ',
-                b'H',
-                b'T',
-                b'T',
-                b'P',
-                b'/',
-                b'1',
-                b'.',
-                minor @ (b'0' | b'1'),
-                b'\r',
-                b'\n',
-                ..,
-            ],
-        ) => (*minor, after + 2),
+    // ` HTTP/1.` as one number, then the minor version and the line's end.
+    let version = match buf.get(uri.end..uri.end + 9) {
+        Some(v) if v[..8] == *b" HTTP/1." && v[8] == b'1' => Version::Http11,
+        Some(v) if v[..8] == *b" HTTP/1." && v[8] == b'0' => Version::Http10,
         _ => return Err(request_line_error(buf)),
     };
-    let version = if version == b'1' {
-        Version::Http11
-    } else {
-        Version::Http10
+    let after = uri.end + 9;
+    let next = match buf.get(after..after + 2) {
+        None if after == buf.len() => after,
+        Some(b"\r\n") => after + 2,
+        _ => return Err(request_line_error(buf)),
     };
-    let mut spans = [Span::default(); INLINE];
+    let mut spans = [Span::default(); INLINE + 1];
     let scanned = scan_headers::<true>(buf, next, &mut spans, max_headers)?;
     if scanned.typed.framing != Framing::None {
         check_body(method, version, scanned.typed.framing)?;
@@ -1241,7 +1289,7 @@ pub fn parse_response(buf: &mut [u8]) -> Result<ResponsePreamble<'_>> {
         Some([b'\r', b'\n', ..]) => reason_end + 2,
         _ => return Err(status_line_error(buf)),
     };
-    let mut spans = [Span::default(); INLINE];
+    let mut spans = [Span::default(); INLINE + 1];
     let scanned = scan_headers::<false>(buf, next, &mut spans, MAX_RESPONSE_HEADERS)?;
     let buf = &*buf;
     Ok(ResponsePreamble {
