@@ -5,10 +5,12 @@
 //!     [--data @FILE | --data TEXT | --chunked @FILE] [--range START-STOP] [--repeat N] ADDRESS URI
 //! ```
 //!
-//! Prints the status line, the response headers as `name: value`, a blank
-//! line, then the body bytes, to stdout. Exit code 0 for any HTTP status;
-//! 1 with a one-line error on stderr for a connection or protocol error; 2
-//! for a bad command line. The code is `degu_client::fetch`.
+//! Prints the status line, the response headers as `name: value` (a
+//! repeated header once per line), a blank line, then the body bytes (a
+//! close-delimited body whole; trailers not printed), to stdout. Exit code
+//! 0 for any HTTP status; 1 with a one-line error on stderr for a
+//! connection or protocol error; 2 for a bad command line. The code is
+//! `degu_client::fetch`.
 
 use std::process::ExitCode;
 

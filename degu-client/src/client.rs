@@ -33,7 +33,7 @@ struct Inner {
 ///
 /// | option | default |
 /// |---|---|
-/// | [`host`](Client::set_host) | `host:port` for TCP (`127.0.0.1:5984`, `[fe80::1]:5984`), none for AF_UNIX |
+/// | [`host`](Client::set_host) | `host:port` for TCP (`127.0.0.1:5984`, `[fe80::1]:5984`), `localhost` for AF_UNIX |
 /// | [`authorization`](Client::set_authorization) | none |
 /// | [`timeout`](Client::set_timeout) | 65 s |
 /// | [`on_connect`](Client::set_on_connect) | none |
@@ -50,7 +50,11 @@ struct Inner {
 /// let names: Vec<_> = client.base_headers().iter().map(|(n, _)| n).collect();
 /// assert_eq!(names, ["host", "authorization", "x-app"]);
 ///
-/// let unix = Client::new("unix:/run/app.sock".parse().unwrap());
+/// // HTTP/1.1 requires a host header: over AF_UNIX it says `localhost`,
+/// // as curl's --unix-socket does.
+/// let mut unix = Client::new("unix:/run/app.sock".parse().unwrap());
+/// assert_eq!(unix.host(), Some("localhost"));
+/// unix.set_host(None).unwrap(); // a server that wants none
 /// assert_eq!(unix.host(), None);
 /// ```
 #[derive(Clone)]
@@ -59,8 +63,10 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client for `address` with the default options and the plain
-    /// (non-TLS) connector.
+    /// A client for `address` with the default options (see the table
+    /// above: every request carries a `host` header, `localhost` over
+    /// AF_UNIX, unless [`set_host`](Self::set_host) says otherwise) and
+    /// the plain (non-TLS) connector.
     pub fn new(address: Address) -> Client {
         Client::with_connector(address, Arc::new(PlainConnector))
     }
@@ -69,11 +75,14 @@ impl Client {
     /// uses this to add TLS).
     pub fn with_connector(address: Address, connector: Arc<dyn Connector>) -> Client {
         let mut base_headers = Headers::new();
-        if let Some(host) = address.default_host() {
-            // A host from a validated address always passes; one that does
-            // not is simply left out (set it with `set_host`).
-            let _ = base_headers.insert("host", host);
-        }
+        // RFC 9112 §3.2: a client sends `host` on every request. An AF_UNIX
+        // address names no host: `localhost`, as curl says. A host from a
+        // validated address always passes; one that does not is simply
+        // left out (set it with `set_host`).
+        let host = address
+            .default_host()
+            .unwrap_or_else(|| "localhost".to_owned());
+        let _ = base_headers.insert("host", host);
         Client {
             inner: Arc::new(Inner {
                 address,
@@ -131,7 +140,7 @@ impl Client {
 
     /// Sets or removes the `host` header. Default: `host:port` derived from
     /// a TCP address (`127.0.0.1:5984`, `[fe80::1]:5984` without the scope
-    /// id, `example.com:80`), none for AF_UNIX.
+    /// id, `example.com:80`), `localhost` for AF_UNIX.
     pub fn set_host(&mut self, host: Option<&str>) -> Result<&mut Self> {
         self.set_base_header("host", host)
     }

@@ -6,8 +6,9 @@ use std::io::{self, IoSlice, Read, Write};
 
 use degu_core::shared::{BodyState, BodyTracker, Shared, SharedWriter, body_source, shared};
 use degu_core::{
-    Address, Body, ChunkedBody, Error, Framing, Headers, Incoming, MAX_HEADERS, MAX_PREAMBLE,
-    Method, Outgoing, Range, Reader, Result, Transport, parse_uri, standard_reason, write_framing,
+    Address, Body, ChunkedBody, CloseBody, Error, Framing, Headers, Incoming, MAX_HEADERS,
+    MAX_PREAMBLE, Method, Outgoing, Range, Reader, Result, Transport, Version, parse_uri,
+    standard_reason, write_framing,
 };
 
 use crate::client::Client;
@@ -22,8 +23,8 @@ type Conn = Shared<Box<dyn Transport>>;
 /// one at a time, each [`Response`] before the next request.
 ///
 /// - Every request is validated before a byte is sent: the URI, the method
-///   against the body (GET, HEAD and DELETE take none), the headers
-///   (lowercase names, checked values, at most 20 with the base headers),
+///   against the body (GET and HEAD take none), the headers (lowercase
+///   names, checked values, at most [`MAX_HEADERS`] with the base headers),
 ///   and the body against any `content-length` or `transfer-encoding`
 ///   header (missing ones are added from the body). A request refused here
 ///   leaves the connection open.
@@ -36,10 +37,13 @@ type Conn = Shared<Box<dyn Transport>>;
 /// - Any I/O or protocol error while sending a request or reading a
 ///   response, and any error while reading a response body, closes the
 ///   connection; using it afterwards gives [`Error::Closed`].
-/// - A response with `connection: close`, or one with neither
-///   `content-length` nor `transfer-encoding` (no body, as in the
-///   original Degu; its end cannot be trusted), ends the connection after
-///   it: its body can still be read, then requests give [`Error::Closed`].
+/// - A response ends the connection after it when it says
+///   `connection: close`; when it is HTTP/1.0, unless it says
+///   `connection: keep-alive` and its body is framed (or it has none);
+///   and when its body has neither `content-length` nor
+///   `transfer-encoding`, so runs until the server closes the connection
+///   (an [`Incoming::Close`]). Its body can still be read; then requests
+///   give [`Error::Closed`].
 ///
 /// A `Connection` is not `Send`: a response body shares the socket with it
 /// through an `Rc`, so both stay on one thread (make one connection per
@@ -126,6 +130,28 @@ fn busy() -> Error {
     Error::Invalid("connection is busy (a response body is being read)".into())
 }
 
+/// Whether the connection can take another request after this
+/// response (RFC 9112 §9.3): not after `connection: close`, nor after
+/// a body delimited by the connection's end; after an HTTP/1.0
+/// response only when it said `connection: keep-alive`, and never when
+/// it was chunked (which HTTP/1.0 does not have: its framing cannot be
+/// trusted, RFC 9112 §6.1).
+fn keeps_alive(version: Version, headers: &Headers, bodiless: bool, framing: Framing) -> bool {
+    let framed = bodiless || framing != Framing::None;
+    let close = headers
+        .get_all("connection")
+        .any(|v| degu_core::headers::has_token(v, "close"));
+    match version {
+        Version::Http11 => framed && !close,
+        Version::Http10 => {
+            let keep_alive = headers
+                .get_all("connection")
+                .any(|v| degu_core::headers::has_token(v, "keep-alive"));
+            keep_alive && !close && (bodiless || matches!(framing, Framing::Length(_)))
+        }
+    }
+}
+
 fn push_header(out: &mut Vec<u8>, name: &str, value: &str) {
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b": ");
@@ -162,8 +188,9 @@ impl Connection {
 
     /// True when no further request can be made: closed by
     /// [`close`](Self::close) or an error, failed while reading a response
-    /// body, or ended by the server (`connection: close`, or a response
-    /// without framing).
+    /// body, or ended by the server (`connection: close`, an HTTP/1.0
+    /// response without keep-alive, or a body delimited by the end of the
+    /// connection).
     pub fn is_closed(&self) -> bool {
         self.conn.is_none()
             || self.ending
@@ -257,7 +284,7 @@ impl Connection {
         }
         out.extend_from_slice(b"\r\n");
         if count > MAX_HEADERS {
-            return Err(Error::TooManyHeaders);
+            return Err(Error::TooManyHeaders(MAX_HEADERS));
         }
         if out.len() > MAX_PREAMBLE {
             return Err(Error::PreambleTooLarge);
@@ -312,7 +339,7 @@ impl Connection {
 
     fn read_response(&mut self, conn: &Conn, method: Method) -> Result<Response> {
         let mut interim = 0;
-        let (status, reason, headers, framing) = loop {
+        let (version, status, reason, headers, framing) = loop {
             let mut reader = conn.try_borrow_mut().map_err(|_| busy())?;
             let p = reader.read_response()?;
             match p.status {
@@ -331,22 +358,24 @@ impl Connection {
                 }
                 _ => {
                     break (
+                        p.version,
                         p.status,
                         // The usual phrase for the status needs no copy.
                         match standard_reason(p.status) {
                             Some(r) if r == p.reason => Cow::Borrowed(r),
                             _ => Cow::Owned(p.reason.to_owned()),
                         },
+                        // Every header, repeated ones included.
                         Headers::from_raw(&p.headers),
                         p.typed.framing,
                     );
                 }
             }
         };
-        if headers.has_token("connection", "close") {
+        let bodiless = method == Method::Head || status == 204 || status == 304;
+        if !keeps_alive(version, &headers, bodiless, framing) {
             self.ending = true;
         }
-        let bodiless = method == Method::Head || status == 204 || status == 304;
         let body = match framing {
             _ if bodiless => None,
             Framing::Length(n) => {
@@ -357,17 +386,20 @@ impl Connection {
             Framing::Chunked => {
                 let (src, tracker) = body_source(conn);
                 self.tracker = Some(tracker);
-                Some(Incoming::Chunked(ChunkedBody::from_connection(src)))
+                let body = ChunkedBody::from_connection(src).allow_trailers();
+                Some(Incoming::Chunked(body))
             }
             Framing::None => {
-                // Degu's rule: no framing, no body. Other servers may mean
-                // "read until close"; never risk parsing such bytes as the
-                // next response.
-                self.ending = true;
-                None
+                // Neither content-length nor chunked: the body runs until
+                // the server closes the connection (RFC 9112 §6.3), which
+                // then ends (`keeps_alive` said so).
+                let (src, tracker) = body_source(conn);
+                self.tracker = Some(tracker);
+                Some(Incoming::Close(CloseBody::from_connection(src)))
             }
         };
         Ok(Response {
+            version,
             status,
             reason,
             headers,

@@ -1,4 +1,4 @@
-//! The `fetch` command line (see DEMO.md), shared by degu-client's
+//! The `fetch` command line, shared by degu-client's
 //! `fetch` example and degu-tls's `fetch_tls`, which adds its TLS options
 //! and makes the client.
 //!
@@ -7,10 +7,13 @@
 //!     [--data @FILE | --data TEXT | --chunked @FILE] [--range START-STOP] [--repeat N] ADDRESS URI
 //! ```
 //!
-//! Prints the status line, the response headers as `name: value`, a blank
-//! line, then the body bytes, to stdout. Exit code 0 for any HTTP status;
-//! 1 with a one-line error on stderr for a connection or protocol error; 2
-//! for a bad command line.
+//! Prints the status line (`STATUS REASON`), the response headers as
+//! `name: value` (a repeated header once per line), a blank line, then the
+//! body bytes, to stdout, and nothing after them: a body delimited by the
+//! end of the connection is printed whole, and trailer fields after a
+//! chunked body are not printed. Exit code 0 for any HTTP status; 1 with a
+//! one-line error on stderr for a connection or protocol error; 2 for a
+//! bad command line.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
@@ -29,11 +32,13 @@ pub const USAGE: &str = "\
 usage: fetch [-X METHOD] [-H 'name: value']... [--data @FILE | --data TEXT | --chunked @FILE]
              [--range START-STOP] [--repeat N] ADDRESS URI
 
-Makes an HTTP/1.1 request with degu-client and prints the status line, the
-response headers as `name: value`, a blank line, then the body, to stdout.
+Makes an HTTP/1.1 request with degu-client and prints the status line
+(`STATUS REASON`), the response headers as `name: value` (a repeated header
+once per line), a blank line, then the whole body, to stdout, and nothing
+after it (trailer fields after a chunked body are not printed).
 
-  -X METHOD        GET, HEAD, PUT, POST or DELETE (default: GET, or POST
-                   when a body is given)
+  -X METHOD        GET, HEAD, PUT, POST, DELETE, PATCH or OPTIONS (default:
+                   GET, or POST when a body is given)
   -H 'name: value' add a request header (the name is lowercased); repeatable
   --data @FILE     send FILE as a content-length body (streamed)
   --data TEXT      send TEXT as a content-length body
@@ -43,8 +48,9 @@ response headers as `name: value`, a blank line, then the body, to stdout.
   --range START-STOP
                    request bytes START..STOP, STOP exclusive (sends
                    `range: bytes=START-(STOP-1)`)
-  --repeat N       make N requests on one connection, print only the last
-                   (the rate goes to stderr)
+  --repeat N       make N requests on one connection (a new one when the
+                   server ended it), print only the last (the rate goes to
+                   stderr)
   -h, --help       show this help
 
 ADDRESS: 127.0.0.1:8000, [::1]:8000, [fe80::1%eth0]:8000, unix:/path/app.sock,
@@ -250,7 +256,11 @@ enum Printing {
 /// Prints the status line, the headers, a blank line and the body.
 fn print(response: &mut Response) -> Result<(), Printing> {
     let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
-    let mut head = format!("{} {}\n", response.status, response.reason);
+    let mut head = if response.reason.is_empty() {
+        format!("{}\n", response.status)
+    } else {
+        format!("{} {}\n", response.status, response.reason)
+    };
     for (name, value) in response.headers.iter() {
         head.push_str(&format!("{name}: {value}\n"));
     }
@@ -285,6 +295,10 @@ fn run(args: &Args, client: &Client) -> Result<(), Error> {
         let mut r = send(&mut conn, args, method)?;
         if let Some(body) = &mut r.body {
             while body.read(&mut scratch).map_err(Error::from)? > 0 {}
+        }
+        if conn.is_closed() {
+            // `connection: close`, HTTP/1.0, a close-delimited body.
+            conn = client.connect()?;
         }
     }
     let mut response = send(&mut conn, args, method)?;

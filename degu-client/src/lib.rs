@@ -8,7 +8,7 @@
 //! ```
 //! # use degu_server::{Server, ServerOptions};
 //! # let server = Server::bind(&"127.0.0.1:0".parse()?, degu_server::demo::app, ServerOptions::default())?
-//! #     .spawn()?; // the demo server of DEMO.md
+//! #     .spawn()?; // degu-server's demo app
 //! # let address = server.address().to_string();
 //! use degu_client::{Chunk, ChunkedBodyIter, Client, Headers, Incoming};
 //!
@@ -42,19 +42,28 @@
 //!   and each of its addresses tried; IPv6 connects with its flowinfo and
 //!   scope id; AF_UNIX paths and Linux abstract names work alike.
 //! - **Options** on the [`Client`]: `host` (derived from the address,
-//!   none for AF_UNIX), `authorization`, `timeout` (65 s), `on_connect`
-//!   (may refuse a connection), and any base header sent with every request.
+//!   `localhost` for AF_UNIX: HTTP/1.1 requires one), `authorization`,
+//!   `timeout` (65 s), `on_connect` (may refuse a connection), and any
+//!   base header sent with every request.
 //! - **Strict requests**: validated before a byte is sent (URI, lowercase
 //!   header names, body allowed by the method, body agreeing with its
 //!   framing headers); the preamble and a bytes body go out in one
 //!   `writev`, other bodies stream.
 //! - **Every body kind**, both ways: content-length ([`Body`], bytes,
 //!   [`BodyIter`]) and chunked ([`ChunkedBody`], [`ChunkedBodyIter`]), chunk
-//!   extensions included. A response body streams from the socket and
-//!   never reads past its end.
+//!   extensions included; a response's trailer fields after its final
+//!   chunk ([`Response::trailers`]); and a response body delimited by the
+//!   end of the connection ([`CloseBody`]). A response body streams from
+//!   the socket and never reads past its end.
+//! - **Tolerant of real servers' responses**: `HTTP/1.0` status lines, any
+//!   reason phrase (an empty one too), up to 100 headers, repeated
+//!   headers (every `set-cookie` kept, [`Headers::get_all`]). Framing
+//!   stays strict: a repeated `content-length` or `transfer-encoding`,
+//!   or both at once, is an error.
 //! - **Safe reuse**: the next request on a connection whose response body
 //!   was not read to its end is refused; any error closes the connection,
-//!   and using it afterwards is [`Error::Closed`].
+//!   and using it afterwards is [`Error::Closed`]; so does a response that
+//!   ends it (see below).
 //! - **Reverse proxy**: a server app returns a client [`Response`] as its
 //!   own (`degu_core::Response::from(response)`); the upstream body streams
 //!   through, chunk boundaries and extensions intact.
@@ -96,15 +105,31 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! ## Responses without framing
+//! ## Responses without framing, HTTP/1.0, and when a connection ends
 //!
-//! Degu's rule is that a message with neither `content-length` nor
-//! `transfer-encoding` has no body, and Degu's own server always sends one
-//! of them. Such a response (other than to HEAD, or a 204 or 304) comes back
-//! with `body: None`, and the connection ends after it: another server may
-//! have meant "the body runs until the connection closes", and those bytes
-//! must never be read as the next response. A response with
-//! `connection: close` ends the connection after it too.
+//! Degu's own server always frames a body. Other servers may not: a
+//! response with neither `content-length` nor `transfer-encoding` (other
+//! than to HEAD, or a 204 or 304) has a body that runs until the server
+//! closes the connection (RFC 9112 §6.3: an HTTP/1.0 server, nginx with
+//! `chunked_transfer_encoding off`). It comes back as an
+//! [`Incoming::Close`], read to the end of the connection; the
+//! connection is never reused after it (the next request is
+//! [`Error::Closed`]), so no byte of it is ever taken for a next response.
+//!
+//! The connection also ends after a response that says
+//! `connection: close`, and after an `HTTP/1.0` response ([`Response::version`])
+//! unless it says `connection: keep-alive` and has a `content-length` (or
+//! no body). [`Connection::is_closed`] tells; each ending response's body
+//! can still be read whole.
+//!
+//! ## Trailers
+//!
+//! A chunked response may end with trailer fields (nginx's `add_trailer`,
+//! Node, Go): they are read with the final chunk, each checked like a
+//! header line (at most 100, in at most 32 KiB), and given by
+//! [`Response::trailers`] once the body has been read. A malformed trailer
+//! is an error that closes the connection. A reverse proxy does not pass
+//! trailers on: the body it forwards ends with an empty final chunk.
 //!
 //! ## Threads
 //!
@@ -133,6 +158,6 @@ pub use response::Response;
 
 pub use degu_core;
 pub use degu_core::{
-    Address, Body, BodyIter, Chunk, ChunkedBody, ChunkedBodyIter, Error, Extension, Headers,
-    Incoming, Method, Outgoing, Range, Result, Transport,
+    Address, Body, BodyIter, Chunk, ChunkedBody, ChunkedBodyIter, CloseBody, Error, Extension,
+    Headers, Incoming, Method, Outgoing, Range, Result, Transport, Version,
 };

@@ -1,19 +1,28 @@
-//! Bodies (DESIGN.md §3): input bodies that read from a connection without
-//! ever reading past their end, and output bodies that write themselves.
+//! Bodies: input bodies that read from a connection without ever reading
+//! past their end, and output bodies that write themselves.
 //!
 //! | kind | framing | source |
 //! |---|---|---|
 //! | [`Body`] | content-length | any `Read` (or a connection) |
-//! | [`ChunkedBody`] | chunked | any `Read` (or a connection) |
+//! | [`ChunkedBody`] | chunked (trailers on opt-in) | any `Read` (or a connection) |
+//! | [`CloseBody`] | none: the end of its source ends it | any `Read` (or a connection) |
 //! | [`BodyIter`] | content-length | an iterator of byte pieces |
 //! | [`ChunkedBodyIter`] | chunked | an iterator of [`Chunk`]s, or of borrowed `(extension, data)` pieces |
 //! | bytes | content-length | a `Vec<u8>`, `&[u8]`, `String`, `&str` |
 //!
-//! [`Incoming`] is what a connection yields (a `Body` or a `ChunkedBody`);
-//! [`Outgoing`] is anything that can be sent, including *no body*, which is
-//! not the same as an empty body. An `Incoming` converts into an
-//! `Outgoing`: that is how an app echoes a request body or a proxy forwards
-//! an upstream one, streaming, chunk boundaries and extensions intact.
+//! [`Incoming`] is what a connection yields (a `Body`, a `ChunkedBody`, or
+//! for a response without framing a `CloseBody`); [`Outgoing`] is anything
+//! that can be sent, including *no body*, which is not the same as an
+//! empty body. An `Incoming` converts into an `Outgoing`: that is how an
+//! app echoes a request body or a proxy forwards an upstream one,
+//! streaming, chunk boundaries and extensions intact.
+//!
+//! A [`CloseBody`] has no length to declare, so it is never sent on as
+//! it came: as an [`Outgoing`] its framing is [`Framing::Chunked`] and
+//! [`Outgoing::write_to`] sends its bytes as chunks (to an HTTP/1.0 peer,
+//! [`Outgoing::write_data_to`] sends them raw, delimited by the end of the
+//! connection again). Trailers read after a chunked body are not passed
+//! on: a chunked body written again ends with `0\r\n\r\n`.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -26,6 +35,7 @@ use crate::parse::{Framing, MAX_CHUNK_LINE, MAX_CHUNK_SIZE, parse_chunk_line, pa
 use crate::range::MAX_LENGTH;
 use crate::reader::Reader;
 use crate::shared::BodySource;
+use crate::tables::{self, all_in};
 
 /// Where an input body's bytes come from: `Read`, plus a line reader for
 /// chunk-size lines and a hook called once the body has been read to its
@@ -510,8 +520,15 @@ pub struct ChunkHead {
     pub ext: Option<Extension>,
 }
 
+/// Most trailer fields after a chunked body that
+/// [allows them](ChunkedBody::allow_trailers).
+pub const MAX_TRAILERS: usize = 100;
+/// Largest trailer section (every trailer line with its `\r\n`, and the
+/// empty line that ends the body), in bytes.
+pub const MAX_TRAILER_SECTION: usize = 32 * 1024;
+
 /// A chunked body read from a reader, up to and including the final empty
-/// chunk and the empty line after it (trailers are not supported).
+/// chunk and the empty line after it.
 ///
 /// ```
 /// use degu_core::{Chunk, ChunkedBody};
@@ -521,12 +538,30 @@ pub struct ChunkHead {
 /// assert_eq!(body.read_chunk().unwrap(), Some(Chunk::new("")));
 /// assert_eq!(body.read_chunk().unwrap(), None);
 /// ```
+///
+/// Trailer fields between the final chunk and that empty line are refused
+/// (a bad chunk terminator) unless the body [allows
+/// them](Self::allow_trailers), as a client does for a response: then
+/// they are read, checked like header lines, and kept in
+/// [`trailers`](Self::trailers).
+///
+/// ```
+/// use degu_core::ChunkedBody;
+/// let wire = b"2\r\nhi\r\n0\r\nX-Checksum: abc\r\n\r\n";
+/// let mut body = ChunkedBody::new(&wire[..]).allow_trailers();
+/// assert_eq!(body.read_all().unwrap(), b"hi");
+/// assert_eq!(body.trailers().unwrap().get("x-checksum"), Some("abc"));
+/// let err = ChunkedBody::new(&wire[..]).read_all().unwrap_err();
+/// assert_eq!(err.to_string(), r#"bad chunk terminator: "X-""#);
+/// ```
 pub struct ChunkedBody<'a> {
     src: Src<'a>,
     state: ChunkState,
     line: Vec<u8>,
     started: bool,
     completed: bool,
+    allow_trailers: bool,
+    trailers: Option<Headers>,
 }
 
 impl<'a> ChunkedBody<'a> {
@@ -555,12 +590,71 @@ impl<'a> ChunkedBody<'a> {
             line: Vec::new(),
             started: false,
             completed: false,
+            allow_trailers: false,
+            trailers: None,
         }
+    }
+
+    /// Accepts trailer fields after the final chunk (a client reading a
+    /// response does; a server reading a request does not): at most
+    /// [`MAX_TRAILERS`] lines in at most [`MAX_TRAILER_SECTION`] bytes,
+    /// each `name:[OWS]value[OWS]` with a name of `-0-9a-zA-Z`
+    /// (lowercased) and a value of visible ASCII, spaces and tabs (the
+    /// whitespace around it stripped). A malformed trailer is an error,
+    /// as is a repeated `content-length`, `transfer-encoding` or
+    /// `content-range`; other names may repeat.
+    pub fn allow_trailers(mut self) -> ChunkedBody<'a> {
+        self.allow_trailers = true;
+        self
+    }
+
+    /// The trailer fields, once the body has been read to its end (empty
+    /// when there were none, or when trailers are not
+    /// [allowed](Self::allow_trailers)); `None` before.
+    pub fn trailers(&self) -> Option<&Headers> {
+        self.trailers.as_ref()
     }
 
     /// True once the final chunk has been read.
     pub fn is_complete(&self) -> bool {
         self.state == ChunkState::Done
+    }
+
+    /// Reads the trailer section after the final chunk, up to and
+    /// including the empty line that ends the body.
+    fn read_trailers(&mut self) -> Result<Headers> {
+        let too_large = || {
+            Error::Invalid(format!(
+                "trailer section larger than {MAX_TRAILER_SECTION} bytes"
+            ))
+        };
+        let mut trailers = Headers::new();
+        let mut budget = MAX_TRAILER_SECTION;
+        loop {
+            // Even the empty line that ends the section takes two bytes.
+            if budget < 2 {
+                return Err(too_large());
+            }
+            match self.src.read_line_into(&mut self.line, budget) {
+                Ok(()) => {}
+                Err(Error::ChunkLineTooLong) => return Err(too_large()),
+                Err(Error::UnexpectedEof(_)) => {
+                    return Err(Error::UnexpectedEof("trailer section"));
+                }
+                // A line ending in a bare `\n`.
+                Err(Error::BadChunkSize(line)) => return Err(Error::BadHeaderLine(line)),
+                Err(e) => return Err(e),
+            }
+            budget -= self.line.len() + 2;
+            if self.line.is_empty() {
+                return Ok(trailers);
+            }
+            if trailers.len() == MAX_TRAILERS {
+                return Err(Error::TooManyHeaders(MAX_TRAILERS));
+            }
+            let (name, value) = parse_trailer(&mut self.line)?;
+            trailers.append(name, value)?;
+        }
     }
 
     fn expect_crlf(&mut self) -> Result<()> {
@@ -609,8 +703,14 @@ impl<'a> ChunkedBody<'a> {
             ext: parsed.ext.map(|(k, v)| (k.to_owned(), v.to_owned())),
         };
         if head.size == 0 {
-            // The final chunk: an empty line must follow (no trailers).
-            self.expect_crlf()?;
+            // The final chunk: trailers, when allowed, then an empty line.
+            let trailers = if self.allow_trailers {
+                self.read_trailers()?
+            } else {
+                self.expect_crlf()?;
+                Headers::new()
+            };
+            self.trailers = Some(trailers);
             self.state = ChunkState::Done;
             if !self.completed {
                 self.completed = true;
@@ -693,7 +793,9 @@ impl<'a> ChunkedBody<'a> {
 
     /// Writes the body, chunk by chunk, to `w`, streaming each chunk's data
     /// in pieces (a chunk is never buffered whole) and preserving chunk
-    /// boundaries and extensions. Returns bytes written.
+    /// boundaries and extensions. Trailers are read but not written: the
+    /// body written ends with the final chunk and an empty line (they stay
+    /// in [`trailers`](Self::trailers)). Returns bytes written.
     pub fn write_to(&mut self, w: &mut dyn Write) -> Result<u64> {
         if self.started {
             return Err(Error::BodyConsumed);
@@ -769,6 +871,197 @@ impl fmt::Debug for ChunkedBody<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChunkedBody")
             .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Splits a trailer line (without its `\r\n`) into its lowercased name
+/// and its value without the whitespace around it, checking every byte.
+fn parse_trailer(line: &mut [u8]) -> Result<(String, String)> {
+    let Some(colon) = memchr::memchr(b':', line) else {
+        return Err(Error::BadHeaderLine(show(line)));
+    };
+    let (name, rest) = line.split_at_mut(colon);
+    if name.is_empty() || !all_in(name, tables::NAME) {
+        return Err(Error::BadHeaderName(show(name)));
+    }
+    name.make_ascii_lowercase();
+    let ows = |b: &u8| matches!(b, b' ' | b'\t');
+    let value = &rest[1..];
+    let start = value.iter().position(|b| !ows(b)).unwrap_or(value.len());
+    let end = value.iter().rposition(|b| !ows(b)).map_or(start, |i| i + 1);
+    let value = &value[start..end];
+    // Both are ASCII once checked.
+    let name = String::from_utf8_lossy(name).into_owned();
+    if !all_in(value, tables::VALUE) {
+        return Err(Error::BadHeaderValue {
+            name,
+            value: show(value),
+        });
+    }
+    Ok((name, String::from_utf8_lossy(value).into_owned()))
+}
+
+/// A body delimited by the end of its source: every byte until the reader
+/// reports the end of the stream. It is how an HTTP/1.0 server, or any
+/// server answering without `content-length` or `transfer-encoding`,
+/// sends a response body, the connection closing after it; a client reads
+/// it whole and never reuses that connection.
+///
+/// Its end cannot be told from a connection cut short: only an I/O error
+/// is an error. Sent on (as an [`Outgoing`]), it is chunked (see the
+/// [module](self) docs).
+///
+/// ```
+/// use degu_core::{CloseBody, Framing, Incoming, Outgoing};
+/// let mut body = CloseBody::new(&b"all of it"[..]);
+/// assert_eq!(body.read_all().unwrap(), b"all of it");
+/// assert!(body.is_complete());
+///
+/// let incoming = Incoming::Close(CloseBody::new(&b"hello"[..]));
+/// assert_eq!(incoming.framing(), Framing::Chunked);
+/// let mut out = Vec::new();
+/// Outgoing::from(incoming).write_to(&mut out).unwrap();
+/// assert_eq!(out, b"5\r\nhello\r\n0\r\n\r\n");
+/// ```
+pub struct CloseBody<'a> {
+    src: Src<'a>,
+    received: u64,
+    done: bool,
+    started: bool,
+}
+
+impl<'a> CloseBody<'a> {
+    /// A body of everything `reader` yields.
+    pub fn new(reader: impl Read + 'a) -> CloseBody<'a> {
+        CloseBody::from_source(Plain(reader))
+    }
+
+    /// A body of everything a [`Source`] yields; its
+    /// [`on_complete`](Source::on_complete) is called at the end of the
+    /// stream, its [`on_error`](Source::on_error) on a read error.
+    pub fn from_source(src: impl Source + 'a) -> CloseBody<'a> {
+        CloseBody::with_src(Src::Any(Box::new(src)))
+    }
+
+    /// A body read from its connection up to the connection's end: like
+    /// [`from_source`](Self::from_source), without boxing the source.
+    pub fn from_connection(src: ConnSource) -> CloseBody<'a> {
+        CloseBody::with_src(Src::Conn(src))
+    }
+
+    fn with_src(src: Src<'a>) -> CloseBody<'a> {
+        CloseBody {
+            src,
+            received: 0,
+            done: false,
+            started: false,
+        }
+    }
+
+    /// Bytes read so far.
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+
+    /// True once the end of the stream has been read.
+    pub fn is_complete(&self) -> bool {
+        self.done
+    }
+
+    fn start(&mut self) -> Result<()> {
+        if self.started {
+            return Err(Error::BodyConsumed);
+        }
+        self.started = true;
+        Ok(())
+    }
+
+    fn read_some(&mut self, buf: &mut [u8]) -> Result<usize> {
+        if self.done || buf.is_empty() {
+            return Ok(0);
+        }
+        let n = loop {
+            match self.src.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.src.on_error();
+                    return Err(e.into());
+                }
+                Ok(n) => break n,
+            }
+        };
+        if n == 0 {
+            self.done = true;
+            self.src.on_complete();
+        }
+        self.received += n as u64;
+        Ok(n)
+    }
+
+    /// Reads the whole body into a new `Vec`. An error if any of it was
+    /// read before (a body is consumed once).
+    pub fn read_all(&mut self) -> Result<Vec<u8>> {
+        self.start()?;
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; COPY_BUF];
+        loop {
+            let n = self.read_some(&mut buf)?;
+            if n == 0 {
+                return Ok(out);
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+    }
+
+    /// Writes the body to `w` as it came, raw bytes up to the end of the
+    /// stream, in pieces of at most 64 KiB; returns bytes written. An
+    /// error if it was consumed before.
+    pub fn write_to(&mut self, w: &mut dyn Write) -> Result<u64> {
+        self.write(w, false)
+    }
+
+    /// Writes the body to `w` chunked: each piece read (at most 64 KiB) as
+    /// one chunk, then the final chunk; returns bytes written. This is how
+    /// it is sent on, having no length to declare.
+    pub fn write_chunked_to(&mut self, w: &mut dyn Write) -> Result<u64> {
+        self.write(w, true)
+    }
+
+    fn write(&mut self, w: &mut dyn Write, chunked: bool) -> Result<u64> {
+        self.start()?;
+        let mut buf = vec![0u8; COPY_BUF];
+        let mut total = 0;
+        loop {
+            let n = self.read_some(&mut buf)?;
+            if n == 0 {
+                if chunked {
+                    total += write_chunk(w, None, &[])?;
+                }
+                return Ok(total);
+            }
+            total += if chunked {
+                write_chunk(w, None, &buf[..n])?
+            } else {
+                write_all(w, &buf[..n])?;
+                n as u64
+            };
+        }
+    }
+}
+
+impl Read for CloseBody<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.started = true;
+        self.read_some(buf).map_err(io::Error::from)
+    }
+}
+
+impl fmt::Debug for CloseBody<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CloseBody")
+            .field("received", &self.received)
+            .field("complete", &self.done)
             .finish_non_exhaustive()
     }
 }
@@ -879,10 +1172,11 @@ pub struct ChunkedBodyIter<'a> {
 
 /// Chunks to write, one at a time.
 trait ChunkSeq {
-    /// Writes the next chunk to `w`: the bytes written and whether it was
-    /// the final chunk; `None` when there are no more. A final chunk is
-    /// written only once it is known that no chunk follows it.
-    fn write_next(&mut self, w: &mut dyn Write) -> Option<Result<(u64, bool)>>;
+    /// Writes the next chunk to `w` (framed, or only its data when `raw`):
+    /// the bytes written and whether it was the final chunk; `None` when
+    /// there are no more. A final chunk is written only once it is known
+    /// that no chunk follows it.
+    fn write_next(&mut self, w: &mut dyn Write, raw: bool) -> Option<Result<(u64, bool)>>;
 }
 
 struct Seq<I: Iterator>(std::iter::Peekable<I>);
@@ -892,7 +1186,7 @@ where
     I: Iterator<Item = (Option<Extension>, B)>,
     B: AsRef<[u8]>,
 {
-    fn write_next(&mut self, w: &mut dyn Write) -> Option<Result<(u64, bool)>> {
+    fn write_next(&mut self, w: &mut dyn Write, raw: bool) -> Option<Result<(u64, bool)>> {
         let (ext, data) = self.0.next()?;
         let data = data.as_ref();
         let last = data.is_empty();
@@ -900,6 +1194,9 @@ where
         // last before writing it.
         if last && self.0.peek().is_some() {
             return Some(Err(Error::EmptyChunkNotLast));
+        }
+        if raw {
+            return Some(write_all(w, data).map(|()| (data.len() as u64, last)));
         }
         let ext = ext.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
         Some(write_chunk(w, ext, data).map(|n| (n, last)))
@@ -942,12 +1239,25 @@ impl<'a> ChunkedBodyIter<'a> {
 
     /// Writes every chunk to `w`; returns bytes written.
     pub fn write_to(&mut self, w: &mut dyn Write) -> Result<u64> {
+        self.write(w, false)
+    }
+
+    /// Writes only the chunks' data, one after the other (no chunk
+    /// framing, boundaries and extensions lost), as a body delimited by the
+    /// end of the connection is sent to an HTTP/1.0 peer; returns bytes
+    /// written. The chunks are checked as [`write_to`](Self::write_to)
+    /// checks them.
+    pub fn write_data_to(&mut self, w: &mut dyn Write) -> Result<u64> {
+        self.write(w, true)
+    }
+
+    fn write(&mut self, w: &mut dyn Write, raw: bool) -> Result<u64> {
         if self.started {
             return Err(Error::BodyConsumed);
         }
         self.started = true;
         let mut total = 0;
-        while let Some(r) = self.chunks.write_next(w) {
+        while let Some(r) = self.chunks.write_next(w, raw) {
             let (n, last) = r?;
             total += n;
             if last {
@@ -964,13 +1274,17 @@ impl fmt::Debug for ChunkedBodyIter<'_> {
     }
 }
 
-/// A body read from a connection: content-length or chunked.
+/// A body read from a connection: content-length, chunked, or (a
+/// response without framing) delimited by the connection's end.
 #[derive(Debug)]
 pub enum Incoming<'a> {
     /// `content-length` framing.
     Body(Body<'a>),
     /// `transfer-encoding: chunked` framing.
     Chunked(ChunkedBody<'a>),
+    /// No framing: the body runs until the connection closes (a response
+    /// only; see [`CloseBody`]).
+    Close(CloseBody<'a>),
 }
 
 impl Incoming<'_> {
@@ -979,15 +1293,25 @@ impl Incoming<'_> {
         match self {
             Incoming::Body(b) => b.read_all(),
             Incoming::Chunked(c) => c.read_all(),
+            Incoming::Close(c) => c.read_all(),
         }
     }
 
-    /// The framing.
+    /// The framing the body is sent on with ([`Outgoing::from`]):
+    /// `content-length` for a [`Body`], chunked for a [`ChunkedBody`],
+    /// and chunked too for a [`CloseBody`], whose length is not known
+    /// until it ends (tell it apart with
+    /// [`is_close_delimited`](Self::is_close_delimited)).
     pub fn framing(&self) -> Framing {
         match self {
             Incoming::Body(b) => Framing::Length(b.content_length()),
-            Incoming::Chunked(_) => Framing::Chunked,
+            Incoming::Chunked(_) | Incoming::Close(_) => Framing::Chunked,
         }
+    }
+
+    /// True for a body delimited by the end of its connection.
+    pub fn is_close_delimited(&self) -> bool {
+        matches!(self, Incoming::Close(_))
     }
 
     /// True once read to its end.
@@ -995,14 +1319,28 @@ impl Incoming<'_> {
         match self {
             Incoming::Body(b) => b.is_complete(),
             Incoming::Chunked(c) => c.is_complete(),
+            Incoming::Close(c) => c.is_complete(),
         }
     }
 
-    /// Streams the body, as it came, to `w`.
+    /// The trailer fields of a chunked body read to its end (see
+    /// [`ChunkedBody::trailers`]); `None` for other bodies, and before
+    /// the end.
+    pub fn trailers(&self) -> Option<&Headers> {
+        match self {
+            Incoming::Chunked(c) => c.trailers(),
+            _ => None,
+        }
+    }
+
+    /// Streams the body, as it came, to `w`: a content-length or
+    /// close-delimited body's bytes, a chunked body with its chunk framing
+    /// (without its trailers).
     pub fn write_to(&mut self, w: &mut dyn Write) -> Result<u64> {
         match self {
             Incoming::Body(b) => b.write_to(w),
             Incoming::Chunked(c) => c.write_to(w),
+            Incoming::Close(c) => c.write_to(w),
         }
     }
 }
@@ -1012,6 +1350,7 @@ impl Read for Incoming<'_> {
         match self {
             Incoming::Body(b) => b.read(buf),
             Incoming::Chunked(c) => c.read(buf),
+            Incoming::Close(c) => c.read(buf),
         }
     }
 }
@@ -1032,6 +1371,10 @@ pub enum Outgoing<'a> {
     BodyIter(BodyIter<'a>),
     /// A chunked body from an iterator.
     ChunkedIter(ChunkedBodyIter<'a>),
+    /// A body of unknown length read to the end of its source (an
+    /// upstream's close-delimited body, proxied): sent chunked, or raw to
+    /// an HTTP/1.0 peer (see [`write_data_to`](Self::write_data_to)).
+    Close(CloseBody<'a>),
 }
 
 impl Outgoing<'_> {
@@ -1042,7 +1385,9 @@ impl Outgoing<'_> {
             Outgoing::Bytes(b) => Framing::Length(b.len() as u64),
             Outgoing::Body(b) => Framing::Length(b.content_length()),
             Outgoing::BodyIter(b) => Framing::Length(b.content_length()),
-            Outgoing::Chunked(_) | Outgoing::ChunkedIter(_) => Framing::Chunked,
+            Outgoing::Chunked(_) | Outgoing::ChunkedIter(_) | Outgoing::Close(_) => {
+                Framing::Chunked
+            }
         }
     }
 
@@ -1052,6 +1397,7 @@ impl Outgoing<'_> {
         match self {
             Outgoing::Body(b) => matches!(b.src, Src::Conn(_)),
             Outgoing::Chunked(c) => matches!(c.src, Src::Conn(_)),
+            Outgoing::Close(c) => matches!(c.src, Src::Conn(_)),
             _ => false,
         }
     }
@@ -1061,7 +1407,21 @@ impl Outgoing<'_> {
         matches!(self, Outgoing::None)
     }
 
-    /// Writes the body to `w`; returns bytes written.
+    /// Writes only the body's data to `w`, without chunk framing: how a
+    /// chunked or close-delimited body goes to an HTTP/1.0 peer, delimited
+    /// by the end of the connection (a content-length body is written as
+    /// it is). Returns bytes written.
+    pub fn write_data_to(&mut self, w: &mut dyn Write) -> Result<u64> {
+        match self {
+            Outgoing::Chunked(c) => Ok(io::copy(c, w)?),
+            Outgoing::ChunkedIter(c) => c.write_data_to(w),
+            Outgoing::Close(c) => c.write_to(w),
+            other => other.write_to(w),
+        }
+    }
+
+    /// Writes the body to `w` framed as [`framing`](Self::framing) says
+    /// (a [`CloseBody`] as chunks); returns bytes written.
     pub fn write_to(&mut self, w: &mut dyn Write) -> Result<u64> {
         match self {
             Outgoing::None => Ok(0),
@@ -1073,6 +1433,7 @@ impl Outgoing<'_> {
             Outgoing::Chunked(c) => c.write_to(w),
             Outgoing::BodyIter(b) => b.write_to(w),
             Outgoing::ChunkedIter(c) => c.write_to(w),
+            Outgoing::Close(c) => c.write_chunked_to(w),
         }
     }
 
@@ -1165,11 +1526,20 @@ impl<'a> From<ChunkedBodyIter<'a>> for Outgoing<'a> {
         Outgoing::ChunkedIter(b)
     }
 }
+impl<'a> From<CloseBody<'a>> for Outgoing<'a> {
+    fn from(b: CloseBody<'a>) -> Self {
+        Outgoing::Close(b)
+    }
+}
 impl<'a> From<Incoming<'a>> for Outgoing<'a> {
+    /// The same body, to be sent on with the framing
+    /// [`Incoming::framing`] names: a close-delimited body goes out
+    /// chunked ([`Outgoing::Close`]), never unframed.
     fn from(b: Incoming<'a>) -> Self {
         match b {
             Incoming::Body(b) => Outgoing::Body(b),
             Incoming::Chunked(c) => Outgoing::Chunked(c),
+            Incoming::Close(c) => Outgoing::Close(c),
         }
     }
 }

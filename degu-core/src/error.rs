@@ -21,36 +21,41 @@ pub enum Error {
     UnexpectedEof(&'static str),
     /// No `\r\n\r\n` within the first 32 KiB of a preamble.
     PreambleTooLarge,
-    /// The request line is not `METHOD SP URI SP HTTP/1.1`.
+    /// The request line is not `METHOD SP URI SP HTTP/1.x`.
     BadRequestLine(String),
-    /// A method other than GET, HEAD, PUT, POST and DELETE.
+    /// A method other than GET, HEAD, PUT, POST, DELETE, PATCH and
+    /// OPTIONS.
     BadMethod(String),
-    /// A URI that is not `/path[?query]` with allowed bytes only.
+    /// A URI that is not `/path[?query]` with allowed bytes only, or whose
+    /// path has a `.` or `..` component or an escape that decodes to what
+    /// a component may not hold.
     BadUri(String),
-    /// A protocol other than `HTTP/1.1`.
+    /// A protocol other than `HTTP/1.1` and `HTTP/1.0`.
     BadProtocol(String),
-    /// The status line is not `HTTP/1.1 SP NNN SP reason`.
+    /// The status line is not `HTTP/1.x SP NNN [SP reason]`.
     BadStatusLine(String),
     /// A status code outside 100..=599 or not three digits.
     BadStatus(String),
     /// A reason phrase with a byte outside its table.
     BadReason(String),
-    /// A header line without `": "` between name and value.
+    /// A header line without a `:` right after the name.
     BadHeaderLine(String),
     /// A header name that is empty or has a byte outside its table (for
     /// outgoing headers: not lowercase).
     BadHeaderName(String),
-    /// A header value that is empty or has a byte outside its table.
+    /// A header value with a byte outside its table (for outgoing
+    /// headers: also one with whitespace around it; an empty one is fine).
     BadHeaderValue {
         /// The header's name.
         name: String,
         /// The offending value (escaped).
         value: String,
     },
-    /// The same header name twice.
+    /// The same header name twice (in a request; in a response, a framing
+    /// header or `content-range` twice).
     DuplicateHeader(String),
-    /// More than 20 headers.
-    TooManyHeaders,
+    /// More headers than the limit (the number).
+    TooManyHeaders(usize),
     /// A content-length that is not 1 to 16 decimal digits without a
     /// leading zero.
     BadContentLength(String),
@@ -58,14 +63,17 @@ pub enum Error {
     BadTransferEncoding(String),
     /// Both content-length and transfer-encoding.
     ContentLengthAndChunked,
-    /// A GET, HEAD or DELETE request that declares a body.
+    /// A GET or HEAD request that declares a body.
     BodyNotAllowed(Method),
-    /// A range header that is not `bytes=START-END` with END >= START.
+    /// A range that is not `bytes=START-END` with END >= START,
+    /// `bytes=START-` or `bytes=-N` (the parser ignores such a `range`
+    /// header).
     BadRange(String),
     /// A content-range header that is not `bytes START-END/TOTAL` with
     /// START <= END < TOTAL.
     BadContentRange(String),
-    /// A range that starts at or past the end of the resource.
+    /// A range that selects nothing of the resource: it starts at or past
+    /// the end, or is a suffix of zero bytes or of an empty resource.
     RangeNotSatisfiable {
         /// The requested range, rendered as in a header.
         range: String,
@@ -81,7 +89,8 @@ pub enum Error {
     /// A chunk extension that is not one `key=value` with allowed bytes.
     BadChunkExtension(String),
     /// Chunk data not followed by `\r\n`, or a final chunk not followed by
-    /// an empty line (trailers are not supported).
+    /// an empty line (trailers are not allowed in a request body; a client
+    /// takes them after a response's, see `ChunkedBody::allow_trailers`).
     BadChunkTerminator(String),
     /// A body that ended before its declared length.
     BodyTooShort {
@@ -151,7 +160,7 @@ impl fmt::Display for Error {
             Error::BadHeaderName(s) => write!(f, "bad header name: {s}"),
             Error::BadHeaderValue { name, value } => write!(f, "bad {name} value: {value}"),
             Error::DuplicateHeader(s) => write!(f, "duplicate header: {s}"),
-            Error::TooManyHeaders => f.write_str("more than 20 headers"),
+            Error::TooManyHeaders(n) => write!(f, "more than {n} headers"),
             Error::BadContentLength(s) => write!(f, "bad content-length: {s}"),
             Error::BadTransferEncoding(s) => write!(f, "bad transfer-encoding: {s}"),
             Error::ContentLengthAndChunked => {

@@ -4,15 +4,17 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::error::{Error, Result, show};
-use crate::parse::{Framing, MAX_HEADERS, RawHeaders, parse_content_length};
+use crate::parse::{Framing, MAX_RESPONSE_HEADERS, RawHeaders, parse_content_length};
 use crate::range::{ContentRange, Range};
 use crate::tables::{self, all_in};
 
-/// Headers: lowercase names, no duplicates, every name and value checked
-/// against its table when inserted, in insertion order.
+/// Headers: lowercase names, every name and value checked against its
+/// table when inserted, in insertion order; no name twice, unless added
+/// with [`append`](Headers::append) (a response may repeat `set-cookie`).
 ///
 /// The typed headers are checked too: `content-length` (1 to 16 digits),
-/// `transfer-encoding` (exactly `chunked`), `range`, `content-range`.
+/// `transfer-encoding` (exactly `chunked`), `content-range`; a `range`
+/// is sent as it is (a receiver ignores one it cannot use).
 ///
 /// ```
 /// use degu_core::Headers;
@@ -77,14 +79,28 @@ pub fn has_token(list: &str, token: &str) -> bool {
         .any(|t| t.trim_matches([' ', '\t']).eq_ignore_ascii_case(token))
 }
 
-/// Checks an outgoing header name and value.
+/// True for a value that starts or ends with a space or a tab (which a
+/// receiver strips): an outgoing value is sent as it will be read.
+fn padded(value: &[u8]) -> bool {
+    matches!(value.first(), Some(b' ' | b'\t')) || matches!(value.last(), Some(b' ' | b'\t'))
+}
+
+/// Checks an outgoing header name and value: a lowercase name; a value of
+/// visible ASCII, spaces and tabs, without whitespace around it (it may be
+/// empty); the typed headers' values.
 pub fn check_header(name: &str, value: &str) -> Result<()> {
     if name.is_empty() || !all_in(name.as_bytes(), tables::LOWER_NAME) {
         return Err(Error::BadHeaderName(show(name.as_bytes())));
     }
-    if value.is_empty() || !all_in(value.as_bytes(), tables::VALUE) {
+    if !all_in(value.as_bytes(), tables::VALUE) || padded(value.as_bytes()) {
+        // The name (ASCII, checked above) at most 64 bytes, as in the
+        // parser's messages.
+        let name = match name.get(..64) {
+            Some(head) if name.len() > 64 => format!("{head}..."),
+            _ => name.to_owned(),
+        };
         return Err(Error::BadHeaderValue {
-            name: name.to_owned(),
+            name,
             value: show(value.as_bytes()),
         });
     }
@@ -94,9 +110,6 @@ pub fn check_header(name: &str, value: &str) -> Result<()> {
         }
         "transfer-encoding" if value != "chunked" => {
             return Err(Error::BadTransferEncoding(show(value.as_bytes())));
-        }
-        "range" => {
-            Range::parse(value.as_bytes())?;
         }
         "content-range" => {
             ContentRange::parse_header(value.as_bytes())?;
@@ -154,7 +167,8 @@ impl StaticHeader {
             "bad header name"
         );
         assert!(
-            !v.is_empty() && tables::const_all_in(v, tables::VALUE),
+            tables::const_all_in(v, tables::VALUE)
+                && (v.is_empty() || !(is_ows(v[0]) || is_ows(v[v.len() - 1]))),
             "bad header value"
         );
         if const_eq(n, b"content-length") {
@@ -184,6 +198,10 @@ impl StaticHeader {
     pub const fn value(&self) -> &'static str {
         self.value
     }
+}
+
+const fn is_ows(b: u8) -> bool {
+    b == b' ' || b == b'\t'
 }
 
 const fn const_eq(a: &[u8], b: &[u8]) -> bool {
@@ -289,6 +307,46 @@ impl Headers {
         Ok(())
     }
 
+    /// Adds a header even when the name is there already, for the headers
+    /// HTTP lets a message repeat (`set-cookie`, say); an error for a bad
+    /// name or value, or for repeating `content-length`,
+    /// `transfer-encoding` or `content-range`. [`get`](Self::get) gives
+    /// the first value, [`get_all`](Self::get_all) every one.
+    ///
+    /// ```
+    /// let mut h = degu_core::Headers::new();
+    /// h.append("set-cookie", "a=1").unwrap();
+    /// h.append("set-cookie", "b=2").unwrap();
+    /// assert_eq!(h.get_all("set-cookie").collect::<Vec<_>>(), ["a=1", "b=2"]);
+    /// assert!(h.append("content-length", "1").is_ok());
+    /// assert!(h.append("content-length", "1").is_err());
+    /// ```
+    pub fn append(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        value: impl Into<Cow<'static, str>>,
+    ) -> Result<()> {
+        let (name, value) = (name.into(), value.into());
+        check_header(&name, &value)?;
+        let single = matches!(
+            &*name,
+            "content-length" | "transfer-encoding" | "content-range"
+        );
+        if single && self.contains(&name) {
+            return Err(Error::DuplicateHeader(show(name.as_bytes())));
+        }
+        self.items.push((name, value));
+        Ok(())
+    }
+
+    /// Every value of `name`, in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.items
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| &**v)
+    }
+
     /// Adds a header checked at compile time ([`StaticHeader`]): only the
     /// duplicate check is left to do.
     pub fn insert_static(&mut self, header: StaticHeader) -> Result<()> {
@@ -317,7 +375,7 @@ impl Headers {
         }
     }
 
-    /// The value of `name`.
+    /// The value of `name` (the first, when it is repeated).
     pub fn get(&self, name: &str) -> Option<&str> {
         self.items
             .iter()
@@ -409,10 +467,11 @@ impl Headers {
     }
 
     /// Appends `name: value\r\n` for every header (no final blank line).
-    /// An error for more than [`MAX_HEADERS`], which no peer would accept.
+    /// An error for more than [`MAX_RESPONSE_HEADERS`], which no Degu peer
+    /// would accept (a request should have at most [`MAX_HEADERS`](crate::MAX_HEADERS)).
     pub fn write_to(&self, out: &mut Vec<u8>) -> Result<()> {
-        if self.items.len() > MAX_HEADERS {
-            return Err(Error::TooManyHeaders);
+        if self.items.len() > MAX_RESPONSE_HEADERS {
+            return Err(Error::TooManyHeaders(MAX_RESPONSE_HEADERS));
         }
         let len: usize = self.items.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
         out.reserve(len);

@@ -17,7 +17,7 @@
 //! assert_eq!(req.path_components().collect::<Vec<_>>(), ["users", "42"]);
 //! assert_eq!(req.query, Some("full"));
 //! assert_eq!(req.headers.get("host"), Some("example.com"));
-//! assert_eq!(req.typed.range.unwrap().stop(), 100);
+//! assert_eq!(req.typed.range.unwrap().stop(), Some(100));
 //! assert_eq!(req.typed.framing, Framing::None);
 //!
 //! // Strict: one byte outside its table is an error with a clear message.
@@ -27,15 +27,31 @@
 //!
 //! ## What "just enough HTTP" means here
 //!
-//! - Methods GET, HEAD, PUT, POST, DELETE; protocol `HTTP/1.1` only.
-//! - A preamble is at most 32 KiB including its `\r\n\r\n`; at most 20
-//!   headers; every byte of every region is checked against its table (see
-//!   [`tables`]); header lines are exactly `name: value`.
+//! Strict where strictness protects (framing, smuggling, limits), RFC
+//! 9110/9112 where that costs nothing:
+//!
+//! - Methods GET, HEAD, PUT, POST, DELETE, PATCH, OPTIONS; `HTTP/1.1` and
+//!   `HTTP/1.0`.
+//! - A preamble is at most 32 KiB including its `\r\n\r\n`; at most 64
+//!   request headers by default ([`parse_request_with`] takes another
+//!   limit) and 100 response headers; every byte of every region is
+//!   checked against its table (see [`tables`]); header lines are
+//!   `name:value` with the whitespace around the value stripped.
+//! - Path components may hold `%XX` escapes ([`decode_component`]); a `.`
+//!   or `..` component, or an escape that decodes to `/`, NUL, a control
+//!   byte or invalid UTF-8, is refused. The query keeps its raw bytes,
+//!   including what browsers send raw (`[]{}|^`).
 //! - `content-length`: 1 to 16 digits, no sign, no leading zero.
-//!   `transfer-encoding`: exactly `chunked`. Both at once, or a duplicate
-//!   header: an error. GET, HEAD and DELETE requests carry no body.
+//!   `transfer-encoding`: exactly `chunked`, and not in an HTTP/1.0
+//!   request. Both at once, or a repeated header in a request (a repeated
+//!   framing header in a response), is an error. GET and HEAD requests
+//!   carry no body. A `range` Degu cannot serve (several ranges, say) is
+//!   ignored, not refused.
 //! - Chunk-size lines: hex without leading zero, at most 16 MiB per chunk,
-//!   at most 4 KiB per line, one optional `key=value` extension; no trailers.
+//!   at most 4 KiB per line, one optional `key=value` extension. Trailers
+//!   after the final chunk are refused in a request body and taken after a
+//!   response's when asked for ([`ChunkedBody::allow_trailers`]: at most
+//!   100 lines, 32 KiB).
 //!
 //! ## Bodies and the shared connection
 //!
@@ -56,16 +72,18 @@ mod write;
 
 pub use address::{Address, IPV4_ANY, IPV4_LOOPBACK, IPV6_ANY, IPV6_LOOPBACK, ScopeId};
 pub use body::{
-    Body, BodyIter, Chunk, ChunkHead, ChunkedBody, ChunkedBodyIter, ConnSource, Extension,
-    FileSource, Incoming, Outgoing, Plain, Source, write_chunk,
+    Body, BodyIter, Chunk, ChunkHead, ChunkedBody, ChunkedBodyIter, CloseBody, ConnSource,
+    Extension, FileSource, Incoming, MAX_TRAILER_SECTION, MAX_TRAILERS, Outgoing, Plain, Source,
+    write_chunk,
 };
 pub use error::{Error, Result, Stall};
 pub use headers::{Headers, StaticHeader, check_header};
 pub use message::{Response, Transport, standard_reason};
 pub use parse::{
-    ChunkLine, Framing, MAX_CHUNK_LINE, MAX_CHUNK_SIZE, MAX_HEADERS, MAX_PREAMBLE, Method,
-    RawHeaders, RequestPreamble, ResponsePreamble, Typed, parse_chunk_line, parse_content_length,
-    parse_request, parse_response, parse_uri, split_path,
+    ChunkLine, Framing, MAX_CHUNK_LINE, MAX_CHUNK_SIZE, MAX_HEADERS, MAX_PREAMBLE,
+    MAX_RESPONSE_HEADERS, Method, RawHeaders, RequestPreamble, ResponsePreamble, Typed, Version,
+    decode_component, encode_component, parse_chunk_line, parse_content_length, parse_request,
+    parse_request_with, parse_response, parse_uri, split_path,
 };
 pub use range::{ContentRange, MAX_LENGTH, Range};
 pub use reader::{BUFFER_SIZE, Reader};

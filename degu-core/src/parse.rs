@@ -13,14 +13,23 @@ use crate::tables::{self, all_in};
 
 /// Largest preamble, including its `\r\n\r\n` terminator.
 pub const MAX_PREAMBLE: usize = 32 * 1024;
-/// Most headers in one preamble.
-pub const MAX_HEADERS: usize = 20;
+/// Most headers in a request, by default (a server's `max_headers` option
+/// can change it); also the most a client sends.
+pub const MAX_HEADERS: usize = 64;
+/// Most headers in a response: what a client accepts, and the most a
+/// server sends.
+pub const MAX_RESPONSE_HEADERS: usize = 100;
 /// Longest chunk-size line, including its `\r\n`.
 pub const MAX_CHUNK_LINE: usize = 4096;
 /// Largest chunk (16 MiB, the original's `MAX_IO_SIZE`).
 pub const MAX_CHUNK_SIZE: u64 = 16 * 1024 * 1024;
 
-/// The five methods Degu speaks.
+/// Headers whose places a parse keeps in [`RawHeaders`] itself; any after
+/// these are found again in the preamble when asked for (messages with
+/// more are rare, and a larger array costs every parse its setting up).
+const INLINE: usize = 20;
+
+/// The methods Degu speaks (CONNECT, TRACE and others are refused: `501`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Method {
     /// `GET` (no request body).
@@ -31,8 +40,12 @@ pub enum Method {
     Put,
     /// `POST`.
     Post,
-    /// `DELETE` (no request body).
+    /// `DELETE`.
     Delete,
+    /// `PATCH`.
+    Patch,
+    /// `OPTIONS` (a browser's CORS preflight, a health check).
+    Options,
 }
 
 impl Method {
@@ -44,12 +57,14 @@ impl Method {
             Method::Put => "PUT",
             Method::Post => "POST",
             Method::Delete => "DELETE",
+            Method::Patch => "PATCH",
+            Method::Options => "OPTIONS",
         }
     }
 
-    /// True for GET, HEAD and DELETE, whose requests carry no body.
+    /// True for GET and HEAD, whose requests carry no body.
     pub fn forbids_body(self) -> bool {
-        matches!(self, Method::Get | Method::Head | Method::Delete)
+        matches!(self, Method::Get | Method::Head)
     }
 
     /// Parses an exact, uppercase method name.
@@ -60,6 +75,8 @@ impl Method {
             b"PUT" => Method::Put,
             b"POST" => Method::Post,
             b"DELETE" => Method::Delete,
+            b"PATCH" => Method::Patch,
+            b"OPTIONS" => Method::Options,
             _ => return Err(Error::BadMethod(show(name))),
         })
     }
@@ -78,6 +95,33 @@ impl std::str::FromStr for Method {
     }
 }
 
+/// The protocol version of a message.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Version {
+    /// `HTTP/1.0`: no chunked framing; the connection closes after each
+    /// exchange unless `connection: keep-alive` says otherwise.
+    Http10,
+    /// `HTTP/1.1`.
+    #[default]
+    Http11,
+}
+
+impl Version {
+    /// `HTTP/1.0` or `HTTP/1.1`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Version::Http10 => "HTTP/1.0",
+            Version::Http11 => "HTTP/1.1",
+        }
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How a message's body is delimited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Framing {
@@ -89,20 +133,50 @@ pub enum Framing {
     Chunked,
 }
 
-/// Up to [`MAX_HEADERS`] `(name, value)` pairs borrowed from a preamble,
-/// names lowercase, in their order on the wire.
+/// The `(name, value)` pairs of a parsed preamble, borrowed from it, names
+/// lowercase, in their order on the wire.
 ///
-/// The pairs are kept as offsets into the preamble (six bytes a header,
-/// not two fat pointers), and handed out as `&str` by [`get`](Self::get)
-/// and [`iter`](Self::iter). Every byte was validated against an
-/// ASCII-only table by the parser; the (infallible) conversion of a name or
-/// value to `&str` is done when it is handed out, so a header that is
-/// never read costs nothing more.
+/// The places of the first twenty are kept as offsets into the preamble
+/// (six bytes a header, not two fat pointers); any after those are found
+/// again in the (already validated) preamble when asked for. Names and
+/// values are handed out as `&str` by [`get`](Self::get) and
+/// [`iter`](Self::iter): every byte was validated against an ASCII-only
+/// table by the parser, and the (infallible) conversion is done when a
+/// header is handed out, so a header that is never read costs nothing
+/// more. A value is handed out without the optional whitespace around it.
 #[derive(Clone, Copy)]
 pub struct RawHeaders<'a> {
     text: &'a [u8],
-    spans: [Span; MAX_HEADERS],
-    len: u8,
+    /// The first [`INLINE`] headers' places, and one more slot that a
+    /// parse writes the later ones to (so that storing a place never
+    /// depends on the count).
+    spans: [Span; INLINE + 1],
+    len: u16,
+    /// Where the header lines past the first [`INLINE`] start (when
+    /// there are more).
+    rest: u16,
+}
+
+/// Strips the optional whitespace (spaces and tabs) that may start a
+/// header value.
+#[inline(always)]
+fn trim_start_ows(v: &[u8]) -> &[u8] {
+    match v {
+        [b' ' | b'\t', rest @ ..] => trim_start_ows(rest),
+        _ => v,
+    }
+}
+
+/// One validated header line `name:[OWS]value[OWS]` (no CRLF) as its name
+/// and trimmed value.
+fn split_line(line: &[u8]) -> (&[u8], &[u8]) {
+    let colon = memchr::memchr(b':', line).unwrap_or(line.len());
+    let value = trim_start_ows(line.get(colon + 1..).unwrap_or_default());
+    let mut end = value.len();
+    while end > 0 && matches!(value[end - 1], b' ' | b'\t') {
+        end -= 1;
+    }
+    (&line[..colon], &value[..end])
 }
 
 impl<'a> RawHeaders<'a> {
@@ -115,24 +189,51 @@ impl<'a> RawHeaders<'a> {
 
     #[inline]
     fn value(&self, s: &Span) -> &'a str {
-        ascii(
+        ascii(trim_start_ows(
             self.text
-                .get(s.colon as usize + 2..s.end as usize)
+                .get(s.colon as usize + 1..s.end as usize)
                 .unwrap_or_default(),
-        )
+        ))
     }
 
     #[inline]
     fn spans(&self) -> &[Span] {
-        &self.spans[..self.len as usize]
+        &self.spans[..(self.len as usize).min(INLINE)]
     }
 
-    /// The value of header `name` (lowercase).
+    /// The header lines past the first [`INLINE`], as (name, value).
+    fn rest(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + use<'a> {
+        let text: &'a [u8] = if self.len as usize > INLINE {
+            self.text.get(self.rest as usize..).unwrap_or_default()
+        } else {
+            &[]
+        };
+        text.split(|&b| b == b'\n')
+            .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
+            .filter(|line| !line.is_empty())
+            .map(split_line)
+    }
+
+    /// The value of header `name` (lowercase); the first one when it is
+    /// repeated (see [`get_all`](Self::get_all)).
     pub fn get(&self, name: &str) -> Option<&'a str> {
-        self.spans()
+        let inline = self
+            .spans()
             .iter()
             .find(|s| self.name_bytes(s) == name.as_bytes())
-            .map(|s| self.value(s))
+            .map(|s| self.value(s));
+        if inline.is_some() || self.len as usize <= INLINE {
+            return inline;
+        }
+        self.rest()
+            .find(|(n, _)| *n == name.as_bytes())
+            .map(|(_, v)| ascii(v))
+    }
+
+    /// Every value of header `name` (lowercase), in wire order: a response
+    /// may repeat a header such as `set-cookie`.
+    pub fn get_all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'a str> + 's {
+        self.iter().filter(move |(n, _)| *n == name).map(|(_, v)| v)
     }
 
     /// Number of headers.
@@ -146,7 +247,7 @@ impl<'a> RawHeaders<'a> {
     }
 
     /// The pairs in wire order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&'a str, &'a str)> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> + '_ {
         // One conversion of the whole header region, then slices of it
         // (cheaper than one conversion per name and value). Every byte is
         // ASCII, so any offset is a character boundary.
@@ -154,12 +255,16 @@ impl<'a> RawHeaders<'a> {
         let base = spans.first().map_or(0, |s| s.start as usize);
         let end = spans.last().map_or(0, |s| s.end as usize);
         let text = ascii(self.text.get(base..end).unwrap_or_default());
-        spans.iter().map(move |s| {
+        let inline = spans.iter().map(move |s| {
             let (start, colon, end) = (s.start as usize, s.colon as usize, s.end as usize);
             let name = text.get(start - base..colon - base).unwrap_or_default();
-            let value = text.get(colon + 2 - base..end - base).unwrap_or_default();
+            let value = text
+                .get(colon + 1 - base..end - base)
+                .unwrap_or_default()
+                .trim_start_matches([' ', '\t']);
             (name, value)
-        })
+        });
+        inline.chain(self.rest().map(|(n, v)| (ascii(n), ascii(v))))
     }
 }
 
@@ -196,10 +301,13 @@ pub struct RequestPreamble<'a> {
     pub method: Method,
     /// The whole URI as sent.
     pub uri: &'a str,
-    /// The path part of the URI (starts with `/`).
+    /// The path part of the URI (starts with `/`), as sent: its
+    /// components may hold `%XX` escapes (see [`decode_component`]).
     pub path: &'a str,
     /// The query: `None` without `?`, `Some("")` for a trailing `?`.
     pub query: Option<&'a str>,
+    /// The protocol version.
+    pub version: Version,
     /// The headers.
     pub headers: RawHeaders<'a>,
     /// Typed header values.
@@ -207,7 +315,8 @@ pub struct RequestPreamble<'a> {
 }
 
 impl<'a> RequestPreamble<'a> {
-    /// The path's components: `/` gives none, `/foo/` gives `foo` and `""`.
+    /// The path's components as sent (escapes not decoded): `/` gives
+    /// none, `/foo/` gives `foo` and `""`.
     pub fn path_components(&self) -> impl Iterator<Item = &'a str> + use<'a> {
         split_path(self.path)
     }
@@ -224,6 +333,8 @@ pub fn split_path(path: &str) -> impl Iterator<Item = &str> {
 /// A parsed response preamble.
 #[derive(Clone, Copy, Debug)]
 pub struct ResponsePreamble<'a> {
+    /// The protocol version.
+    pub version: Version,
     /// The status code, 100..=599.
     pub status: u16,
     /// The reason phrase.
@@ -286,19 +397,6 @@ fn scan(buf: &[u8], mut i: usize, class: u16) -> usize {
     i
 }
 
-/// Scans like [`scan`], one byte at a time: for regions that are usually
-/// shorter than a block (path components).
-#[inline(always)]
-fn scan_short(buf: &[u8], mut i: usize, class: u16) -> usize {
-    while let Some(&b) = buf.get(i) {
-        if !tables::is_in(b, class) {
-            break;
-        }
-        i += 1;
-    }
-    i
-}
-
 /// Scans like [`scan`], 32 then 16 bytes at a time through `ok`, a
 /// branch-free predicate that the compiler turns into vector compares and
 /// that must agree exactly with `class` (unit tests check all 256 bytes);
@@ -308,56 +406,60 @@ fn scan_fast(buf: &[u8], mut i: usize, class: u16, ok: impl Fn(u8) -> bool + Cop
     // Thirty-two bytes a block while the buffer has them: half as many
     // loop exits to predict as with sixteen.
     while let Some(block) = buf.get(i..i + 32) {
-        let mut bad = [0u8; 32];
-        for (flag, &b) in bad.iter_mut().zip(block) {
-            *flag = u8::from(!ok(b)) * 0xFF;
-        }
-        if let Some(at) = first_flag(&bad) {
-            return i + at;
+        let (a, b) = (bad16(&block[..16], ok), bad16(&block[16..], ok));
+        if a | b != 0 {
+            return i + if a != 0 {
+                first_set(a)
+            } else {
+                16 + first_set(b)
+            };
         }
         i += 32;
     }
     if let Some(block) = buf.get(i..i + 16) {
-        let mut bad = [0u8; 16];
-        for (flag, &b) in bad.iter_mut().zip(block) {
-            *flag = u8::from(!ok(b)) * 0xFF;
-        }
-        if let Some(at) = first_flag(&bad) {
-            return i + at;
+        let a = bad16(block, ok);
+        if a != 0 {
+            return i + first_set(a);
         }
         i += 16;
     }
     // Fewer than sixteen bytes left: the buffer's last sixteen, with the
-    // flags of the bytes before `i` cleared.
+    // flags of the bytes before `i` shifted out.
     let len = buf.len();
     if i < len
         && let Some(block) = buf.get(len.wrapping_sub(16)..)
     {
-        const INDEX: [u8; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
-        let skip = (16 - (len - i)) as u8;
-        let mut bad = [0u8; 16];
-        for ((flag, &b), &j) in bad.iter_mut().zip(block).zip(&INDEX) {
-            *flag = u8::from(!ok(b) & (j >= skip)) * 0xFF;
-        }
-        return match first_flag(&bad) {
-            Some(at) => len - 16 + at,
-            None => len,
-        };
+        let skip = 8 * (16 - (len - i)) as u32;
+        let a = bad16(block, ok) >> skip << skip;
+        return if a != 0 { len - 16 + first_set(a) } else { len };
     }
     scan(buf, i, class)
 }
 
-/// The index in `block` (sixteen bytes) of the first byte that fails `ok`.
-/// The flags are read as one `u128`: a sixteen-byte array read as two
-/// `u64`s makes the compiler split the compares in two halves.
+/// The bytes of `block` (sixteen) that fail `ok`, as the bytes of a
+/// `u128` (`0xFF` each, little-endian): a sixteen-byte array of flags read
+/// as one `u128` stays one vector compare (read as two `u64`s or eight
+/// bytes at a time, the compiler splits and shuffles it).
 #[inline(always)]
-fn first_bad16(block: &[u8], ok: impl Fn(u8) -> bool) -> Option<usize> {
+fn bad16(block: &[u8], ok: impl Fn(u8) -> bool) -> u128 {
     let mut bad = [0u8; 16];
     for (flag, &b) in bad.iter_mut().zip(block) {
         *flag = u8::from(!ok(b)) * 0xFF;
     }
-    let w = u128::from_le_bytes(bad);
-    (w != 0).then(|| (w.trailing_zeros() / 8) as usize)
+    u128::from_le_bytes(bad)
+}
+
+/// The index of the first flagged byte of [`bad16`]'s non-zero result.
+#[inline(always)]
+fn first_set(flags: u128) -> usize {
+    (flags.trailing_zeros() / 8) as usize
+}
+
+/// The index in `block` (sixteen bytes) of the first byte that fails `ok`.
+#[inline(always)]
+fn first_bad16(block: &[u8], ok: impl Fn(u8) -> bool) -> Option<usize> {
+    let w = bad16(block, ok);
+    (w != 0).then(|| first_set(w))
 }
 
 /// Scans like [`scan_fast`], one sixteen-byte block first: for regions
@@ -392,37 +494,14 @@ fn lowercase_name(buf: &mut [u8], pos: usize, colon: usize) {
     }
 }
 
-/// The index of the first non-zero byte of `flags` (each `0` or `0xFF`),
-/// read eight at a time: the flags stay in vector registers (a `u128`
-/// goes through the stack).
-#[inline(always)]
-fn first_flag<const N: usize>(flags: &[u8; N]) -> Option<usize> {
-    let mut any = 0;
-    for w in flags.chunks_exact(8) {
-        any |= u64::from_le_bytes(w.try_into().unwrap_or_default());
-    }
-    if any == 0 {
-        return None;
-    }
-    flags.chunks_exact(8).enumerate().find_map(|(k, w)| {
-        let w = u64::from_le_bytes(w.try_into().unwrap_or_default());
-        (w != 0).then(|| k * 8 + (w.trailing_zeros() / 8) as usize)
-    })
-}
-
 // The predicates below use `&` and `|`, never `&&`, `||` or `matches!`:
 // branch-free, so that sixteen of them become a few vector instructions.
 
-/// [`tables::VALUE`] as arithmetic, for [`scan_fast`].
+/// [`tables::VALUE`] as arithmetic, for [`scan_fast`]: visible ASCII,
+/// space and tab.
 #[inline(always)]
 fn is_value(c: u8) -> bool {
-    // Printable up to `z`, and `~`; less `$` and three pairs of bytes
-    // that differ in one bit: `!` `#` (0x21, 0x23), backslash and `^`
-    // (0x5c, 0x5e), `@` and backquote (0x40, 0x60).
-    let printable = c.wrapping_sub(b' ') <= b'z' - b' ';
-    let excluded =
-        ((c & 0xfd) == b'!') | (c == b'$') | ((c & 0xfd) == b'\\') | ((c & 0xdf) == b'@');
-    (printable & !excluded) | (c == b'~')
+    (c.wrapping_sub(b' ') < 0x7f - b' ') | (c == b'\t')
 }
 
 /// [`tables::NAME`] as arithmetic, for [`scan_fast`].
@@ -450,8 +529,156 @@ struct UriMarks {
     end: usize,
 }
 
+/// True for a path component that is `.` or `..` (refused: no app should
+/// have to guard against them).
+#[inline(always)]
+fn is_dots(comp: &[u8]) -> bool {
+    matches!(comp, [b'.'] | [b'.', b'.'])
+}
+
+/// The value of a hex digit, or none.
+#[inline]
+fn hex_value(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Checks the `%XX` escapes of a path component (bytes of
+/// [`tables::PATH`]): each `%` starts two hex digits; what they decode to
+/// is not `/`, NUL or another control byte; the decoded component is
+/// valid UTF-8 and not `.` or `..`.
+#[cold]
+#[inline(never)]
+fn escapes_ok(comp: &[u8]) -> bool {
+    // UTF-8 is checked one sequence at a time: raw bytes are ASCII, so a
+    // multi-byte character is escaped whole.
+    let mut seq = [0u8; 4];
+    let (mut have, mut want) = (0, 0);
+    let mut i = 0;
+    let mut dots = 0;
+    let mut decoded = 0;
+    while i < comp.len() {
+        let b = if comp[i] == b'%' {
+            let hi = comp.get(i + 1).copied().and_then(hex_value);
+            let lo = comp.get(i + 2).copied().and_then(hex_value);
+            let (Some(hi), Some(lo)) = (hi, lo) else {
+                return false;
+            };
+            i += 3;
+            hi << 4 | lo
+        } else {
+            i += 1;
+            comp[i - 1]
+        };
+        decoded += 1;
+        dots += usize::from(b == b'.');
+        if want > 0 {
+            seq[have] = b;
+            have += 1;
+            if have == want {
+                if std::str::from_utf8(&seq[..want]).is_err() {
+                    return false;
+                }
+                (have, want) = (0, 0);
+            }
+            continue;
+        }
+        match b {
+            b'/' | 0..=0x1f | 0x7f => return false,
+            0x80.. => {
+                want = match b {
+                    0xc2..=0xdf => 2,
+                    0xe0..=0xef => 3,
+                    0xf0..=0xf4 => 4,
+                    _ => return false,
+                };
+                seq[0] = b;
+                have = 1;
+            }
+            _ => {}
+        }
+    }
+    want == 0 && !(dots == decoded && decoded <= 2)
+}
+
+/// Decodes the `%XX` escapes of a path component the parser accepted
+/// into `out` (cleared first); a component without escapes is copied.
+///
+/// ```
+/// let mut s = String::new();
+/// degu_core::decode_component("my%20file%2Etxt", &mut s);
+/// assert_eq!(s, "my file.txt");
+/// degu_core::decode_component("caf%C3%A9", &mut s);
+/// assert_eq!(s, "café");
+/// ```
+pub fn decode_component(comp: &str, out: &mut String) {
+    out.clear();
+    if !comp.contains('%') {
+        out.push_str(comp);
+        return;
+    }
+    let raw = comp.as_bytes();
+    let mut bytes = std::mem::take(out).into_bytes();
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'%'
+            && let (Some(hi), Some(lo)) = (
+                raw.get(i + 1).copied().and_then(hex_value),
+                raw.get(i + 2).copied().and_then(hex_value),
+            )
+        {
+            bytes.push(hi << 4 | lo);
+            i += 3;
+        } else {
+            bytes.push(raw[i]);
+            i += 1;
+        }
+    }
+    *out = match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    };
+}
+
+/// Appends `comp` (a decoded path component) to `out` as a URI's path
+/// component: a byte of [`tables::PATH`] as it is, any other (`%`
+/// included) as a `%XX` escape. [`decode_component`] gives it back.
+///
+/// ```
+/// let mut uri = String::from("/");
+/// degu_core::encode_component("my file 100%.txt", &mut uri);
+/// assert_eq!(uri, "/my%20file%20100%25.txt");
+/// ```
+pub fn encode_component(comp: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in comp.as_bytes() {
+        if b != b'%' && tables::is_in(b, tables::PATH) {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 15)] as char);
+        }
+    }
+}
+
+/// Checks the components of a path (after its first `/`) that the scan
+/// left for later: none is `.` or `..`, and their escapes are good
+/// ([`escapes_ok`]).
+#[cold]
+#[inline(never)]
+fn components_ok(path: &[u8]) -> bool {
+    path.split(|&b| b == b'/')
+        .all(|c| !is_dots(c) && (!c.contains(&b'%') || escapes_ok(c)))
+}
+
 /// Scans a URI starting at `buf[start]`: `/`, path components (no empty one
-/// but the last) and an optional `?query`, each against its table. Stops at
+/// but the last, no `.` or `..`, escapes that decode to what a component
+/// may hold) and an optional `?query`, each against its table. Stops at
 /// the first byte that belongs to neither; `None` for a malformed path.
 #[inline(always)]
 fn scan_uri(buf: &[u8], start: usize) -> Option<UriMarks> {
@@ -459,15 +686,33 @@ fn scan_uri(buf: &[u8], start: usize) -> Option<UriMarks> {
         return None;
     }
     let mut i = start;
+    // The classes of the path's bytes, or-ed: whether it holds an escape
+    // comes with the scan; and whether a component starts with a dot.
+    let mut classes = 0;
+    let mut dotted = false;
     loop {
         let comp = i + 1;
-        i = scan_short(buf, comp, tables::PATH);
+        i = comp;
+        while let Some(&b) = buf.get(i) {
+            let class = tables::TABLE[b as usize];
+            if class & tables::PATH == 0 {
+                break;
+            }
+            classes |= class;
+            i += 1;
+        }
+        dotted |= buf.get(comp) == Some(&b'.');
         if buf.get(i) != Some(&b'/') {
             break;
         }
         if i == comp {
             return None; // an empty component that is not the last
         }
+    }
+    // The rare paths with an escape or a component that starts with a dot
+    // are checked component by component.
+    if (dotted || classes & tables::ESCAPE != 0) && !components_ok(&buf[start + 1..i]) {
+        return None;
     }
     let path_end = i;
     if buf.get(i) == Some(&b'?') {
@@ -494,7 +739,8 @@ fn next_line(buf: &[u8], pos: usize) -> Result<(usize, usize)> {
 }
 
 /// One header's place in the buffer: `start..colon` is the name,
-/// `colon + 2..end` the value.
+/// `colon + 1..end` the value with the optional whitespace before it
+/// (`end` is past the whitespace after it already).
 #[derive(Clone, Copy, Default)]
 struct Span {
     start: u16,
@@ -503,11 +749,14 @@ struct Span {
 }
 
 /// A 6-bit hash of a (non-empty) header name, from its length and its
-/// first and last bytes.
+/// first and last bytes, lowercased (`| 0x20` lowercases every byte of
+/// [`tables::NAME`]): the same for a name as sent and as lowercased, so it
+/// is taken before the name is lowercased in place (reading back bytes
+/// just written costs more).
 #[inline(always)]
 fn name_hash(name: &[u8]) -> u32 {
-    let first = u32::from(name.first().copied().unwrap_or(0));
-    let last = u32::from(name.last().copied().unwrap_or(0));
+    let first = u32::from(name.first().copied().unwrap_or(0) | 0x20);
+    let last = u32::from(name.last().copied().unwrap_or(0) | 0x20);
     let key = (name.len() as u32) << 16 | first << 8 | last;
     key.wrapping_mul(0x9E37_79B1) >> 26
 }
@@ -515,18 +764,41 @@ fn name_hash(name: &[u8]) -> u32 {
 /// What the validating pass over the header lines found.
 struct Scanned {
     count: usize,
+    rest: usize,
     typed: Typed,
+}
+
+/// True for the optional whitespace around a header value.
+#[inline(always)]
+fn is_ows(c: u8) -> bool {
+    (c == b' ') | (c == b'\t')
+}
+
+/// `start..end` without the whitespace at either end.
+#[cold]
+#[inline(never)]
+fn trim_ows(buf: &[u8], mut start: usize, mut end: usize) -> (usize, usize) {
+    while start < end && is_ows(buf[start]) {
+        start += 1;
+    }
+    while end > start && is_ows(buf[end - 1]) {
+        end -= 1;
+    }
+    (start, end)
 }
 
 /// The validating pass over the header lines in `buf[pos..]`: checks every
 /// byte against its table, lowercases names in place, parses the typed
-/// values and refuses duplicates, recording only positions. Errors come in
-/// the order of the lines.
+/// values, and refuses more than `max` headers and, with `UNIQUE`, any
+/// repeated name (without it, only a repeated framing or content-range
+/// header), recording only positions. Errors come in the order of the
+/// lines.
 #[inline(always)]
-fn scan_headers(
+fn scan_headers<const UNIQUE: bool>(
     buf: &mut [u8],
     mut pos: usize,
-    spans: &mut [Span; MAX_HEADERS],
+    spans: &mut [Span; INLINE + 1],
+    max: usize,
 ) -> Result<Scanned> {
     let mut count = 0;
     let mut typed = Typed {
@@ -534,83 +806,142 @@ fn scan_headers(
         range: None,
         content_range: None,
     };
-    let mut length = None;
-    let mut chunked = false;
+    // What the loop carries is kept small (every value it keeps live is a
+    // register): the content-length with a sentinel for none (a length has
+    // at most 16 digits), and three flags in one byte.
+    const NO_LENGTH: u64 = u64::MAX;
+    const CHUNKED: u8 = 1;
+    // A content-range seen (`bytes */N` gives no typed value to tell).
+    const RANGED: u8 = 2;
+    // A name past the first INLINE that may repeat an earlier one.
+    const RECHECK: u8 = 4;
+    let mut length = NO_LENGTH;
+    let mut flags = 0u8;
     let mut seen = 0u64;
     let len = buf.len();
     while pos < len {
         let colon = scan_fast16(buf, pos, tables::NAME, is_name);
-        // The end of the line, scanned from its start: name bytes, `:` and
-        // ` ` are all VALUE bytes, so for a well-formed line this is the end
+        // The end of the line, scanned from its start: name bytes and `:`
+        // are all VALUE bytes, so for a well-formed line this is the end
         // of the value, and this scan need not wait for the name's (the two
         // run side by side instead of one after the other).
         let end = scan_fast(buf, pos, tables::VALUE, is_value);
-        if count == MAX_HEADERS
-            || colon == pos
-            || buf.get(colon) != Some(&b':')
-            || buf.get(colon + 1) != Some(&b' ')
-        {
-            return Err(header_error(buf, pos, count));
+        if count == max || colon == pos || buf.get(colon) != Some(&b':') {
+            return Err(header_error(buf, pos, count, max));
         }
-        let start = colon + 2;
         let next = if end == len {
             end
         } else if buf[end] == b'\r' && buf.get(end + 1) == Some(&b'\n') {
             end + 2
         } else {
-            return Err(header_error(buf, pos, count));
+            return Err(header_error(buf, pos, count, max));
         };
-        if end <= start {
-            return Err(header_error(buf, pos, count));
+        // The value, without the optional whitespace around it: usually
+        // one space before it and none after, the one branch taken.
+        let mut start = colon + 1 + usize::from(buf.get(colon + 1) == Some(&b' '));
+        let mut stop = end;
+        if buf.get(start).is_some_and(|&c| is_ows(c)) | is_ows(buf[end - 1]) {
+            (start, stop) = trim_ows(buf, start, end);
         }
         let name = &buf[pos..colon];
-        let value = &buf[start..end];
+        let value = &buf[start..stop];
         // The typed headers are recognised on the name as sent, before it is
         // lowercased in place (reading bytes just written one by one is slow).
         match name.len() {
             14 if lower_eq(name, b"content-length") => {
-                length = Some(parse_content_length(value)?);
+                if length != NO_LENGTH {
+                    return Err(Error::DuplicateHeader(show(b"content-length")));
+                }
+                length = parse_content_length(value)?;
             }
             17 if lower_eq(name, b"transfer-encoding") => {
                 if value != b"chunked" {
                     return Err(Error::BadTransferEncoding(show(value)));
                 }
-                chunked = true;
+                if flags & CHUNKED != 0 {
+                    return Err(Error::DuplicateHeader(show(b"transfer-encoding")));
+                }
+                flags |= CHUNKED;
             }
-            5 if lower_eq(name, b"range") => typed.range = Some(Range::parse(value)?),
+            // A range the server cannot serve is ignored (RFC 9110 §14.2),
+            // never refused.
+            5 if lower_eq(name, b"range") => typed.range = Range::parse(value).ok(),
             13 if lower_eq(name, b"content-range") => {
+                if flags & RANGED != 0 {
+                    return Err(Error::DuplicateHeader(show(b"content-range")));
+                }
+                flags |= RANGED;
                 typed.content_range = ContentRange::parse_header(value)?;
             }
             _ => {}
         }
+        let bit = 1u64 << name_hash(&buf[pos..colon]);
         lowercase_name(buf, pos, colon);
-        let name = &buf[pos..colon];
-        // Duplicates: a 64-bit filter of the names seen so far; the names
-        // are compared only when this one's bit is already set.
-        let bit = 1u64 << name_hash(name);
-        if seen & bit != 0 {
-            for s in &spans[..count] {
-                if buf[s.start as usize..s.colon as usize] == *name {
+        if UNIQUE {
+            // Duplicates: a 64-bit filter of the names seen so far; the
+            // names are compared only when this one's bit is already set,
+            // with the names kept here at once, and with those past them
+            // (rare) after the last line.
+            let name = &buf[pos..colon];
+            if seen & bit != 0 {
+                if spans[..count.min(INLINE)]
+                    .iter()
+                    .any(|s| buf[s.start as usize..s.colon as usize] == *name)
+                {
                     return Err(Error::DuplicateHeader(show(name)));
                 }
+                if count > INLINE {
+                    flags |= RECHECK;
+                }
             }
+            seen |= bit;
         }
-        seen |= bit;
-        spans[count] = Span {
+        // Past the first INLINE, into the spare slot: no branch.
+        spans[count.min(INLINE)] = Span {
             start: pos as u16,
             colon: colon as u16,
-            end: end as u16,
+            end: stop as u16,
         };
         count += 1;
         pos = next;
     }
-    typed.framing = match (length, chunked) {
-        (Some(_), true) => return Err(Error::ContentLengthAndChunked),
-        (Some(n), false) => Framing::Length(n),
-        (None, true) => Framing::Chunked,
-        (None, false) => Framing::None,
+    // Where the lines past the first INLINE start: after the line of the
+    // last one kept.
+    let rest = match count > INLINE {
+        true => line_after(buf, spans[INLINE - 1].end as usize),
+        false => len,
     };
-    Ok(Scanned { count, typed })
+    if flags & RECHECK != 0
+        && let Some(name) = repeated_name(&buf[rest..])
+    {
+        return Err(Error::DuplicateHeader(show(name)));
+    }
+    typed.framing = match (length, flags & CHUNKED != 0) {
+        (NO_LENGTH, false) => Framing::None,
+        (NO_LENGTH, true) => Framing::Chunked,
+        (_, true) => return Err(Error::ContentLengthAndChunked),
+        (n, false) => Framing::Length(n),
+    };
+    Ok(Scanned { count, rest, typed })
+}
+
+/// Where the line after the one that holds `buf[at]` starts.
+#[cold]
+fn line_after(buf: &[u8], at: usize) -> usize {
+    memchr::memchr(b'\n', &buf[at..]).map_or(buf.len(), |i| at + i + 1)
+}
+
+/// The first name among the header lines past the first [`INLINE`]
+/// (`lines`, validated and lowercased) that one of those lines before it
+/// has too; their names were already compared with the first ones'.
+#[cold]
+#[inline(never)]
+fn repeated_name(lines: &[u8]) -> Option<&[u8]> {
+    let names = || lines.split(|&b| b == b'\n').map(|line| split_line(line).0);
+    names()
+        .enumerate()
+        .find(|&(i, name)| names().take(i).any(|earlier| earlier == name))
+        .map(|(_, name)| name)
 }
 
 /// Refuses a buffer that cannot be a preamble (its `\r\n\r\n` included,
@@ -627,34 +958,42 @@ fn check_len(buf: &[u8]) -> Result<()> {
 /// one by one, in the order the rules are documented.
 #[cold]
 #[inline(never)]
-fn header_error(buf: &mut [u8], pos: usize, count: usize) -> Error {
+fn header_error(buf: &mut [u8], pos: usize, count: usize, max: usize) -> Error {
     let end = match next_line(buf, pos) {
         Ok((end, _)) => end,
         Err(e) => return e,
     };
-    if count == MAX_HEADERS {
-        return Error::TooManyHeaders;
+    if count == max {
+        return Error::TooManyHeaders(max);
     }
     let line = &mut buf[pos..end];
-    let colon = match memchr::memchr(b':', line) {
-        Some(c) if line.get(c + 1) == Some(&b' ') => c,
-        _ => return Error::BadHeaderLine(show(line)),
+    let Some(colon) = memchr::memchr(b':', line) else {
+        return Error::BadHeaderLine(show(line));
     };
     let (name, value) = line.split_at_mut(colon);
-    let value = &value[2..];
+    let value = trim_start_ows(&value[1..]);
     if name.is_empty() || !all_in(name, tables::NAME) {
         return Error::BadHeaderName(show(name));
     }
     name.make_ascii_lowercase();
-    if value.is_empty() || !all_in(value, tables::VALUE) {
+    if !all_in(value, tables::VALUE) {
         return Error::BadHeaderValue {
-            name: ascii(name).to_owned(),
+            name: short(ascii(name)),
             value: show(value),
         };
     }
     Error::BadHeaderLine(show(line))
 }
 
+/// A name (validated bytes) for an error message: at most 64 bytes.
+fn short(name: &str) -> String {
+    match name.get(..64) {
+        Some(head) if name.len() > 64 => format!("{head}..."),
+        _ => name.to_owned(),
+    }
+}
+
+/// The rules of [`scan_uri`] for a path, one check at a time.
 fn check_path(path: &[u8]) -> bool {
     if path.first() != Some(&b'/') {
         return false;
@@ -665,7 +1004,11 @@ fn check_path(path: &[u8]) -> bool {
     let mut comps = path[1..].split(|&b| b == b'/').peekable();
     while let Some(c) = comps.next() {
         let last = comps.peek().is_none();
-        if (c.is_empty() && !last) || !all_in(c, tables::PATH) {
+        if (c.is_empty() && !last)
+            || !all_in(c, tables::PATH)
+            || is_dots(c)
+            || (c.contains(&b'%') && !escapes_ok(c))
+        {
             return false;
         }
     }
@@ -673,7 +1016,15 @@ fn check_path(path: &[u8]) -> bool {
 }
 
 /// Splits and validates a URI: path components and query against their
-/// tables, no empty component but a trailing one.
+/// tables, no empty component but a trailing one, no `.` or `..`
+/// component, escapes that decode to what a component may hold.
+///
+/// ```
+/// use degu_core::parse_uri;
+/// assert_eq!(parse_uri(b"/a%20b/c?x=[1]").unwrap(), ("/a%20b/c", Some("x=[1]")));
+/// assert!(parse_uri(b"/a/../b").is_err());
+/// assert!(parse_uri(b"/a%2Fb").is_err()); // an escaped `/`
+/// ```
 pub fn parse_uri(uri: &[u8]) -> Result<(&str, Option<&str>)> {
     match scan_uri(uri, 0) {
         Some(m) if m.end == uri.len() => {
@@ -686,6 +1037,58 @@ pub fn parse_uri(uri: &[u8]) -> Result<(&str, Option<&str>)> {
     }
 }
 
+/// The method at the start of a request line, and where its URI starts:
+/// the first eight bytes read as one number and compared, GET first.
+#[inline(always)]
+fn method_of(line: &[u8]) -> Option<(Method, usize)> {
+    const fn word(name: &[u8]) -> u64 {
+        let mut w = [0u8; 8];
+        let mut i = 0;
+        while i < name.len() {
+            w[i] = name[i];
+            i += 1;
+        }
+        u64::from_le_bytes(w)
+    }
+    const fn mask(n: usize) -> u64 {
+        if n == 8 {
+            u64::MAX
+        } else {
+            (1u64 << (8 * n)) - 1
+        }
+    }
+    let Some(head) = line.get(..8) else {
+        return short_method(line);
+    };
+    let w = u64::from_le_bytes(head.try_into().ok()?);
+    let m4 = w & mask(4);
+    Some(if m4 == word(b"GET ") {
+        (Method::Get, 4)
+    } else if m4 == word(b"PUT ") {
+        (Method::Put, 4)
+    } else if w & mask(5) == word(b"POST ") {
+        (Method::Post, 5)
+    } else if w & mask(5) == word(b"HEAD ") {
+        (Method::Head, 5)
+    } else if w & mask(7) == word(b"DELETE ") {
+        (Method::Delete, 7)
+    } else if w & mask(6) == word(b"PATCH ") {
+        (Method::Patch, 6)
+    } else if w == word(b"OPTIONS ") {
+        (Method::Options, 8)
+    } else {
+        return None;
+    })
+}
+
+/// [`method_of`] for a line shorter than eight bytes (never a request
+/// line the parser takes, but its error names the method).
+#[cold]
+fn short_method(line: &[u8]) -> Option<(Method, usize)> {
+    let sp = memchr::memchr(b' ', line)?;
+    Method::parse(&line[..sp]).ok().map(|m| (m, sp + 1))
+}
+
 /// The exact error for a request line the fast pass refused.
 #[cold]
 #[inline(never)]
@@ -695,22 +1098,18 @@ fn request_line_error(buf: &[u8]) -> Error {
         Err(e) => return e,
     };
     let line = &buf[..line_end];
-    let uri_start = match line {
-        [b'G', b'E', b'T', b' ', ..] | [b'P', b'U', b'T', b' ', ..] => 4,
-        [b'P', b'O', b'S', b'T', b' ', ..] | [b'H', b'E', b'A', b'D', b' ', ..] => 5,
-        [b'D', b'E', b'L', b'E', b'T', b'E', b' ', ..] => 7,
-        _ => {
-            return match memchr::memchr(b' ', line) {
-                Some(sp) => Error::BadMethod(show(&line[..sp])),
-                None => Error::BadRequestLine(show(line)),
-            };
-        }
+    let Some((_, uri_start)) = method_of(line) else {
+        return match memchr::memchr(b' ', line) {
+            Some(sp) => Error::BadMethod(show(&line[..sp])),
+            None => Error::BadRequestLine(show(line)),
+        };
     };
     let Some(sp) = memchr::memchr(b' ', &line[uri_start..]).map(|i| uri_start + i) else {
         return Error::BadRequestLine(show(line));
     };
-    if &line[sp + 1..] != b"HTTP/1.1" {
-        return Error::BadProtocol(show(&line[sp + 1..]));
+    let protocol = &line[sp + 1..];
+    if protocol != b"HTTP/1.1" && protocol != b"HTTP/1.0" {
+        return Error::BadProtocol(show(protocol));
     }
     let uri = &line[uri_start..sp];
     let (path, query) = match memchr::memchr(b'?', uri) {
@@ -723,56 +1122,66 @@ fn request_line_error(buf: &[u8]) -> Error {
     Error::BadRequestLine(show(line))
 }
 
-/// Parses a request preamble (without its final `\r\n\r\n`).
+/// Refuses a request body GET or HEAD declares, and chunked framing in an
+/// HTTP/1.0 request: HTTP/1.0 has none, so such a request's framing is
+/// faulty (RFC 9112 §6.1), whatever else it says.
+fn check_body(method: Method, version: Version, framing: Framing) -> Result<()> {
+    if method.forbids_body() {
+        return Err(Error::BodyNotAllowed(method));
+    }
+    if version == Version::Http10 && framing == Framing::Chunked {
+        return Err(Error::BadTransferEncoding(
+            "\"chunked\" in an HTTP/1.0 request".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Parses a request preamble (without its final `\r\n\r\n`), with at
+/// most [`MAX_HEADERS`] headers.
 ///
 /// ```
-/// use degu_core::{parse_request, Framing, Method};
-/// let mut buf = *b"PUT /foo/bar?x=1 HTTP/1.1\r\nContent-Length: 5\r\nHost: a";
+/// use degu_core::{parse_request, Framing, Method, Version};
+/// let mut buf = *b"PATCH /foo/b%20r?x=[1] HTTP/1.1\r\nContent-Length: 5\r\nHost:  a ";
 /// let p = parse_request(&mut buf).unwrap();
-/// assert_eq!(p.method, Method::Put);
-/// assert_eq!(p.path_components().collect::<Vec<_>>(), ["foo", "bar"]);
-/// assert_eq!(p.query, Some("x=1"));
+/// assert_eq!((p.method, p.version), (Method::Patch, Version::Http11));
+/// assert_eq!(p.path_components().collect::<Vec<_>>(), ["foo", "b%20r"]);
+/// assert_eq!(p.query, Some("x=[1]"));
 /// assert_eq!(p.headers.get("host"), Some("a"));
 /// assert_eq!(p.typed.framing, Framing::Length(5));
 /// ```
+#[inline]
 pub fn parse_request(buf: &mut [u8]) -> Result<RequestPreamble<'_>> {
+    parse_request_with(buf, MAX_HEADERS)
+}
+
+/// Parses a request preamble as [`parse_request`] does, with at most
+/// `max_headers` headers (more is [`Error::TooManyHeaders`]).
+#[inline]
+pub fn parse_request_with(buf: &mut [u8], max_headers: usize) -> Result<RequestPreamble<'_>> {
     check_len(buf)?;
-    let (method, uri_start) = match &*buf {
-        [b'G', b'E', b'T', b' ', ..] => (Method::Get, 4),
-        [b'P', b'U', b'T', b' ', ..] => (Method::Put, 4),
-        [b'P', b'O', b'S', b'T', b' ', ..] => (Method::Post, 5),
-        [b'H', b'E', b'A', b'D', b' ', ..] => (Method::Head, 5),
-        [b'D', b'E', b'L', b'E', b'T', b'E', b' ', ..] => (Method::Delete, 7),
-        _ => return Err(request_line_error(buf)),
+    let Some((method, uri_start)) = method_of(buf) else {
+        return Err(request_line_error(buf));
     };
     let Some(uri) = scan_uri(buf, uri_start) else {
         return Err(request_line_error(buf));
     };
-    let after = uri.end + b" HTTP/1.1".len();
-    let next = match buf.get(uri.end..) {
-        Some([b' ', b'H', b'T', b'T', b'P', b'/', b'1', b'.', b'1']) => after,
-        Some(
-            [
-                b' ',
-                b'H',
-                b'T',
-                b'T',
-                b'P',
-                b'/',
-                b'1',
-                b'.',
-                b'1',
-                b'\r',
-                b'\n',
-                ..,
-            ],
-        ) => after + 2,
+    // ` HTTP/1.` as one number, then the minor version and the line's end.
+    let version = match buf.get(uri.end..uri.end + 9) {
+        Some(v) if v[..8] == *b" HTTP/1." && v[8] == b'1' => Version::Http11,
+        Some(v) if v[..8] == *b" HTTP/1." && v[8] == b'0' => Version::Http10,
         _ => return Err(request_line_error(buf)),
     };
-    let mut spans = [Span::default(); MAX_HEADERS];
-    let scanned = scan_headers(buf, next, &mut spans)?;
-    if method.forbids_body() && scanned.typed.framing != Framing::None {
-        return Err(Error::BodyNotAllowed(method));
+    let after = uri.end + 9;
+    let next = match buf.get(after..after + 2) {
+        None if after == buf.len() => after,
+        Some(b"\r\n") => after + 2,
+        _ => return Err(request_line_error(buf)),
+    };
+    let mut spans = [Span::default(); INLINE + 1];
+    let scanned = scan_headers::<true>(buf, next, &mut spans, max_headers)?;
+    if scanned.typed.framing != Framing::None {
+        check_body(method, version, scanned.typed.framing)?;
     }
     let buf = &*buf;
     // Every byte was checked against an ASCII-only table: the conversions
@@ -784,10 +1193,12 @@ pub fn parse_request(buf: &mut [u8]) -> Result<RequestPreamble<'_>> {
         uri: uri_text,
         path: uri_text.get(..path_len).unwrap_or_default(),
         query: uri_text.get(path_len + 1..),
+        version,
         headers: RawHeaders {
             text: buf,
             spans,
-            len: scanned.count as u8,
+            len: scanned.count as u16,
+            rest: scanned.rest as u16,
         },
         typed: scanned.typed,
     })
@@ -802,9 +1213,11 @@ fn status_line_error(buf: &[u8]) -> Error {
         Err(e) => return e,
     };
     let line = &buf[..line_end];
-    if line.len() < 13 || !line.starts_with(b"HTTP/1.1 ") {
+    if line.len() < 12 || !(line.starts_with(b"HTTP/1.1 ") || line.starts_with(b"HTTP/1.0 ")) {
         return match memchr::memchr(b' ', line) {
-            Some(sp) if &line[..sp] != b"HTTP/1.1" => Error::BadProtocol(show(&line[..sp])),
+            Some(sp) if &line[..sp] != b"HTTP/1.1" && &line[..sp] != b"HTTP/1.0" => {
+                Error::BadProtocol(show(&line[..sp]))
+            }
             _ => Error::BadStatusLine(show(line)),
         };
     }
@@ -812,10 +1225,10 @@ fn status_line_error(buf: &[u8]) -> Error {
     if !matches!(code, [b'1'..=b'5', b'0'..=b'9', b'0'..=b'9']) {
         return Error::BadStatus(show(code));
     }
-    if line[12] != b' ' {
+    if line.len() > 12 && line[12] != b' ' {
         return Error::BadStatusLine(show(line));
     }
-    Error::BadReason(show(&line[13..]))
+    Error::BadReason(show(line.get(13..).unwrap_or_default()))
 }
 
 /// A validated reason phrase as `&str`: the usual `OK` without the call
@@ -826,18 +1239,26 @@ fn reason_str(reason: &[u8]) -> &str {
     if reason == b"OK" { "OK" } else { ascii(reason) }
 }
 
-/// Parses a response preamble (without its final `\r\n\r\n`).
+/// Parses a response preamble (without its final `\r\n\r\n`), as a
+/// client reads one from a server it chose: `HTTP/1.1` or `HTTP/1.0`, any
+/// reason phrase (visible ASCII, space, tab; empty too), up to
+/// [`MAX_RESPONSE_HEADERS`] headers, repeated headers (`set-cookie`) but
+/// for the framing headers and `content-range`.
 ///
 /// ```
-/// use degu_core::{parse_response, Framing};
+/// use degu_core::{parse_response, Framing, Version};
 /// let mut buf = *b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked";
 /// let p = parse_response(&mut buf).unwrap();
 /// assert_eq!((p.status, p.reason), (200, "OK"));
 /// assert_eq!(p.typed.framing, Framing::Chunked);
+/// let mut buf = *b"HTTP/1.0 422 \r\nSet-Cookie: a=1\r\nSet-Cookie: b=2";
+/// let p = parse_response(&mut buf).unwrap();
+/// assert_eq!((p.version, p.status, p.reason), (Version::Http10, 422, ""));
+/// assert_eq!(p.headers.get_all("set-cookie").collect::<Vec<_>>(), ["a=1", "b=2"]);
 /// ```
 pub fn parse_response(buf: &mut [u8]) -> Result<ResponsePreamble<'_>> {
     check_len(buf)?;
-    let status = match &*buf {
+    let (minor, status) = match &*buf {
         [
             b'H',
             b'T',
@@ -846,33 +1267,44 @@ pub fn parse_response(buf: &mut [u8]) -> Result<ResponsePreamble<'_>> {
             b'/',
             b'1',
             b'.',
-            b'1',
+            minor @ (b'0' | b'1'),
             b' ',
             a @ b'1'..=b'5',
             b @ b'0'..=b'9',
             c @ b'0'..=b'9',
-            b' ',
             ..,
-        ] => u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'),
+        ] => (
+            *minor,
+            u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'),
+        ),
         _ => return Err(status_line_error(buf)),
     };
-    let reason_end = scan(buf, 13, tables::REASON);
+    // `SP reason`, the reason possibly empty; a bare code is taken too.
+    let (reason_start, reason_end) = match buf.get(12) {
+        Some(b' ') => (13, scan(buf, 13, tables::REASON)),
+        _ => (12, 12),
+    };
     let next = match buf.get(reason_end..) {
-        _ if reason_end == 13 => return Err(status_line_error(buf)),
         Some([]) => reason_end,
         Some([b'\r', b'\n', ..]) => reason_end + 2,
         _ => return Err(status_line_error(buf)),
     };
-    let mut spans = [Span::default(); MAX_HEADERS];
-    let scanned = scan_headers(buf, next, &mut spans)?;
+    let mut spans = [Span::default(); INLINE + 1];
+    let scanned = scan_headers::<false>(buf, next, &mut spans, MAX_RESPONSE_HEADERS)?;
     let buf = &*buf;
     Ok(ResponsePreamble {
+        version: if minor == b'1' {
+            Version::Http11
+        } else {
+            Version::Http10
+        },
         status,
-        reason: reason_str(buf.get(13..reason_end).unwrap_or_default()),
+        reason: reason_str(buf.get(reason_start..reason_end).unwrap_or_default()),
         headers: RawHeaders {
             text: buf,
             spans,
-            len: scanned.count as u8,
+            len: scanned.count as u16,
+            rest: scanned.rest as u16,
         },
         typed: scanned.typed,
     })

@@ -1,4 +1,5 @@
-//! `Range` and `ContentRange` (DESIGN.md §9).
+//! `Range` and `ContentRange`: the byte ranges of requests and of partial
+//! responses.
 
 use std::fmt;
 
@@ -8,10 +9,12 @@ use crate::parse::parse_decimal;
 /// Largest value a 16-digit decimal can hold; bounds every length here.
 pub const MAX_LENGTH: u64 = 9_999_999_999_999_999;
 
-/// A byte range `start..stop` (stop exclusive), rendered in a request as
-/// `bytes=start-(stop-1)`. An open-ended `bytes=start-` ("from start to
-/// the end") is the range whose stop is [`Range::OPEN_END`]; suffix ranges
-/// (`bytes=-N`) and multiple ranges are not supported.
+/// A byte range of a request: `start..stop` (stop exclusive), rendered as
+/// `bytes=start-(stop-1)`; an open-ended `bytes=start-` ("from start to
+/// the end"), the range whose stop is [`Range::OPEN_END`]; or a suffix
+/// `bytes=-n`, the last `n` bytes ([`Range::last`]). A header with several
+/// ranges, or one that does not parse, is ignored by the parser (RFC 9110
+/// §14.2 lets a server answer such a request with the whole resource).
 ///
 /// ```
 /// use degu_core::Range;
@@ -24,11 +27,21 @@ pub const MAX_LENGTH: u64 = 9_999_999_999_999_999;
 /// let open: Range = "bytes=100-".parse().unwrap();
 /// assert_eq!(open.content_range(300).unwrap().to_string(), "bytes 100-299/300");
 /// assert_eq!(open.to_string(), "bytes=100-");
+/// let last: Range = "bytes=-100".parse().unwrap();
+/// assert_eq!(last, Range::last(100).unwrap());
+/// assert_eq!(last.content_range(300).unwrap().to_string(), "bytes 200-299/300");
+/// assert_eq!(last.content_range(30).unwrap().to_string(), "bytes 0-29/30");
+/// assert!("bytes=0-1,5-6".parse::<Range>().is_err()); // several: not served
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Range {
-    start: u64,
-    stop: u64,
+pub struct Range(Spec);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Spec {
+    /// `start..stop`.
+    Bytes { start: u64, stop: u64 },
+    /// The last `n` bytes.
+    Last(u64),
 }
 
 impl Range {
@@ -40,30 +53,57 @@ impl Range {
         if start >= stop || stop > MAX_LENGTH + 1 {
             return Err(Error::BadRange(format!("start {start}, stop {stop}")));
         }
-        Ok(Range { start, stop })
+        Ok(Range(Spec::Bytes { start, stop }))
     }
 
-    /// First byte.
-    pub fn start(&self) -> u64 {
-        self.start
+    /// The last `n` bytes (`bytes=-n`), `n <= MAX_LENGTH`; `n` = 0 is a
+    /// range no resource can satisfy.
+    pub fn last(n: u64) -> Result<Range> {
+        if n > MAX_LENGTH {
+            return Err(Error::BadRange(format!("last {n}")));
+        }
+        Ok(Range(Spec::Last(n)))
     }
 
-    /// One past the last byte.
-    pub fn stop(&self) -> u64 {
-        self.stop
+    /// First byte; none for a suffix range, which counts from the end.
+    pub fn start(&self) -> Option<u64> {
+        match self.0 {
+            Spec::Bytes { start, .. } => Some(start),
+            Spec::Last(_) => None,
+        }
+    }
+
+    /// One past the last byte ([`OPEN_END`](Self::OPEN_END) for an
+    /// open-ended range); none for a suffix range.
+    pub fn stop(&self) -> Option<u64> {
+        match self.0 {
+            Spec::Bytes { stop, .. } => Some(stop),
+            Spec::Last(_) => None,
+        }
+    }
+
+    /// The length of a suffix range (`bytes=-n`); none for the others.
+    pub fn suffix(&self) -> Option<u64> {
+        match self.0 {
+            Spec::Last(n) => Some(n),
+            Spec::Bytes { .. } => None,
+        }
     }
 
     /// The part of a resource of `total` bytes this range selects, as
-    /// `start..stop` clamped to `total`; an error when it starts at or past
-    /// the end (a 416).
+    /// `start..stop` clamped to `total`; an error when it selects nothing
+    /// (a 416): it starts at or past the end, or is a suffix of zero bytes
+    /// or of an empty resource.
     pub fn resolve(&self, total: u64) -> Result<std::ops::Range<u64>> {
-        if self.start >= total {
-            return Err(Error::RangeNotSatisfiable {
-                range: self.to_string(),
-                total,
-            });
-        }
-        Ok(self.start..self.stop.min(total))
+        let selected = match self.0 {
+            Spec::Bytes { start, stop } if start < total => Some(start..stop.min(total)),
+            Spec::Last(n) if n > 0 && total > 0 => Some(total - n.min(total)..total),
+            _ => None,
+        };
+        selected.ok_or_else(|| Error::RangeNotSatisfiable {
+            range: self.to_string(),
+            total,
+        })
     }
 
     /// Length of the selected part of a resource of `total` bytes.
@@ -79,36 +119,44 @@ impl Range {
         ContentRange::new(r.start, r.end, total)
     }
 
-    /// Parses a header value `bytes=START-END`.
+    /// Parses a header value: `bytes=START-END`, `bytes=START-` or
+    /// `bytes=-N` (one range; decimal numbers of 1 to 16 digits).
     pub fn parse(value: &[u8]) -> Result<Range> {
         let err = || Error::BadRange(show(value));
         let rest = value.strip_prefix(b"bytes=").ok_or_else(err)?;
         let dash = memchr::memchr(b'-', rest).ok_or_else(err)?;
-        let start = parse_decimal(&rest[..dash]).ok_or_else(err)?;
         let end_part = &rest[dash + 1..];
+        if dash == 0 {
+            let n = parse_decimal(end_part).ok_or_else(err)?;
+            return Ok(Range(Spec::Last(n)));
+        }
+        let start = parse_decimal(&rest[..dash]).ok_or_else(err)?;
         if end_part.is_empty() {
-            return Ok(Range {
+            return Ok(Range(Spec::Bytes {
                 start,
                 stop: Range::OPEN_END,
-            });
+            }));
         }
         let end = parse_decimal(end_part).ok_or_else(err)?;
         if end < start {
             return Err(err());
         }
-        Ok(Range {
+        Ok(Range(Spec::Bytes {
             start,
             stop: end + 1,
-        })
+        }))
     }
 }
 
 impl fmt::Display for Range {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.stop == Range::OPEN_END {
-            return write!(f, "bytes={}-", self.start);
+        match self.0 {
+            Spec::Last(n) => write!(f, "bytes=-{n}"),
+            Spec::Bytes { start, stop } if stop == Range::OPEN_END => {
+                write!(f, "bytes={start}-")
+            }
+            Spec::Bytes { start, stop } => write!(f, "bytes={start}-{}", stop - 1),
         }
-        write!(f, "bytes={}-{}", self.start, self.stop - 1)
     }
 }
 

@@ -1,5 +1,4 @@
-//! The connection cell shared by input bodies and the response writer
-//! (DESIGN.md, "the hard part").
+//! The connection cell shared by input bodies and the response writer.
 //!
 //! A connection's transport (a plain socket or one TLS stream that both
 //! reads and writes) lives in one [`Shared`] cell, an `Rc` around a
@@ -10,8 +9,10 @@
 //! piece, then writes it, never holding both borrows at once.
 //!
 //! Each body gets a [`BodyTracker`] so the transport knows, after the
-//! response, whether the body was read to its end ([`BodyState::Complete`]),
-//! left unread, or failed; and can [`detach`](BodyTracker::detach) it so a
+//! response, whether the body was read to its end ([`BodyState::Complete`]:
+//! its last byte, its final chunk and trailers, or for a
+//! [`CloseBody`](crate::CloseBody) the end of the stream), left unread, or
+//! failed; and can [`detach`](BodyTracker::detach) it so a
 //! body kept past its exchange can never read the next request's bytes.
 //! Starting a new body on a connection detaches the previous one too.
 

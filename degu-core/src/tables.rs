@@ -1,20 +1,22 @@
 //! Byte classes, one bit per class, looked up in a single 256-entry table.
 //!
-//! With `A` = `-0-9a-z` and `U` = `A-Z` (DESIGN.md §2):
+//! With `A` = `-0-9a-z`, `U` = `A-Z` and `VCHAR` = `!`..`~` (every visible
+//! ASCII byte):
 //!
 //! | class | bytes |
 //! |---|---|
 //! | [`NAME`] (incoming header name) | `A` `U` |
 //! | [`LOWER_NAME`] (outgoing header name) | `A` |
-//! | [`VALUE`] (header value) | `A` `U` `+.:_~` `%&=` `/?` space `"'()*,;<>[]` |
-//! | [`URI`] | `A` `U` `+.:_~` `%&=` `/?` |
-//! | [`PATH`] (path component) | `A` `U` `+.:_~` |
-//! | [`QUERY`] | `A` `U` `+.:_~` `%&=` |
-//! | [`REASON`] | `A` `U` space |
+//! | [`VALUE`] (header value) | `VCHAR` space tab (RFC 9110 field content; no obs-text, no other control byte) |
+//! | [`URI`] | [`QUERY`]'s (which has `/` and `?`) |
+//! | [`PATH`] (path component) | `A` `U` `+.:_~` `!$&'()*,;=@` `%` (an escape: `%` and two hex digits) |
+//! | [`QUERY`] | [`PATH`]'s, `/?`, and what browsers send raw: `[]{}\|^` and backquote |
+//! | [`REASON`] | as [`VALUE`] |
 //! | [`EXT_KEY`] | `A` `U` |
 //! | [`EXT_VALUE`] | `A` `U` `+.:_~` `"'()*,;<>[]` |
 //! | [`DIGIT`] | `0-9` |
 //! | [`HEX`] | `0-9A-Fa-f` |
+//! | [`ESCAPE`] | `%` |
 
 /// Incoming header name bytes (lowercased after the check).
 pub const NAME: u16 = 1 << 0;
@@ -38,6 +40,8 @@ pub const EXT_VALUE: u16 = 1 << 8;
 pub const DIGIT: u16 = 1 << 9;
 /// Hexadecimal digits.
 pub const HEX: u16 = 1 << 10;
+/// `%`, which starts an escape in a path component.
+pub const ESCAPE: u16 = 1 << 11;
 
 const fn build() -> [u16; 256] {
     let mut t = [0u16; 256];
@@ -48,9 +52,17 @@ const fn build() -> [u16; 256] {
         let upper = c.is_ascii_uppercase();
         let a_u = lower || upper;
         let mark = matches!(c, b'+' | b'.' | b':' | b'_' | b'~');
-        let query_extra = matches!(c, b'%' | b'&' | b'=');
-        let slashq = matches!(c, b'/' | b'?');
-        let space = c == b' ';
+        let sub_delims = matches!(
+            c,
+            b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b',' | b';' | b'=' | b'@'
+        );
+        let path = a_u || mark || sub_delims || c == b'%';
+        let query = path
+            || matches!(
+                c,
+                b'/' | b'?' | b'[' | b']' | b'{' | b'}' | b'|' | b'^' | b'`'
+            );
+        let field = c.is_ascii_graphic() || c == b' ' || c == b'\t';
         let punct = matches!(
             c,
             b'"' | b'\'' | b'(' | b')' | b'*' | b',' | b';' | b'<' | b'>' | b'[' | b']'
@@ -62,20 +74,14 @@ const fn build() -> [u16; 256] {
         if lower {
             v |= LOWER_NAME;
         }
-        if a_u || mark || query_extra || slashq || space || punct {
-            v |= VALUE;
+        if field {
+            v |= VALUE | REASON;
         }
-        if a_u || mark || query_extra || slashq {
-            v |= URI;
+        if query {
+            v |= URI | QUERY;
         }
-        if a_u || mark {
+        if path {
             v |= PATH;
-        }
-        if a_u || mark || query_extra {
-            v |= QUERY;
-        }
-        if a_u || space {
-            v |= REASON;
         }
         if a_u || mark || punct {
             v |= EXT_VALUE;
@@ -85,6 +91,9 @@ const fn build() -> [u16; 256] {
         }
         if c.is_ascii_hexdigit() {
             v |= HEX;
+        }
+        if c == b'%' {
+            v |= ESCAPE;
         }
         t[b] = v;
         b += 1;

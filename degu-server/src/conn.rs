@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use degu_core::headers::has_token;
 use degu_core::shared::{BodyState, BodyTracker, Shared, SharedWriter, body_source, shared};
 use degu_core::{
-    Body, ChunkedBody, Error, Framing, Incoming, MAX_HEADERS, MAX_PREAMBLE, Method, Outgoing,
-    Response, Transport, parse_request, write_framing, write_response_head,
+    Body, ChunkedBody, Error, Framing, Headers, Incoming, MAX_PREAMBLE, MAX_RESPONSE_HEADERS,
+    Method, Outgoing, Response, Transport, Version, parse_request_with, write_framing,
+    write_response_head,
 };
 
 use crate::app::{App, AppError, ConnectionInfo};
@@ -53,6 +54,8 @@ pub(crate) struct ConnCtx<'a> {
     pub sock: Option<&'a PlainStream>,
     /// The longest the connection lingers after the server ended it.
     pub linger: Duration,
+    /// Most headers in a request.
+    pub max_headers: usize,
 }
 
 /// Why a connection ended, as the server logs it (`- ADDR Handled N
@@ -141,7 +144,9 @@ fn error_status(e: &Error) -> (u16, &'static str) {
     match e {
         Error::BadMethod(_) => (501, "Not Implemented"),
         Error::BadProtocol(_) => (505, "HTTP Version Not Supported"),
-        Error::TooManyHeaders | Error::PreambleTooLarge => (431, "Request Header Fields Too Large"),
+        Error::TooManyHeaders(_) | Error::PreambleTooLarge => {
+            (431, "Request Header Fields Too Large")
+        }
         _ => (400, "Bad Request"),
     }
 }
@@ -181,6 +186,7 @@ pub fn serve_transport(
         state: &state,
         sock: None,
         linger: Duration::ZERO,
+        max_headers: degu_core::MAX_HEADERS,
     };
     serve(transport, info, session, &ctx)
 }
@@ -229,8 +235,7 @@ fn serve_requests(
                     return CloseReason::Timeout;
                 }
                 if !broken(&e) {
-                    let (status, reason) = error_status(&e);
-                    refuse(conn, status, reason);
+                    refuse(conn, &e);
                 }
                 return CloseReason::BadRequest(e);
             }
@@ -245,8 +250,14 @@ fn serve_requests(
             }
         }
         let method = request.method;
-        // Connection options are case-insensitive tokens (RFC 9110 §7.6.1).
-        let close_requested = request.headers.has_token("connection", "close");
+        let version = request.version;
+        // Connection options are case-insensitive tokens (RFC 9110 §7.6.1);
+        // an HTTP/1.0 connection closes after each exchange unless the
+        // request asked to keep it (RFC 9112 §9.3).
+        let close_requested = match version {
+            Version::Http11 => request.headers.has_token("connection", "close"),
+            Version::Http10 => !request.headers.has_token("connection", "keep-alive"),
+        };
         let result = catch_unwind(AssertUnwindSafe(|| ctx.app.call(session, &mut request)));
         // A body the app left in the request is the connection's to
         // finish (or not) below, never the next request's.
@@ -273,7 +284,12 @@ fn serve_requests(
             || ctx.stop.load(Ordering::SeqCst)
             || (tracker.as_ref().is_some_and(|t| closes_unread(t, framing))
                 && !response.body.reads_connection());
-        let written = write_response(conn, ctx.sock, &mut out, method, &mut response, last);
+        let head = Head {
+            method,
+            version,
+            last,
+        };
+        let written = write_response(conn, ctx.sock, &mut out, head, &mut response);
         request.recycle(std::mem::take(&mut response.headers));
         drop(response);
         let close_after = match written {
@@ -314,10 +330,12 @@ fn read_request(
         return Ok(None);
     };
     ctx.state.store(state::BUSY, Ordering::SeqCst);
-    let p = parse_request(buf)?;
+    let p = parse_request_with(buf, ctx.max_headers)?;
     let framing = p.typed.framing;
+    // `100 Continue` is for HTTP/1.1 clients only (RFC 9110 §10.1.1).
     let expect = framing != Framing::None
         && framing != Framing::Length(0)
+        && p.version == Version::Http11
         && p.headers
             .get("expect")
             .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
@@ -381,11 +399,30 @@ fn finish_body(
     }
 }
 
-/// Sends a bare error status with `connection: close` (the graceful close
-/// that follows lets the peer read it instead of a reset).
-fn refuse(conn: &Shared<Box<dyn Transport>>, status: u16, reason: &str) {
-    let msg =
-        format!("HTTP/1.1 {status} {reason}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+/// Longest line of text a refusal's body holds.
+const REFUSAL_TEXT: usize = 200;
+
+/// Sends the status that answers the refused request, with
+/// `connection: close` and a one-line `text/plain` body that says what was
+/// wrong (the error's message: its excerpt of the input is short and
+/// escaped); the graceful close that follows lets the peer read it
+/// instead of a reset.
+fn refuse(conn: &Shared<Box<dyn Transport>>, e: &Error) {
+    let (status, reason) = error_status(e);
+    let mut text = e.to_string();
+    if text.len() > REFUSAL_TEXT {
+        let mut end = REFUSAL_TEXT;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push_str("...");
+    }
+    text.push('\n');
+    let msg = format!(
+        "HTTP/1.1 {status} {reason}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\n\r\n{text}",
+        text.len()
+    );
     let mut reader = conn.borrow_mut();
     let _ = reader.get_mut().write_all(msg.as_bytes());
     let _ = reader.get_mut().flush();
@@ -432,16 +469,29 @@ pub(crate) fn discard_input(sock: &PlainStream, linger: Duration) {
     }
 }
 
+/// What the request says about how to write its response.
+#[derive(Clone, Copy)]
+struct Head {
+    method: Method,
+    version: Version,
+    /// The last response on the connection: it says `connection: close`.
+    last: bool,
+}
+
 /// Validates and writes a response; returns true when the connection
 /// should close after it.
 fn write_response(
     conn: &Shared<Box<dyn Transport>>,
     sock: Option<&PlainStream>,
     out: &mut Vec<u8>,
-    method: Method,
+    head: Head,
     resp: &mut Response<'static>,
-    last: bool,
 ) -> degu_core::Result<bool> {
+    let Head {
+        method,
+        version,
+        mut last,
+    } = head;
     let status = resp.status;
     if status < 200 {
         return Err(Error::Invalid(format!(
@@ -467,32 +517,70 @@ fn write_response(
     // HEAD as to GET (a HEAD response carries the headers the same response
     // to GET would); 204 and 304 carry none. It goes straight into the
     // preamble; the app's headers are not changed.
-    let add = if status != 204 && status != 304 && resp.body.is_none() && declared == Framing::None
-    {
-        Framing::Length(0)
+    let mut add =
+        if status != 204 && status != 304 && resp.body.is_none() && declared == Framing::None {
+            Framing::Length(0)
+        } else {
+            resp.body.missing_framing(declared, bodiless)?
+        };
+    // HTTP/1.0 has no chunked framing: a body that needs it goes to a 1.0
+    // client as it is, delimited by the end of the connection (RFC 9112
+    // §6.3), without the app's `transfer-encoding` and `connection`.
+    let unframed =
+        version == Version::Http10 && (add == Framing::Chunked || declared == Framing::Chunked);
+    if unframed {
+        add = Framing::None;
+        last = true;
+    }
+    let connection = if unframed {
+        None
     } else {
-        resp.body.missing_framing(declared, bodiless)?
+        resp.headers.get("connection")
     };
-    // The last response on the connection says so.
-    let connection = resp.headers.get("connection");
-    let add_close = last && connection.is_none();
-    let extra = usize::from(add != Framing::None) + usize::from(add_close);
-    if resp.headers.len() + extra > MAX_HEADERS {
-        return Err(Error::TooManyHeaders);
+    // The last response on the connection says so; to an HTTP/1.0 client
+    // that asked to keep it, a response that keeps it says that.
+    let add_connection = match connection {
+        Some(_) => None,
+        None if last => Some("close"),
+        None if version == Version::Http10 => Some("keep-alive"),
+        None => None,
+    };
+    let extra = usize::from(add != Framing::None) + usize::from(add_connection.is_some());
+    if resp.headers.len() + extra > MAX_RESPONSE_HEADERS {
+        return Err(Error::TooManyHeaders(MAX_RESPONSE_HEADERS));
     }
     out.clear();
-    write_response_head(out, status, &resp.reason, &resp.headers)?;
+    if unframed {
+        write_response_head(out, status, &resp.reason, &Headers::new())?;
+        for (name, value) in resp.headers.iter() {
+            if name != "transfer-encoding" && name != "connection" {
+                out.extend_from_slice(name.as_bytes());
+                out.extend_from_slice(b": ");
+                out.extend_from_slice(value.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+    } else {
+        write_response_head(out, status, &resp.reason, &resp.headers)?;
+    }
     write_framing(out, add);
-    if add_close {
-        out.extend_from_slice(b"connection: close\r\n");
+    if let Some(value) = add_connection {
+        out.extend_from_slice(b"connection: ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"\r\n");
     if out.len() > MAX_PREAMBLE {
         return Err(Error::PreambleTooLarge);
     }
-    let close = add_close || connection.is_some_and(|v| has_token(v, "close"));
+    let close =
+        add_connection == Some("close") || connection.is_some_and(|v| has_token(v, "close"));
     match &mut resp.body {
         Outgoing::None => conn.borrow_mut().get_mut().write_all(out)?,
+        body if unframed => {
+            conn.borrow_mut().get_mut().write_all(out)?;
+            body.write_data_to(&mut SharedWriter(conn.clone()))?;
+        }
         Outgoing::Bytes(b) if out.len() + b.len() <= COALESCE => {
             out.extend_from_slice(b);
             conn.borrow_mut().get_mut().write_all(out)?;

@@ -1,15 +1,19 @@
 //! The app behind the demo programs (`examples/demo.rs` and degu-tls's
-//! `demo_tls`), the interop tests and the benchmarks; see DEMO.md.
+//! `demo_tls`), the interop tests and the benchmarks. Its routes are a
+//! contract (the README's "The demo programs"):
 //!
 //! | request | response |
 //! |---|---|
 //! | `GET /`, `HEAD /` | `200`, `text/plain`, `hello, world` |
-//! | `PUT /echo`, `POST /echo` | `200`, the request body as it came (chunked stays chunked, boundaries and extensions kept), streamed |
+//! | `PUT /echo`, `POST /echo`, `PATCH /echo` | `200`, the request body as it came (chunked stays chunked, boundaries and extensions kept), streamed |
 //! | `GET /bytes/N`, `HEAD /bytes/N` | `200`, N bytes, byte i = `i % 251`; with `range`: `206` + `content-range`, past the end: `416` |
 //! | `GET /chunks/K/S` | `200`, chunked: K chunks of S bytes, chunk i with extension `i=<i>` |
 //! | `GET /info` | `200`, JSON describing the request and session |
 //! | `/app/...` | the same, with `app` shifted onto `mount` |
-//! | anything else | `404`; a method a route does not take: `405` |
+//! | anything else | `404`; a method a route does not take: `405` with `allow` |
+//!
+//! To an HTTP/1.0 request, a chunked body goes unframed, delimited by the
+//! end of the connection (the server's rule for every app).
 
 use std::io::{self, Read, Write};
 use std::time::Duration;
@@ -49,23 +53,23 @@ pub fn app(session: &mut Session, request: &mut Request) -> AppResult {
                     r
                 })
             }
-            _ => not_allowed(),
+            _ => not_allowed("GET, HEAD"),
         },
         ["echo"] => match m {
-            Method::Put | Method::Post => {
+            Method::Put | Method::Post | Method::Patch => {
                 Ok(Response::new(200, "OK").body(match request.body.take() {
                     Some(b) => b.into(),
                     None => degu_core::Outgoing::from(&b""[..]),
                 }))
             }
-            _ => not_allowed(),
+            _ => not_allowed("PUT, POST, PATCH"),
         },
         // N must be a valid content-length (at most 16 digits): a larger
         // number names no resource, rather than a response that cannot be
         // sent.
         ["bytes", n] => match (m, degu_core::parse::parse_decimal(n.as_bytes())) {
             (Method::Get | Method::Head, Some(total)) => bytes(request, total),
-            (_, Some(_)) => not_allowed(),
+            (_, Some(_)) => not_allowed("GET, HEAD"),
             _ => not_found(),
         },
         ["chunks", k, s] => match (m, number(k), number(s)) {
@@ -73,7 +77,7 @@ pub fn app(session: &mut Session, request: &mut Request) -> AppResult {
                 Ok(Response::new(200, "OK").body(ChunkedBody::new(ChunksWire::new(k, s))))
             }
             (Method::Get, Ok(_), Ok(_)) => Ok(Response::new(400, "Bad Request")),
-            (_, Ok(_), Ok(_)) => not_allowed(),
+            (_, Ok(_), Ok(_)) => not_allowed("GET"),
             _ => not_found(),
         },
         ["info"] => match m {
@@ -83,7 +87,7 @@ pub fn app(session: &mut Session, request: &mut Request) -> AppResult {
                     .header("content-type", "application/json")?
                     .body(json))
             }
-            _ => not_allowed(),
+            _ => not_allowed("GET"),
         },
         _ => not_found(),
     }
@@ -98,8 +102,8 @@ fn not_found() -> AppResult {
     Ok(Response::new(404, "Not Found"))
 }
 
-fn not_allowed() -> AppResult {
-    Ok(Response::new(405, "Method Not Allowed"))
+fn not_allowed(allow: &'static str) -> AppResult {
+    Ok(Response::new(405, "Method Not Allowed").header("allow", allow)?)
 }
 
 fn bytes(request: &Request, total: u64) -> AppResult {

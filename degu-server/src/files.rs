@@ -19,9 +19,10 @@ use crate::session::Session;
 /// `content-range`; past the end `416`), a `content-type` from the
 /// extension, `index.html` for a directory.
 ///
-/// It never leaves its directory. `.` and `..` and any component that
-/// starts with a dot are `404` (dot files are not served); absolute
-/// components and NUL bytes cannot get past the request parser. Each file
+/// It never leaves its directory. A component that starts with a dot is
+/// `404` (dot files are not served); `.` and `..` components, escaped
+/// slashes, absolute components and NUL bytes cannot get past the request
+/// parser. Each file
 /// is opened beneath the directory in one step (`openat2` with
 /// `RESOLVE_BENEATH`), so a symlink is followed only while it stays
 /// inside (one that leads out is `403`), and a directory swapped for a
@@ -48,8 +49,9 @@ use crate::session::Session;
 /// assert_eq!(r.status, 200);
 /// assert_eq!(r.headers.get("content-type"), Some("text/plain; charset=utf-8"));
 /// assert_eq!(r.body.framing(), degu_core::Framing::Length(12));
-/// let r = app.call(&mut s, &mut Request::new(Method::Get, "/../etc/passwd").unwrap()).unwrap();
-/// assert_eq!(r.status, 404);
+/// let r = app.call(&mut s, &mut Request::new(Method::Get, "/.profile").unwrap()).unwrap();
+/// assert_eq!(r.status, 404); // dot files are not served
+/// assert!(Request::new(Method::Get, "/../etc/passwd").is_err()); // nor is `..` ever a component
 /// # std::fs::remove_dir_all(&dir).unwrap();
 /// ```
 #[derive(Clone, Debug)]

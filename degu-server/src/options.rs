@@ -22,6 +22,7 @@ pub struct ServerOptions {
     timeout: Option<Duration>,
     shutdown_timeout: Duration,
     linger: Duration,
+    max_headers: usize,
 }
 
 impl Default for ServerOptions {
@@ -32,6 +33,7 @@ impl Default for ServerOptions {
             timeout: Some(Duration::from_secs(30)),
             shutdown_timeout: Duration::from_secs(10),
             linger: Duration::from_secs(5),
+            max_headers: degu_core::MAX_HEADERS,
         }
     }
 }
@@ -84,6 +86,13 @@ impl ServerOptions {
         self
     }
 
+    /// Most headers a request may have (default 64, at most 100); a
+    /// request with more is answered `431 Request Header Fields Too Large`.
+    pub fn max_headers(mut self, n: usize) -> Self {
+        self.max_headers = n;
+        self
+    }
+
     /// The max_connections setting.
     pub fn get_max_connections(&self) -> usize {
         self.max_connections
@@ -104,18 +113,30 @@ impl ServerOptions {
         self.shutdown_timeout
     }
 
+    /// The max_headers setting.
+    pub fn get_max_headers(&self) -> usize {
+        self.max_headers
+    }
+
     /// The linger setting.
     pub fn get_linger(&self) -> Duration {
         self.linger
     }
 
-    /// Checks every option: zero limits and a zero timeout are errors.
+    /// Checks every option: zero limits, more than 100 headers and a zero
+    /// timeout are errors.
     pub fn validate(&self) -> Result<()> {
         if self.max_connections == 0 {
             return Err(Error::Invalid("max_connections must be at least 1".into()));
         }
         if self.max_requests == 0 {
             return Err(Error::Invalid("max_requests must be at least 1".into()));
+        }
+        if !(1..=degu_core::MAX_RESPONSE_HEADERS).contains(&self.max_headers) {
+            return Err(Error::Invalid(format!(
+                "max_headers must be from 1 to {}",
+                degu_core::MAX_RESPONSE_HEADERS
+            )));
         }
         if self.timeout == Some(Duration::ZERO) {
             return Err(Error::Invalid("timeout must be more than zero".into()));

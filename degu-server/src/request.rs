@@ -2,23 +2,24 @@
 
 use std::borrow::Cow;
 
-use degu_core::{Headers, Incoming, Method, Range, RequestPreamble, Response};
+use degu_core::{Headers, Incoming, Method, Range, RequestPreamble, Response, Version};
 
 /// Most path strings a connection keeps from one request for the next.
 const SPARE: usize = 16;
 
 /// A request: method, URI, headers (lowercase names), body, and the path
 /// split into `mount` (components already routed) and `path` (still to
-/// route).
+/// route), each component with its `%XX` escapes decoded (the raw form is
+/// in `uri`).
 ///
 /// ```
 /// # use degu_server::Request;
 /// # use degu_core::Method;
-/// let mut req = Request::new(Method::Get, "/api/users/?sort=name").unwrap();
-/// assert_eq!(req.path, ["api", "users", ""]);
+/// let mut req = Request::new(Method::Get, "/api/my%20files/?sort=name").unwrap();
+/// assert_eq!(req.path, ["api", "my files", ""]);
 /// assert_eq!(req.shift_path(), Some("api"));
-/// assert_eq!((req.mount.as_slice(), req.path.as_slice()), (&["api".to_string()][..], &["users".to_string(), String::new()][..]));
-/// assert_eq!(req.build_proxy_uri(), "/users/?sort=name");
+/// assert_eq!((req.mount.as_slice(), req.path.as_slice()), (&["api".to_string()][..], &["my files".to_string(), String::new()][..]));
+/// assert_eq!(req.build_proxy_uri(), "/my%20files/?sort=name");
 /// ```
 #[derive(Debug)]
 pub struct Request {
@@ -26,6 +27,9 @@ pub struct Request {
     pub method: Method,
     /// The URI as sent.
     pub uri: String,
+    /// The protocol version (a response is always `HTTP/1.1`; to an
+    /// `HTTP/1.0` request it is never chunked).
+    pub version: Version,
     /// The headers; `content-length`, `transfer-encoding`, `range` and
     /// `content-range` were validated (see [`Headers::content_length`],
     /// [`Headers::range`]).
@@ -33,9 +37,11 @@ pub struct Request {
     /// The body: none, a content-length [`Body`](degu_core::Body) or a
     /// [`ChunkedBody`](degu_core::ChunkedBody) reading from the connection.
     pub body: Option<Incoming<'static>>,
-    /// Path components already routed (moved here by [`shift_path`](Self::shift_path)).
+    /// Path components already routed (moved here by [`shift_path`](Self::shift_path)),
+    /// decoded.
     pub mount: Vec<String>,
-    /// Path components still to route: `/` is `[]`, `/foo/` is `["foo", ""]`.
+    /// Path components still to route, decoded: `/` is `[]`, `/foo/` is
+    /// `["foo", ""]`, `/a%20b` is `["a b"]`.
     pub path: Vec<String>,
     /// The query: `None` without `?`, `Some("")` for a trailing `?`.
     pub query: Option<String>,
@@ -56,10 +62,17 @@ impl Request {
         Ok(Request {
             method,
             uri: uri.to_owned(),
+            version: Version::Http11,
             headers: Headers::new(),
             body: None,
             mount: Vec::new(),
-            path: degu_core::split_path(path).map(str::to_owned).collect(),
+            path: degu_core::split_path(path)
+                .map(|c| {
+                    let mut s = String::new();
+                    degu_core::decode_component(c, &mut s);
+                    s
+                })
+                .collect(),
             query: query.map(str::to_owned),
             spare: Vec::new(),
             spare_query: String::new(),
@@ -72,6 +85,7 @@ impl Request {
         Request {
             method: Method::Get,
             uri: String::new(),
+            version: Version::Http11,
             headers: Headers::new(),
             body: None,
             mount: Vec::new(),
@@ -88,6 +102,7 @@ impl Request {
     /// requests allocates nothing for them.
     pub(crate) fn refill(&mut self, p: &RequestPreamble<'_>, body: Option<Incoming<'static>>) {
         self.method = p.method;
+        self.version = p.version;
         self.uri.clear();
         self.uri.push_str(p.uri);
         self.headers.refill_from_raw(&p.headers);
@@ -95,14 +110,8 @@ impl Request {
         self.spare.append(&mut self.mount);
         self.spare.append(&mut self.path);
         for part in p.path_components() {
-            let s = match self.spare.pop() {
-                Some(mut s) => {
-                    s.clear();
-                    s.push_str(part);
-                    s
-                }
-                None => part.to_owned(),
-            };
+            let mut s = self.spare.pop().unwrap_or_default();
+            degu_core::decode_component(part, &mut s);
             self.path.push(s);
         }
         // Keep a few for the next request, not every component a long
@@ -168,11 +177,18 @@ impl Request {
         self.mount.last().map(String::as_str)
     }
 
-    /// The remaining path and the query as a URI, for forwarding upstream.
+    /// The remaining path and the query as a URI, for forwarding upstream:
+    /// each component escaped again where it must be (`%XX` for any byte
+    /// a path component cannot hold as it is), the query as it came.
     pub fn build_proxy_uri(&self) -> String {
         let mut uri = String::with_capacity(self.uri.len());
         uri.push('/');
-        uri.push_str(&self.path.join("/"));
+        for (i, c) in self.path.iter().enumerate() {
+            if i > 0 {
+                uri.push('/');
+            }
+            degu_core::encode_component(c, &mut uri);
+        }
         if let Some(q) = &self.query {
             uri.push('?');
             uri.push_str(q);

@@ -323,6 +323,7 @@ fn run_connection(
         state: conn_state,
         sock: Some(&sock),
         linger: options.get_linger(),
+        max_headers: options.get_max_headers(),
     };
     let reason = serve(transport, &info, &mut session, &ctx);
     info!(

@@ -4,7 +4,10 @@
 //! - the transport is never read again once it reported its end;
 //! - the output is a sequence of valid responses (only the last may be
 //!   cut short, and only when the input's last request was cut short too,
-//!   its body streamed back as it broke, or the output cap was hit);
+//!   its body streamed back as it broke, or the output cap was hit); every
+//!   one is framed, but for a body sent to an HTTP/1.0 client that would
+//!   need chunks, which the end of the connection delimits (the response
+//!   says `connection: close`);
 //! - no final response follows one that says `connection: close` (a
 //!   rejected request's bare 4xx/5xx among them): nothing more is written;
 //! - the final responses are never more than the requests that can be
@@ -19,7 +22,8 @@ use std::cell::RefCell;
 use std::io::{self, Read, Write};
 use std::rc::Rc;
 
-use degu_core::{Body, ChunkedBody, Framing, Method, Reader, Transport};
+use degu_core::headers::has_token;
+use degu_core::{Body, ChunkedBody, Framing, Method, Reader, Transport, Version};
 use degu_server::{ConnectionInfo, Session, serve_transport};
 use libfuzzer_sys::fuzz_target;
 
@@ -75,17 +79,23 @@ impl Write for Pipe {
 
 impl Transport for Pipe {}
 
-/// How the input frames: the methods of the whole requests, in order, and
+/// How the input frames: the methods of the whole requests, in order;
 /// whether one more preamble follows that is refused or whose body is
-/// broken or cut short (it may get one response, possibly cut short).
-fn frame_requests(input: &[u8]) -> (Vec<Method>, bool) {
+/// broken or cut short (it may get one response, possibly cut short); and
+/// the versions of the requests whose preambles parse (the whole ones and
+/// one with a broken body).
+fn frame_requests(input: &[u8]) -> (Vec<Method>, bool, Vec<Version>) {
     let mut methods = Vec::new();
+    let mut versions = Vec::new();
     let mut r = Reader::new(input);
     loop {
         let (method, framing) = match r.read_request() {
-            Ok(None) => return (methods, false),
-            Ok(Some(p)) => (p.method, p.typed.framing),
-            Err(_) => return (methods, true),
+            Ok(None) => return (methods, false, versions),
+            Ok(Some(p)) => {
+                versions.push(p.version);
+                (p.method, p.typed.framing)
+            }
+            Err(_) => return (methods, true, versions),
         };
         let body_ok = match framing {
             Framing::None => true,
@@ -93,25 +103,29 @@ fn frame_requests(input: &[u8]) -> (Vec<Method>, bool) {
             Framing::Chunked => ChunkedBody::from_source(&mut r).read_all().is_ok(),
         };
         if !body_ok {
-            return (methods, true);
+            return (methods, true, versions);
         }
         methods.push(method);
     }
 }
 
 /// The output as responses: `(status, says close)` of each final response,
-/// and whether the output ended cleanly between responses.
-fn parse_output(output: &[u8], methods: &[Method]) -> (Vec<(u16, bool)>, bool) {
+/// whether the output ended cleanly between responses, and whether the
+/// last response's body ran to the end of the output (delimited by the
+/// end of the connection: whole or cut short, the output cannot tell).
+fn parse_output(output: &[u8], methods: &[Method]) -> (Vec<(u16, bool)>, bool, bool) {
     let mut r = Reader::new(output);
     let mut finals = Vec::new();
     loop {
         let (status, close, framing) = match r.read_preamble() {
-            Ok(None) => return (finals, true),
-            Err(_) => return (finals, false),
+            Ok(None) => return (finals, true, false),
+            Err(_) => return (finals, false, false),
             Ok(Some(buf)) => match degu_core::parse_response(buf) {
                 Ok(p) => (
                     p.status,
-                    p.headers.get("connection") == Some("close"),
+                    p.headers
+                        .get_all("connection")
+                        .any(|v| has_token(v, "close")),
                     p.typed.framing,
                 ),
                 Err(e) => panic!("the server wrote an invalid response preamble: {e}"),
@@ -127,12 +141,14 @@ fn parse_output(output: &[u8], methods: &[Method]) -> (Vec<(u16, bool)>, bool) {
         let bodiless = head || status == 204 || status == 304;
         let ok = match framing {
             _ if bodiless => true,
+            // Delimited by the end of the connection: the rest is its body.
+            Framing::None if close => return (finals, true, true),
             Framing::None => panic!("a response without framing: {status}"),
             Framing::Length(n) => Body::from_source(&mut r, n).read_all().is_ok(),
             Framing::Chunked => ChunkedBody::from_source(&mut r).read_all().is_ok(),
         };
         if !ok {
-            return (finals, false);
+            return (finals, false, false);
         }
     }
 }
@@ -161,8 +177,18 @@ fuzz_target!(|data: &[u8]| {
     let s = state.borrow();
     assert_eq!(s.reads_after_eof, 0, "read again after the end of input");
 
-    let (methods, trailing) = frame_requests(input);
-    let (finals, clean) = parse_output(&s.output, &methods);
+    let (methods, trailing, versions) = frame_requests(input);
+    let (finals, clean, open_ended) = parse_output(&s.output, &methods);
+
+    // Only an HTTP/1.0 client gets a body delimited by the end of the
+    // connection.
+    if open_ended {
+        assert_eq!(
+            versions.get(finals.len() - 1),
+            Some(&Version::Http10),
+            "a response without framing to an HTTP/1.1 request"
+        );
+    }
 
     // Nothing after a response that closes the connection.
     if let Some(i) = finals.iter().position(|&(_, close)| close) {
@@ -182,7 +208,7 @@ fuzz_target!(|data: &[u8]| {
     // a refusal, or a response cut short.
     let counted = session.requests() as usize;
     assert!(counted <= finals.len() && finals.len() <= counted + 1);
-    if finals.len() == counted + 1 && clean {
+    if finals.len() == counted + 1 && clean && !open_ended {
         let (status, close) = finals[counted];
         assert!(status >= 400 && close, "an uncounted response {status}");
     }

@@ -406,7 +406,20 @@ fn valid(stream: UnixStream, rng: &mut Rng, stats: &Stats) -> io::Result<()> {
 
 /// A valid request, the body its response must carry, and whether it is HEAD.
 fn valid_request(rng: &mut Rng) -> (Vec<u8>, Vec<u8>, bool) {
-    match rng.below(6) {
+    match rng.below(8) {
+        6 => {
+            let n = rng.below(5000) as usize;
+            let body: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
+            let mut req =
+                format!("PATCH /echo HTTP/1.1\r\ncontent-length: {n}\r\n\r\n").into_bytes();
+            req.extend_from_slice(&body);
+            (req, body, false)
+        }
+        7 => (
+            b"GET /?filter[name]={x}|y HTTP/1.1\r\nx-tab:\ta\tb \r\n\r\n".to_vec(),
+            b"hello, world".to_vec(),
+            false,
+        ),
         0 => (
             b"GET / HTTP/1.1\r\n\r\n".to_vec(),
             b"hello, world".to_vec(),
@@ -457,8 +470,10 @@ fn valid_request(rng: &mut Rng) -> (Vec<u8>, Vec<u8>, bool) {
 /// A request the server must refuse with a bare 4xx/5xx and a close.
 fn invalid(stream: UnixStream, rng: &mut Rng, stats: &Stats) -> io::Result<()> {
     const BAD: &[(&[u8], u16)] = &[
-        (b"PATCH / HTTP/1.1\r\n\r\n", 501),
-        (b"GET / HTTP/1.0\r\n\r\n", 505),
+        (b"TRACE / HTTP/1.1\r\n\r\n", 501),
+        (b"GET / HTTP/2.0\r\n\r\n", 505),
+        (b"GET /a/../b HTTP/1.1\r\n\r\n", 400),
+        (b"GET /a%2Fb HTTP/1.1\r\n\r\n", 400),
         (b"GET / HTTP/1.1\r\nbad header: x\r\n\r\n", 400),
         (b"GET / HTTP/1.1\r\na: 1\r\na: 2\r\n\r\n", 400),
         (b"GET /\x00 HTTP/1.1\r\n\r\n", 400),

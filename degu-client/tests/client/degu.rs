@@ -1,4 +1,4 @@
-//! Against degu-server, in-process: the demo app (DEMO.md's routes), a
+//! Against degu-server, in-process: the demo app (its routes), a
 //! few apps of our own, and a reverse proxy built from the client.
 
 use std::io::{Seek, SeekFrom};
@@ -44,6 +44,7 @@ fn describe(_: &mut Session, request: &mut Request) -> AppResult {
         None => "none".to_owned(),
         Some(Incoming::Body(b)) => format!("length {}", b.content_length()),
         Some(Incoming::Chunked(_)) => "chunked".to_owned(),
+        Some(Incoming::Close(_)) => "close-delimited".to_owned(),
     };
     let data = match &mut request.body {
         Some(b) => b.read_all()?,
@@ -296,7 +297,9 @@ fn hello_over(address: &str) {
     drop(conn);
     server.shutdown();
     let unix = address.starts_with("unix:");
-    assert_eq!(info.contains(r#""host""#), !unix, "{info}");
+    // A host header always; `localhost` over AF_UNIX.
+    assert_eq!(info.contains(r#""host":"localhost""#), unix, "{info}");
+    assert!(info.contains(r#""host""#), "{info}");
     assert_eq!(info.contains(r#""credentials":null"#), !unix, "{info}");
 }
 

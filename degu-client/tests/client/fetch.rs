@@ -1,4 +1,4 @@
-//! The fetch example (DEMO.md's contract), run as a program against
+//! The fetch example (its documented output), run as a program against
 //! degu-server's demo app.
 
 use std::path::PathBuf;
@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use degu_client::Incoming;
 use degu_server::{AppResult, Request, Response, Server, ServerHandle, ServerOptions, Session};
 
-use crate::util::{TIMEOUT, TempDir, pattern};
+use crate::util::{Listener, TIMEOUT, TempDir, pattern};
 
 /// The fetch example's binary, built if `cargo test` did not build it
 /// (a filtered run builds no examples); `None` if it cannot be had.
@@ -200,7 +200,7 @@ fn fetch_errors() {
     for bad in [
         &["/"][..],
         &["--bogus", "127.0.0.1:1", "/"],
-        &["-X", "PATCH", "127.0.0.1:1", "/"],
+        &["-X", "TRACE", "127.0.0.1:1", "/"],
         &["--range", "5", "127.0.0.1:1", "/"],
         &["--repeat", "0", "127.0.0.1:1", "/"],
         &["not-an-address", "/"],
@@ -211,4 +211,68 @@ fn fetch_errors() {
     }
     let out = fetch(&["--help"]).unwrap();
     assert!(stdout(&out).contains("64 KiB"));
+}
+
+/// A server on a loopback port that answers each of `wires.len()`
+/// connections' first request with the next canned response, then closes
+/// that connection.
+fn canned_responses(wires: Vec<Vec<u8>>) -> (String, std::thread::JoinHandle<()>) {
+    let (listener, address) = Listener::tcp4();
+    let thread = std::thread::spawn(move || {
+        for wire in wires {
+            let mut peer = listener.accept();
+            peer.read_request().unwrap();
+            peer.write(wire);
+        }
+    });
+    (address.to_string(), thread)
+}
+
+#[test]
+fn fetch_prints_a_close_delimited_body_whole() {
+    let head = b"HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\n\r\n";
+    let wire = [&head[..], &pattern(300_000)].concat();
+    let (a, server) = canned_responses(vec![wire]);
+    let Some(out) = fetch(&[&a, "/"]) else { return };
+    assert!(out.status.success(), "{out:?}");
+    // Repeated headers each on a line; the body whole, nothing after it.
+    let expected = [
+        &b"200 OK\nset-cookie: a=1\nset-cookie: b=2\n\n"[..],
+        &pattern(300_000),
+    ]
+    .concat();
+    assert!(out.stdout == expected, "{} bytes", out.stdout.len());
+    assert!(out.stderr.is_empty());
+    server.join().unwrap();
+}
+
+#[test]
+fn fetch_http10_empty_reason_and_trailers() {
+    let wires = vec![
+        b"HTTP/1.0 422 \r\nServer: old\r\n\r\nunprocessable".to_vec(),
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n\
+          5\r\nhello\r\n0\r\nx-checksum: abc\r\n\r\n"
+            .to_vec(),
+    ];
+    let (a, server) = canned_responses(wires);
+    let Some(out) = fetch(&[&a, "/"]) else { return };
+    // Any status exits 0; an empty reason prints no trailing space.
+    assert_eq!(stdout(&out), "422\nserver: old\n\nunprocessable");
+    // Trailers are not printed: stdout ends with the body's bytes.
+    let out = fetch(&[&a, "/"]).unwrap();
+    assert_eq!(stdout(&out), "200 OK\ntransfer-encoding: chunked\n\nhello");
+    server.join().unwrap();
+}
+
+#[test]
+fn fetch_repeat_reconnects_after_a_connection_ends() {
+    let wires = (0..3)
+        .map(|i| format!("HTTP/1.0 200 OK\r\ncontent-length: 1\r\n\r\n{i}").into_bytes())
+        .collect();
+    let (a, server) = canned_responses(wires);
+    let Some(out) = fetch(&["--repeat", "3", &a, "/"]) else {
+        return;
+    };
+    assert_eq!(stdout(&out), "200 OK\ncontent-length: 1\n\n2");
+    server.join().unwrap();
 }

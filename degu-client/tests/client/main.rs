@@ -6,4 +6,5 @@ mod degu;
 mod fetch;
 mod nginx;
 mod python;
+mod tolerance;
 mod util;

@@ -1,11 +1,13 @@
-//! Against nginx serving a static file (with ranges), started by the test
-//! with a config of its own; skipped when nginx is not installed.
+//! Against nginx, started by each test with a config of its own: a static
+//! file (with ranges), over TCP and AF_UNIX; close-delimited bodies
+//! (`chunked_transfer_encoding off`); trailers (`add_trailer`). Skipped
+//! when nginx is not installed.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 
-use degu_client::{Address, Headers};
+use degu_client::{Address, Headers, Incoming};
 
 use crate::util::{TIMEOUT, TempDir, client, pattern};
 
@@ -13,6 +15,8 @@ use crate::util::{TIMEOUT, TempDir, client, pattern};
 struct Nginx {
     child: Option<Child>,
     address: Address,
+    /// The same server on an AF_UNIX socket.
+    unix: Address,
 }
 
 impl Drop for Nginx {
@@ -45,6 +49,13 @@ fn find_nginx() -> Option<String> {
 /// Starts nginx serving `dir/www` on a free loopback port, or `None` when
 /// nginx is not installed.
 fn start(dir: &TempDir) -> Option<Nginx> {
+    start_with(dir, "")
+}
+
+/// Starts nginx serving `dir/www` on a free loopback port and on
+/// `dir/nginx.sock`, with `locations` added to its server block, or `None`
+/// when nginx is not installed.
+fn start_with(dir: &TempDir, locations: &str) -> Option<Nginx> {
     let Some(nginx) = find_nginx() else {
         println!("skipped: nginx is not installed");
         return None;
@@ -67,10 +78,12 @@ http {{
     fastcgi_temp_path {d}/fastcgi;
     uwsgi_temp_path {d}/uwsgi;
     scgi_temp_path {d}/scgi;
-    types {{ text/plain txt; application/octet-stream bin; }}
+    types {{ text/plain txt; text/html html; application/octet-stream bin; }}
     server {{
         listen 127.0.0.1:{port};
+        listen unix:{d}/nginx.sock;
         root {d}/www;
+        {locations}
     }}
 }}
 "
@@ -106,6 +119,7 @@ http {{
     let nginx = Nginx {
         child: Some(child),
         address: format!("127.0.0.1:{port}").parse().unwrap(),
+        unix: Address::unix(dir.path().join("nginx.sock")).unwrap(),
     };
     match rx.recv_timeout(TIMEOUT) {
         Ok(Ok(())) => Some(nginx),
@@ -191,4 +205,108 @@ fn nginx_static_file_with_ranges() {
             assert!(conn.is_closed());
         }
     }
+}
+
+#[test]
+fn nginx_over_a_unix_socket_gets_a_host_header() {
+    let dir = TempDir::new("nginx-unix");
+    std::fs::create_dir(dir.path().join("www")).unwrap();
+    std::fs::write(dir.path().join("www/hi.txt"), "over AF_UNIX\n").unwrap();
+    let Some(nginx) = start(&dir) else {
+        return;
+    };
+    // Without a host header nginx answers 400 (RFC 9112 §3.2).
+    let mut conn = client(&nginx.unix).connect().unwrap();
+    for _ in 0..3 {
+        let mut r = conn.get("/hi.txt", &Headers::new()).unwrap();
+        assert_eq!((r.status, &*r.reason), (200, "OK"));
+        assert_eq!(r.read_all().unwrap(), b"over AF_UNIX\n");
+    }
+    let mut c = client(&nginx.unix);
+    c.set_host(None).unwrap();
+    let mut r = c
+        .connect()
+        .unwrap()
+        .get("/hi.txt", &Headers::new())
+        .unwrap();
+    assert_eq!(r.status, 400);
+    r.read_all().unwrap();
+}
+
+#[test]
+fn nginx_close_delimited_bodies() {
+    let dir = TempDir::new("nginx-close");
+    let www = dir.path().join("www");
+    std::fs::create_dir(&www).unwrap();
+    let data = pattern(3_000_000);
+    std::fs::write(www.join("data.bin"), &data).unwrap();
+    std::fs::write(
+        www.join("page.html"),
+        "before <!--# echo var=\"none\" default=\"middle\" --> after\n",
+    )
+    .unwrap();
+    // A filter that changes the body (ssi, sub_filter) drops its length:
+    // with chunking off, nginx ends the body by closing the connection.
+    let locations = format!(
+        "location /ssi/ {{ ssi on; chunked_transfer_encoding off; alias {www}/; }}
+        location /sub/ {{ sub_filter_types *; sub_filter \"never-there\" \"x\";
+            chunked_transfer_encoding off; alias {www}/; }}",
+        www = www.display()
+    );
+    let Some(nginx) = start_with(&dir, &locations) else {
+        return;
+    };
+    let h = Headers::new();
+    let mut conn = client(&nginx.address).connect().unwrap();
+    let mut r = conn.get("/ssi/page.html", &h).unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.headers.content_length(), None);
+    assert!(!r.headers.is_chunked());
+    assert!(matches!(r.body, Some(Incoming::Close(_))), "{r:?}");
+    assert_eq!(r.read_all().unwrap(), b"before middle after\n");
+    assert!(conn.is_closed());
+    assert!(matches!(
+        conn.get("/ssi/page.html", &h),
+        Err(degu_client::Error::Closed)
+    ));
+
+    let mut conn = client(&nginx.address).connect().unwrap();
+    let mut r = conn.get("/sub/data.bin", &h).unwrap();
+    assert!(matches!(r.body, Some(Incoming::Close(_))), "{r:?}");
+    assert!(r.read_all().unwrap() == data);
+    assert!(conn.is_closed());
+}
+
+#[test]
+fn nginx_trailers() {
+    let dir = TempDir::new("nginx-trailers");
+    let www = dir.path().join("www");
+    std::fs::create_dir(&www).unwrap();
+    std::fs::write(
+        www.join("page.html"),
+        "before <!--# echo var=\"none\" default=\"middle\" --> after\n",
+    )
+    .unwrap();
+    // ssi makes the body chunked; add_trailer adds to a chunked body.
+    let locations = format!(
+        "location /t/ {{ ssi on; alias {}/; add_trailer X-Checksum abc; add_trailer X-Two \"2 2\"; }}",
+        www.display()
+    );
+    let Some(nginx) = start_with(&dir, &locations) else {
+        return;
+    };
+    let h = Headers::new();
+    let mut conn = client(&nginx.address).connect().unwrap();
+    for _ in 0..3 {
+        let mut r = conn.get("/t/page.html", &h).unwrap();
+        assert!(matches!(r.body, Some(Incoming::Chunked(_))), "{r:?}");
+        assert_eq!(r.read_all().unwrap(), b"before middle after\n");
+        let t = r.trailers().unwrap();
+        assert_eq!(t.get("x-checksum"), Some("abc"));
+        assert_eq!(t.get("x-two"), Some("2 2"));
+        // Keep-alive: the trailers were read whole, the next response
+        // starts where they end.
+        assert!(!conn.is_closed());
+    }
+    assert_eq!(conn.requests(), 3);
 }

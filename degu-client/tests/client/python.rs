@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use degu_client::{Address, Chunk, Headers, Incoming};
+use degu_client::{Address, Chunk, Headers, Incoming, Version};
 
 use crate::util::{TIMEOUT, TempDir, client, pattern};
 
@@ -147,4 +147,106 @@ fn python_http_server() {
     ));
     let mut conn = client(&python.address).connect().unwrap();
     assert_eq!(conn.get("/hello.txt", &h).unwrap().status, 200);
+}
+
+/// `python3 -m http.server` itself, as people run it, started with
+/// `--protocol` (HTTP/1.0 is its default), or `None` when python3 is
+/// missing.
+fn start_module(root: &std::path::Path, protocol: &str) -> Option<Python> {
+    let mut child = match Command::new("python3")
+        .args(["-u", "-m", "http.server", "--bind", "127.0.0.1"])
+        .arg("--directory")
+        .arg(root)
+        .args(["--protocol", protocol, "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            println!("skipped: cannot run python3 ({e})");
+            return None;
+        }
+    };
+    // "Serving HTTP on 127.0.0.1 port N (...) ...", printed once it listens.
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(TIMEOUT)
+        .expect("python3 -m http.server did not start");
+    let port: u16 = line
+        .split_once(" port ")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"));
+    Some(Python {
+        child,
+        address: format!("127.0.0.1:{port}").parse().unwrap(),
+    })
+}
+
+#[test]
+fn python_http_server_module_http10() {
+    let dir = TempDir::new("python10");
+    std::fs::write(dir.path().join("big.bin"), pattern(1_000_000)).unwrap();
+    std::fs::write(dir.path().join("hi.txt"), "hi\n").unwrap();
+    let Some(python) = start_module(dir.path(), "HTTP/1.0") else {
+        return;
+    };
+    let h = Headers::new();
+    let mut conn = client(&python.address).connect().unwrap();
+    let mut r = conn.get("/big.bin", &h).unwrap();
+    assert_eq!(
+        (r.version, r.status, &*r.reason),
+        (Version::Http10, 200, "OK")
+    );
+    // An HTTP/1.0 response without keep-alive: the connection ends.
+    assert!(conn.is_closed());
+    assert!(r.read_all().unwrap() == pattern(1_000_000));
+    assert!(matches!(
+        conn.get("/hi.txt", &h),
+        Err(degu_client::Error::Closed)
+    ));
+    // A new connection for each request.
+    for _ in 0..3 {
+        let mut conn = client(&python.address).connect().unwrap();
+        let mut r = conn.get("/hi.txt", &h).unwrap();
+        assert_eq!(r.read_all().unwrap(), b"hi\n");
+        assert!(conn.is_closed());
+    }
+    // The directory listing and an error page.
+    let mut conn = client(&python.address).connect().unwrap();
+    let mut r = conn.get("/", &h).unwrap();
+    let listing = String::from_utf8(r.read_all().unwrap()).unwrap();
+    assert!(listing.contains("big.bin"), "{listing}");
+    let mut conn = client(&python.address).connect().unwrap();
+    let mut r = conn.get("/missing", &h).unwrap();
+    assert_eq!((r.version, r.status), (Version::Http10, 404));
+    assert!(!r.read_all().unwrap().is_empty());
+}
+
+#[test]
+fn python_http_server_module_http11() {
+    let dir = TempDir::new("python11");
+    std::fs::write(dir.path().join("big.bin"), pattern(1_000_000)).unwrap();
+    let Some(python) = start_module(dir.path(), "HTTP/1.1") else {
+        return;
+    };
+    let h = Headers::new();
+    let mut conn = client(&python.address).connect().unwrap();
+    for _ in 0..3 {
+        let mut r = conn.get("/big.bin", &h).unwrap();
+        assert_eq!((r.version, r.status), (Version::Http11, 200));
+        assert!(r.read_all().unwrap() == pattern(1_000_000));
+        assert!(!conn.is_closed());
+    }
+    let mut r = conn.get_range("/big.bin", &h, 10, 20).unwrap();
+    // http.server ignores ranges: the whole file, still on one connection.
+    assert_eq!(r.read_all().unwrap().len(), 1_000_000);
+    assert_eq!(conn.requests(), 4);
 }

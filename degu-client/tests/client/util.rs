@@ -115,6 +115,15 @@ impl Stream {
         }
     }
 
+    /// Shuts the write half down; an error (the client already closed
+    /// the connection) is ignored.
+    fn shutdown_write(&self) {
+        let _ = match self {
+            Stream::Tcp(s) => s.shutdown(std::net::Shutdown::Write),
+            Stream::Unix(s) => s.shutdown(std::net::Shutdown::Write),
+        };
+    }
+
     fn set_timeout(&self, t: Duration) {
         match self {
             Stream::Tcp(s) => {
@@ -253,6 +262,12 @@ impl Peer {
             format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len()).into_bytes();
         out.extend_from_slice(body);
         self.write(out);
+    }
+
+    /// Ends the server's side of the connection (the client reads the end
+    /// of the stream) while still reading what the client sends.
+    pub fn shutdown_write(&mut self) {
+        self.w.shutdown_write();
     }
 
     /// Reads until the client closes (true) or the timeout passes (false).

@@ -1,5 +1,6 @@
-//! Addresses: every textual form of DEMO.md round-trips through `FromStr`
-//! and `Display`; every rule of validation has its error.
+//! Addresses: every textual form an address takes (see `degu_core::address`)
+//! round-trips through `FromStr` and `Display`; every rule of validation
+//! has its error.
 
 use std::net::Ipv6Addr;
 

@@ -3,9 +3,10 @@
 
 use std::io::Read;
 
+use degu_core::shared::{BodyState, body_source, shared};
 use degu_core::{
-    Body, BodyIter, Chunk, ChunkedBody, ChunkedBodyIter, Framing, Headers, Incoming, Method,
-    Outgoing, Reader, Response,
+    Body, BodyIter, Chunk, ChunkedBody, ChunkedBodyIter, CloseBody, Framing, Headers, Incoming,
+    MAX_TRAILER_SECTION, MAX_TRAILERS, Method, Outgoing, Reader, Response, Source, Transport,
 };
 
 use crate::util::check_err;
@@ -362,4 +363,450 @@ fn framing_headers_follow_the_body() {
     assert_eq!(r.body.framing(), Framing::Length(1));
     assert!(Response::new(200, "OK").header("Bad", "x").is_err());
     let _ = Method::Get;
+}
+
+/// The error message of `r`, which must be an error.
+fn err_of<T: std::fmt::Debug>(r: degu_core::Result<T>) -> String {
+    match r {
+        Ok(v) => panic!("expected an error, got Ok({v:?})"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Bytes where byte i is `i % 251`.
+fn pattern(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i % 251) as u8).collect()
+}
+
+#[test]
+fn close_body_reads_to_the_end_of_its_source() {
+    let mut body = CloseBody::new(&b"all of it"[..]);
+    assert!(!body.is_complete());
+    assert_eq!(body.read_all().unwrap(), b"all of it");
+    assert!(body.is_complete());
+    assert_eq!(body.received(), 9);
+    assert_eq!(err_of(body.read_all()), "body already consumed");
+    assert_eq!(
+        err_of(body.write_to(&mut Vec::new())),
+        "body already consumed"
+    );
+
+    // As a reader, a few bytes at a time from a source that trickles.
+    let data = pattern(10_000);
+    let mut body = CloseBody::new(crate::util::trickle(&data, 7));
+    let mut out = Vec::new();
+    let mut buf = [0u8; 5];
+    loop {
+        let n = body.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    assert!(out == data);
+    assert_eq!(body.read(&mut buf).unwrap(), 0); // and stays at the end
+    assert!(body.is_complete());
+
+    // Empty: complete at once when read.
+    let mut body = CloseBody::new(&b""[..]);
+    assert_eq!(body.read_all().unwrap(), b"");
+    assert!(body.is_complete());
+}
+
+#[test]
+fn close_body_written_raw_or_chunked() {
+    let mut out = Vec::new();
+    assert_eq!(CloseBody::new(&b"hello"[..]).write_to(&mut out).unwrap(), 5);
+    assert_eq!(out, b"hello");
+    let mut out = Vec::new();
+    let n = CloseBody::new(&b"hello"[..])
+        .write_chunked_to(&mut out)
+        .unwrap();
+    assert_eq!(out, b"5\r\nhello\r\n0\r\n\r\n");
+    assert_eq!(n, out.len() as u64);
+    let mut out = Vec::new();
+    CloseBody::new(&b""[..]).write_chunked_to(&mut out).unwrap();
+    assert_eq!(out, b"0\r\n\r\n");
+
+    // A large body: chunks of at most 64 KiB, read back whole.
+    let data = pattern(200_000);
+    let mut out = Vec::new();
+    CloseBody::new(&data[..])
+        .write_chunked_to(&mut out)
+        .unwrap();
+    let chunks: Vec<Chunk> = ChunkedBody::new(&out[..]).map(Result::unwrap).collect();
+    assert!(chunks.len() >= 5, "{}", chunks.len());
+    assert!(chunks.iter().all(|c| c.data.len() <= 64 * 1024));
+    assert!(chunks.last().unwrap().is_final());
+    assert!(chunks.concat_data() == data);
+}
+
+trait ConcatData {
+    fn concat_data(&self) -> Vec<u8>;
+}
+
+impl ConcatData for Vec<Chunk> {
+    fn concat_data(&self) -> Vec<u8> {
+        self.iter().flat_map(|c| c.data.clone()).collect()
+    }
+}
+
+/// A source that fails after its bytes, or ends; counts the hooks called.
+struct Hooked<'a> {
+    data: &'a [u8],
+    fail: bool,
+    completed: &'a std::cell::Cell<u32>,
+    failed: &'a std::cell::Cell<u32>,
+}
+
+impl Read for Hooked<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.data.is_empty() && self.fail {
+            return Err(std::io::ErrorKind::ConnectionReset.into());
+        }
+        let n = buf.len().min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+impl Source for Hooked<'_> {
+    fn on_complete(&mut self) {
+        self.completed.set(self.completed.get() + 1);
+    }
+    fn on_error(&mut self) {
+        self.failed.set(self.failed.get() + 1);
+    }
+}
+
+#[test]
+fn close_body_calls_its_source_hooks() {
+    let (completed, failed) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
+    let src = Hooked {
+        data: b"abc",
+        fail: false,
+        completed: &completed,
+        failed: &failed,
+    };
+    let mut body = CloseBody::from_source(src);
+    assert_eq!(body.read_all().unwrap(), b"abc");
+    let mut buf = [0u8; 4];
+    assert_eq!(body.read(&mut buf).unwrap(), 0);
+    assert_eq!((completed.get(), failed.get()), (1, 0));
+
+    // A read error is an error, never the end of the body.
+    let (completed, failed) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
+    let src = Hooked {
+        data: b"abc",
+        fail: true,
+        completed: &completed,
+        failed: &failed,
+    };
+    let mut body = CloseBody::from_source(src);
+    let e = err_of(body.read_all());
+    assert!(e.contains("reset"), "{e}");
+    assert!(!body.is_complete());
+    assert_eq!((completed.get(), failed.get()), (0, 1));
+}
+
+/// An in-memory transport: reads `data`, then the end of the stream (or
+/// an error).
+struct Mem {
+    data: std::io::Cursor<Vec<u8>>,
+    fail_at_end: bool,
+}
+
+impl Read for Mem {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.data.read(buf)?;
+        if n == 0 && self.fail_at_end && !buf.is_empty() {
+            return Err(std::io::ErrorKind::ConnectionReset.into());
+        }
+        Ok(n)
+    }
+}
+
+impl std::io::Write for Mem {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Transport for Mem {}
+
+#[test]
+fn close_body_on_a_shared_connection_tells_its_tracker() {
+    let conn = shared(Box::new(Mem {
+        data: std::io::Cursor::new(pattern(100_000)),
+        fail_at_end: false,
+    }) as Box<dyn Transport>);
+    let (src, tracker) = body_source(&conn);
+    let mut body = Incoming::Close(CloseBody::from_connection(src));
+    assert!(body.is_close_delimited());
+    assert_eq!(tracker.state(), BodyState::Reading);
+    assert!(body.read_all().unwrap() == pattern(100_000));
+    assert_eq!(tracker.state(), BodyState::Complete);
+    assert_eq!(tracker.consumed(), 100_000);
+
+    let conn = shared(Box::new(Mem {
+        data: std::io::Cursor::new(b"some".to_vec()),
+        fail_at_end: true,
+    }) as Box<dyn Transport>);
+    let (src, tracker) = body_source(&conn);
+    let mut body = CloseBody::from_connection(src);
+    assert!(body.read_all().is_err());
+    assert_eq!(tracker.state(), BodyState::Failed);
+
+    // Sent on, it still reads its connection.
+    let conn = shared(Box::new(Mem {
+        data: std::io::Cursor::new(b"xy".to_vec()),
+        fail_at_end: false,
+    }) as Box<dyn Transport>);
+    let (src, tracker) = body_source(&conn);
+    let mut out = Outgoing::from(Incoming::Close(CloseBody::from_connection(src)));
+    assert!(out.reads_connection());
+    let mut wire = Vec::new();
+    out.write_to(&mut wire).unwrap();
+    assert_eq!(wire, b"2\r\nxy\r\n0\r\n\r\n");
+    assert_eq!(tracker.state(), BodyState::Complete);
+}
+
+#[test]
+fn close_body_as_incoming_and_outgoing_is_chunked() {
+    let inc = Incoming::Close(CloseBody::new(&b"hello"[..]));
+    assert_eq!(inc.framing(), Framing::Chunked);
+    assert!(inc.is_close_delimited());
+    assert!(!Incoming::Body(Body::new(&b""[..], 0)).is_close_delimited());
+    assert_eq!(inc.trailers(), None);
+    let mut og = Outgoing::from(inc);
+    assert!(matches!(og, Outgoing::Close(_)));
+    assert_eq!(og.framing(), Framing::Chunked);
+    assert!(!og.reads_connection());
+    // Its headers say chunked, never nothing.
+    let mut h = Headers::new();
+    og.apply_framing(&mut h, false).unwrap();
+    assert_eq!(h.get("transfer-encoding"), Some("chunked"));
+    let mut h = Headers::from_pairs([("content-length", "5")]).unwrap();
+    assert_eq!(
+        err_of(og.apply_framing(&mut h, false)),
+        "headers do not match body: the body is Chunked, the headers declare Length(5)"
+    );
+    let mut out = Vec::new();
+    og.write_to(&mut out).unwrap();
+    assert_eq!(out, b"5\r\nhello\r\n0\r\n\r\n");
+    // To an HTTP/1.0 peer: raw, delimited by the end of the connection.
+    let mut og = Outgoing::from(CloseBody::new(&b"hello"[..]));
+    let mut out = Vec::new();
+    assert_eq!(og.write_data_to(&mut out).unwrap(), 5);
+    assert_eq!(out, b"hello");
+    // As it came: raw.
+    let mut inc = Incoming::Close(CloseBody::new(&b"hello"[..]));
+    let mut out = Vec::new();
+    inc.write_to(&mut out).unwrap();
+    assert_eq!(out, b"hello");
+    assert!(inc.is_complete());
+}
+
+#[test]
+fn trailers_are_read_when_allowed() {
+    let wire = b"2\r\nhi\r\n0;end=1\r\nX-Checksum: abc\r\nx-other:  padded \t\r\n\
+X-CHECKSUM:def\r\nx-empty:\r\nx-tab:\tin\tside\t\r\n\r\nHTTP/1.1 200 OK\r\n\r\n";
+    for step in [1usize, 3, 64, 4096] {
+        let mut r = Reader::new(crate::util::trickle(&wire[..], step));
+        let mut body = ChunkedBody::from_source(&mut r).allow_trailers();
+        assert_eq!(body.trailers(), None);
+        assert_eq!(body.read_chunk().unwrap().unwrap(), Chunk::new("hi"));
+        assert_eq!(body.trailers(), None);
+        assert_eq!(
+            body.read_chunk().unwrap().unwrap(),
+            Chunk::with_ext("end", "1", "")
+        );
+        let t = body.trailers().unwrap().clone();
+        assert_eq!(
+            t.iter().collect::<Vec<_>>(),
+            [
+                ("x-checksum", "abc"),
+                ("x-other", "padded"),
+                ("x-checksum", "def"),
+                ("x-empty", ""),
+                ("x-tab", "in\tside"),
+            ],
+            "step {step}"
+        );
+        drop(body);
+        // The next message is intact.
+        assert_eq!(r.read_response().unwrap().status, 200);
+    }
+    // The same from a plain reader, byte by byte.
+    let mut src = &wire[..];
+    let mut body = ChunkedBody::new(&mut src).allow_trailers();
+    assert_eq!(body.read_all().unwrap(), b"hi");
+    assert_eq!(body.trailers().unwrap().len(), 5);
+    drop(body);
+    assert_eq!(src, b"HTTP/1.1 200 OK\r\n\r\n");
+    // No trailers: an empty set once complete.
+    let mut body = ChunkedBody::new(&b"0\r\n\r\n"[..]).allow_trailers();
+    body.read_all().unwrap();
+    assert!(body.trailers().unwrap().is_empty());
+    // Without the opt-in, none are read; a body without any has an empty
+    // set all the same.
+    let mut body = ChunkedBody::new(&b"1\r\nx\r\n0\r\n\r\n"[..]);
+    body.read_all().unwrap();
+    assert!(body.trailers().unwrap().is_empty());
+}
+
+#[test]
+fn trailers_are_refused_without_the_opt_in() {
+    // What a server reading a request does: today's error, unchanged.
+    for wire in [
+        &b"0\r\nX-Checksum: abc\r\n\r\n"[..],
+        b"2\r\nhi\r\n0\r\nx: y\r\n\r\n",
+    ] {
+        check_err(
+            ChunkedBody::new(wire).read_all(),
+            if wire.starts_with(b"0") {
+                r#"bad chunk terminator: "X-""#
+            } else {
+                r#"bad chunk terminator: "x:""#
+            },
+        );
+        let mut r = Reader::new(wire);
+        assert!(ChunkedBody::from_source(&mut r).read_all().is_err());
+    }
+}
+
+#[test]
+fn malformed_trailers_are_errors() {
+    let many: String = (0..=MAX_TRAILERS)
+        .map(|i| format!("x-{i}: v\r\n"))
+        .collect();
+    let long = format!("x-long: {}\r\n\r\n", "a".repeat(MAX_TRAILER_SECTION));
+    let cases: Vec<(String, &str)> = vec![
+        (
+            "X-Checksum abc\r\n\r\n".into(),
+            r#"bad header line: "X-Checksum abc""#,
+        ),
+        (": v\r\n\r\n".into(), r#"bad header name: """#),
+        (
+            "Bad Name: x\r\n\r\n".into(),
+            r#"bad header name: "Bad Name""#,
+        ),
+        ("x_y: v\r\n\r\n".into(), r#"bad header name: "x_y""#),
+        (" folded: x\r\n\r\n".into(), r#"bad header name: " folded""#),
+        ("x-a: b\x01c\r\n\r\n".into(), r#"bad x-a value: "b\x01c""#),
+        (
+            "x-a: caf\u{e9}\r\n\r\n".into(),
+            r#"bad x-a value: "caf\xc3\xa9""#,
+        ),
+        ("x-a: b\rc\r\n\r\n".into(), r#"bad x-a value: "b\rc""#),
+        ("x-a: b\n\r\n".into(), r#"bad header line: "x-a: b""#),
+        ("\n".into(), r#"bad header line: """#),
+        (many, "more than 100 headers"),
+        (long, "trailer section larger than 32768 bytes"),
+        (
+            "Content-Length: 1\r\ncontent-length: 1\r\n\r\n".into(),
+            r#"duplicate header: "content-length""#,
+        ),
+        (
+            "transfer-encoding: gzip\r\n\r\n".into(),
+            r#"bad transfer-encoding: "gzip""#,
+        ),
+        // A missing empty line before the next message: never taken for it.
+        (
+            "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n".into(),
+            r#"bad header line: "HTTP/1.1 200 OK""#,
+        ),
+        (
+            "".into(),
+            "connection closed in the middle of a trailer section",
+        ),
+        (
+            "x-a: b\r\n".into(),
+            "connection closed in the middle of a trailer section",
+        ),
+        (
+            "x-a: b".into(),
+            "connection closed in the middle of a trailer section",
+        ),
+    ];
+    for (trailers, expected) in cases {
+        let wire = format!("2\r\nhi\r\n0\r\n{trailers}").into_bytes();
+        let mut body = ChunkedBody::new(&wire[..]).allow_trailers();
+        assert_eq!(err_of(body.read_all()), expected, "{trailers:?}");
+        assert_eq!(body.trailers(), None);
+        let mut r = Reader::new(&wire[..]);
+        let mut body = ChunkedBody::from_source(&mut r).allow_trailers();
+        assert_eq!(err_of(body.read_all()), expected, "{trailers:?}");
+    }
+}
+
+#[test]
+fn trailer_limits_are_exact() {
+    // MAX_TRAILERS lines: fine.
+    let lines: String = (0..MAX_TRAILERS).map(|i| format!("x-{i}: v\r\n")).collect();
+    let wire = format!("0\r\n{lines}\r\n");
+    let mut body = ChunkedBody::new(wire.as_bytes()).allow_trailers();
+    body.read_all().unwrap();
+    assert_eq!(body.trailers().unwrap().len(), MAX_TRAILERS);
+    // A section of exactly MAX_TRAILER_SECTION bytes (the final empty
+    // line included), then one byte more.
+    for (extra, ok) in [(0, true), (1, false)] {
+        let fill = MAX_TRAILER_SECTION - "x: \r\n\r\n".len() + extra;
+        let wire = format!("0\r\nx: {}\r\n\r\n", "v".repeat(fill));
+        for via_reader in [false, true] {
+            let mut r = Reader::new(wire.as_bytes());
+            let mut body = if via_reader {
+                ChunkedBody::from_source(&mut r).allow_trailers()
+            } else {
+                ChunkedBody::new(wire.as_bytes()).allow_trailers()
+            };
+            let result = body.read_all();
+            assert_eq!(
+                result.is_ok(),
+                ok,
+                "extra {extra}, reader {via_reader}: {result:?}"
+            );
+            if ok {
+                assert_eq!(body.trailers().unwrap().get("x").unwrap().len(), fill);
+            } else {
+                assert_eq!(
+                    result.unwrap_err().to_string(),
+                    "trailer section larger than 32768 bytes"
+                );
+            }
+        }
+    }
+    // Many short lines that add up to more than the section allows.
+    let lines: String = (0..90)
+        .map(|i| format!("x-{i}: {}\r\n", "v".repeat(400)))
+        .collect();
+    let wire = format!("0\r\n{lines}\r\n");
+    check_err(
+        ChunkedBody::new(wire.as_bytes())
+            .allow_trailers()
+            .read_all(),
+        "trailer section larger than 32768 bytes",
+    );
+}
+
+#[test]
+fn a_chunked_body_written_again_drops_its_trailers() {
+    let wire = b"2;a=b\r\nhi\r\n0;end=1\r\nx-checksum: abc\r\n\r\nNEXT";
+    let mut src = &wire[..];
+    let mut body = ChunkedBody::new(&mut src).allow_trailers();
+    let mut out = Vec::new();
+    body.write_to(&mut out).unwrap();
+    assert_eq!(out, b"2;a=b\r\nhi\r\n0;end=1\r\n\r\n");
+    assert_eq!(body.trailers().unwrap().get("x-checksum"), Some("abc"));
+    drop(body);
+    assert_eq!(src, b"NEXT");
+    // As an Outgoing too (a proxy forwarding it).
+    let inc = Incoming::Chunked(ChunkedBody::new(&wire[..]).allow_trailers());
+    let mut out = Vec::new();
+    Outgoing::from(inc).write_to(&mut out).unwrap();
+    assert_eq!(out, b"2;a=b\r\nhi\r\n0;end=1\r\n\r\n");
 }

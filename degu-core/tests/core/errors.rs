@@ -1,7 +1,7 @@
 //! Every error path of the preamble and chunk-line parsers, with the exact
 //! message (`Display`) each one gives.
 
-use degu_core::{Error, Method, parse_chunk_line, parse_content_length};
+use degu_core::{Error, Framing, Headers, Method, parse_chunk_line, parse_content_length};
 
 use crate::util::*;
 
@@ -13,10 +13,18 @@ fn request_line_errors() {
         ("GET /", r#"bad request line: "GET /""#),
         ("GET /\r\nx: y", r#"bad request line: "GET /""#),
         ("get / HTTP/1.1", r#"bad method: "get""#),
-        ("PATCH / HTTP/1.1", r#"bad method: "PATCH""#),
-        ("OPTIONS * HTTP/1.1", r#"bad method: "OPTIONS""#),
+        ("TRACE / HTTP/1.1", r#"bad method: "TRACE""#),
+        (
+            "CONNECT example.com:443 HTTP/1.1",
+            r#"bad method: "CONNECT""#,
+        ),
+        ("PRI * HTTP/2.0", r#"bad method: "PRI""#),
+        ("OPTIONS * HTTP/1.1", r#"bad uri: "*""#),
         (" GET / HTTP/1.1", r#"bad method: """#),
-        ("GET / HTTP/1.0", r#"bad protocol: "HTTP/1.0""#),
+        ("GET / HTTP/1.2", r#"bad protocol: "HTTP/1.2""#),
+        ("GET / HTTP/2.0", r#"bad protocol: "HTTP/2.0""#),
+        ("GET / HTTP/1.10", r#"bad protocol: "HTTP/1.10""#),
+        ("GET / HTTP/1", r#"bad protocol: "HTTP/1""#),
         ("GET / http/1.1", r#"bad protocol: "http/1.1""#),
         ("GET / HTTP/1.1 ", r#"bad protocol: "HTTP/1.1 ""#),
         ("GET  / HTTP/1.1", r#"bad protocol: "/ HTTP/1.1""#),
@@ -24,9 +32,17 @@ fn request_line_errors() {
         ("GET foo HTTP/1.1", r#"bad uri: "foo""#),
         ("GET //a HTTP/1.1", r#"bad uri: "//a""#),
         ("GET /a//b HTTP/1.1", r#"bad uri: "/a//b""#),
-        ("GET /a?b?c HTTP/1.1", r#"bad uri: "/a?b?c""#),
-        ("GET /a?b/c HTTP/1.1", r#"bad uri: "/a?b/c""#),
+        ("GET /a?b#c HTTP/1.1", r#"bad uri: "/a?b#c""#),
+        ("GET /a#b HTTP/1.1", r#"bad uri: "/a#b""#),
+        ("GET /a?b\"c HTTP/1.1", r#"bad uri: "/a?b\"c""#),
+        ("GET /a?<b> HTTP/1.1", r#"bad uri: "/a?<b>""#),
+        ("GET /a?b\\c HTTP/1.1", r#"bad uri: "/a?b\\c""#),
+        ("GET /a[1] HTTP/1.1", r#"bad uri: "/a[1]""#),
         ("GET /a%2 HTTP/1.1", r#"bad uri: "/a%2""#),
+        ("GET /a%2F HTTP/1.1", r#"bad uri: "/a%2F""#),
+        ("GET /. HTTP/1.1", r#"bad uri: "/.""#),
+        ("GET /a/../b HTTP/1.1", r#"bad uri: "/a/../b""#),
+        ("GET /%2e%2E/b HTTP/1.1", r#"bad uri: "/%2e%2E/b""#),
         ("GET /a\tb HTTP/1.1", r#"bad uri: "/a\tb""#),
         ("GET http://h/ HTTP/1.1", r#"bad uri: "http://h/""#),
         (
@@ -41,33 +57,46 @@ fn request_line_errors() {
 
 #[test]
 fn header_line_errors() {
+    // Refused in requests and responses alike.
     for (headers, expected) in [
         ("Host", r#"bad header line: "Host""#),
-        ("Host:x", r#"bad header line: "Host:x""#),
-        ("Host :x", r#"bad header line: "Host :x""#),
+        ("Host x", r#"bad header line: "Host x""#),
+        ("Host :x", r#"bad header name: "Host ""#),
+        ("Host\t: x", r#"bad header name: "Host\t""#),
         ("\r\nHost: x", r#"bad header line: """#),
         ("Host: x\r\n\r\nHost: y", r#"bad header line: """#),
+        // Bare CR, bare LF.
         ("Host: x\ry", r#"bad header line: "Host: x\ry""#),
         ("Host: x\r", r#"bad header line: "Host: x\r""#),
         ("Host: x\nFoo: y", r#"bad host value: "x\nFoo: y""#),
+        ("Host: x\n", r#"bad host value: "x\n""#),
+        // Obs-fold: a line that starts with a space or a tab.
+        ("Host: x\r\n y", r#"bad header line: " y""#),
+        ("Host: x\r\n\ty", r#"bad header line: "\ty""#),
+        ("Host: x\r\n y: z", r#"bad header name: " y""#),
         (": x", r#"bad header name: """#),
         ("Ho st: x", r#"bad header name: "Ho st""#),
         ("Ho_st: x", r#"bad header name: "Ho_st""#),
-        ("Host\t: x", r#"bad header name: "Host\t""#),
-        ("Host: ", r#"bad host value: """#),
-        ("Host: a\tb", r#"bad host value: "a\tb""#),
-        ("X-Thing: a{b}", r#"bad x-thing value: "a{b}""#),
+        ("Ho\0st: x", r#"bad header name: "Ho\x00st""#),
+        ("Host: a\0b", r#"bad host value: "a\x00b""#),
+        ("Host: a\x01", r#"bad host value: "a\x01""#),
+        ("Host: a\x7fb", r#"bad host value: "a\x7fb""#),
         ("Host: caf\u{e9}", r#"bad host value: "caf\xc3\xa9""#),
-        ("Host: a\r\nhost: b", r#"duplicate header: "host""#),
-        ("X-A: 1\r\nX-B: 2\r\nx-a: 3", r#"duplicate header: "x-a""#),
+        ("X-Thing:\x0b", r#"bad x-thing value: "\x0b""#),
         ("Content-Length: 12a", r#"bad content-length: "12a""#),
         ("Content-Length: 012", r#"bad content-length: "012""#),
         ("Content-Length: +1", r#"bad content-length: "+1""#),
         ("Content-Length: -1", r#"bad content-length: "-1""#),
-        ("Content-Length: 1 ", r#"bad content-length: "1 ""#),
-        ("Content-Length:  1", r#"bad content-length: " 1""#),
+        ("Content-Length: 1 1", r#"bad content-length: "1 1""#),
+        ("Content-Length: 1,1", r#"bad content-length: "1,1""#),
+        ("Content-Length:", r#"bad content-length: """#),
+        ("Content-Length:  ", r#"bad content-length: """#),
         (
             "Content-Length: 1\r\nContent-Length: 1",
+            r#"duplicate header: "content-length""#,
+        ),
+        (
+            "Content-Length: 1\r\ncontent-length: 2",
             r#"duplicate header: "content-length""#,
         ),
         (
@@ -83,6 +112,15 @@ fn header_line_errors() {
             r#"bad transfer-encoding: "chunked, gzip""#,
         ),
         (
+            "Transfer-Encoding: gzip, chunked",
+            r#"bad transfer-encoding: "gzip, chunked""#,
+        ),
+        ("Transfer-Encoding:", r#"bad transfer-encoding: """#),
+        (
+            "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked",
+            r#"duplicate header: "transfer-encoding""#,
+        ),
+        (
             "Content-Length: 1\r\nTransfer-Encoding: chunked",
             "both content-length and transfer-encoding",
         ),
@@ -90,15 +128,46 @@ fn header_line_errors() {
             "Transfer-Encoding: chunked\r\nContent-Length: 1",
             "both content-length and transfer-encoding",
         ),
-        ("Range: bytes=5-1", r#"bad range: "bytes=5-1""#),
-        ("Range: bytes=0-1,3-4", r#"bad range: "bytes=0-1,3-4""#),
         (
             "Content-Range: bytes 0-9/5",
             r#"bad content-range: "bytes 0-9/5""#,
         ),
+        (
+            "Content-Range: bytes 0-9/50\r\nContent-Range: bytes 0-9/50",
+            r#"duplicate header: "content-range""#,
+        ),
+        (
+            "Content-Range: bytes */50\r\nContent-Range: bytes 0-9/50",
+            r#"duplicate header: "content-range""#,
+        ),
+        (
+            "Content-Range: bytes 0-9/50\r\nContent-Range: bytes */50",
+            r#"duplicate header: "content-range""#,
+        ),
     ] {
         check_request_err(&format!("PUT / HTTP/1.1\r\n{headers}"), expected);
         check_response_err(&format!("HTTP/1.1 200 OK\r\n{headers}"), expected);
+    }
+    // Refused in requests only: a response may repeat a header.
+    for (headers, expected) in [
+        ("Host: a\r\nhost: b", r#"duplicate header: "host""#),
+        ("Host: a\r\nHOST: a", r#"duplicate header: "host""#),
+        ("X-A: 1\r\nX-B: 2\r\nx-a: 3", r#"duplicate header: "x-a""#),
+        (
+            "Set-Cookie: a=1\r\nSet-Cookie: b=2",
+            r#"duplicate header: "set-cookie""#,
+        ),
+        (
+            "Range: bytes=0-1\r\nRange: bytes=0-1",
+            r#"duplicate header: "range""#,
+        ),
+        ("X-Empty:\r\nx-empty:", r#"duplicate header: "x-empty""#),
+    ] {
+        check_request_err(&format!("PUT / HTTP/1.1\r\n{headers}"), expected);
+        let n = response(format!("HTTP/1.1 200 OK\r\n{headers}").as_bytes(), |p| {
+            p.headers.len()
+        });
+        assert_eq!(n, Ok(headers.matches("\r\n").count() + 1), "{headers:?}");
     }
 }
 
@@ -117,7 +186,7 @@ fn the_first_error_in_wire_order_is_reported() {
 
 #[test]
 fn bodies_not_allowed() {
-    for method in ["GET", "HEAD", "DELETE"] {
+    for method in ["GET", "HEAD"] {
         for header in [
             "Content-Length: 0",
             "Content-Length: 5",
@@ -129,17 +198,48 @@ fn bodies_not_allowed() {
             );
         }
     }
-    for method in ["PUT", "POST"] {
-        for header in ["Content-Length: 0", "Transfer-Encoding: chunked"] {
-            assert!(
-                request(
-                    format!("{method} / HTTP/1.1\r\n{header}").as_bytes(),
-                    |_| ()
-                )
-                .is_ok()
+    for method in ["PUT", "POST", "DELETE", "PATCH", "OPTIONS"] {
+        for (header, framing) in [
+            ("Content-Length: 0", Framing::Length(0)),
+            ("Content-Length: 5", Framing::Length(5)),
+            ("Transfer-Encoding: chunked", Framing::Chunked),
+        ] {
+            assert_eq!(
+                request(format!("{method} / HTTP/1.1\r\n{header}").as_bytes(), |p| (
+                    p.method.as_str(),
+                    p.typed.framing
+                )),
+                Ok((method, framing))
             );
         }
+        // HTTP/1.0 has no chunked framing: such a request is refused.
+        check_request_err(
+            &format!("{method} / HTTP/1.0\r\nTransfer-Encoding: chunked"),
+            r#"bad transfer-encoding: "chunked" in an HTTP/1.0 request"#,
+        );
+        assert_eq!(
+            request(
+                format!("{method} / HTTP/1.0\r\nContent-Length: 5").as_bytes(),
+                |p| p.typed.framing
+            ),
+            Ok(Framing::Length(5))
+        );
     }
+    // A GET or HEAD without framing has no body, in both versions.
+    for line in [
+        "GET / HTTP/1.0",
+        "HEAD / HTTP/1.1",
+        "GET / HTTP/1.1\r\nRange: bytes=0-1",
+    ] {
+        assert_eq!(
+            request(line.as_bytes(), |p| p.typed.framing),
+            Ok(Framing::None)
+        );
+    }
+    check_request_err(
+        "GET / HTTP/1.0\r\nTransfer-Encoding: chunked",
+        "GET request with a body",
+    );
 }
 
 #[test]
@@ -147,18 +247,23 @@ fn status_line_errors() {
     for (input, expected) in [
         ("", r#"bad status line: """#),
         ("HTTP/1.1", r#"bad status line: "HTTP/1.1""#),
-        ("HTTP/1.1 200", r#"bad status line: "HTTP/1.1 200""#),
-        ("HTTP/1.1 200\r\nx: y", r#"bad status line: "HTTP/1.1 200""#),
-        ("HTTP/1.0 200 OK", r#"bad protocol: "HTTP/1.0""#),
+        ("HTTP/1.1 20", r#"bad status line: "HTTP/1.1 20""#),
+        ("HTTP/1.1 20\r\nx: y", r#"bad status line: "HTTP/1.1 20""#),
+        ("HTTP/1.1 200\t", r#"bad status line: "HTTP/1.1 200\t""#),
+        ("HTTP/1.1 200\tOK", r#"bad status line: "HTTP/1.1 200\tOK""#),
+        ("HTTP/1.1 200OK", r#"bad status line: "HTTP/1.1 200OK""#),
+        ("HTTP/1.2 200 OK", r#"bad protocol: "HTTP/1.2""#),
+        ("HTTP/2 200 OK", r#"bad protocol: "HTTP/2""#),
+        ("HTTP/1.1  200 OK", r#"bad status: " 20""#),
         ("http/1.1 200 OK", r#"bad protocol: "http/1.1""#),
         ("HTTP/1.1 600 OK", r#"bad status: "600""#),
         ("HTTP/1.1 099 OK", r#"bad status: "099""#),
         ("HTTP/1.1 2x0 OK", r#"bad status: "2x0""#),
         ("HTTP/1.1 2000 OK", r#"bad status line: "HTTP/1.1 2000 OK""#),
-        ("HTTP/1.1 200 ", r#"bad reason: """#),
-        ("HTTP/1.1 200 \r\nx: y", r#"bad reason: """#),
-        ("HTTP/1.1 200 O\tK", r#"bad reason: "O\tK""#),
-        ("HTTP/1.1 200 Ok!", r#"bad reason: "Ok!""#),
+        ("HTTP/1.1 200 caf\u{e9}", r#"bad reason: "caf\xc3\xa9""#),
+        ("HTTP/1.1 200 O\0K", r#"bad reason: "O\x00K""#),
+        ("HTTP/1.1 200 O\x7fK", r#"bad reason: "O\x7fK""#),
+        ("HTTP/1.1 200 OK\nx: y", r#"bad reason: "OK\nx: y""#),
         (
             "HTTP/1.1 200 OK\rx",
             r#"bad header line: "HTTP/1.1 200 OK\rx""#,
@@ -255,7 +360,7 @@ fn messages_of_the_other_variants() {
             "connection closed in the middle of a preamble",
         ),
         (Error::PreambleTooLarge, "preamble larger than 32768 bytes"),
-        (Error::TooManyHeaders, "more than 20 headers"),
+        (Error::TooManyHeaders(64), "more than 64 headers"),
         (
             Error::ContentLengthAndChunked,
             "both content-length and transfer-encoding",
@@ -308,9 +413,23 @@ fn messages_of_the_other_variants() {
 fn long_values_are_truncated_in_messages() {
     let long = "a".repeat(100);
     check_request_err(
-        &format!("GET /{long}! HTTP/1.1"),
+        &format!("GET /{long}< HTTP/1.1"),
         &format!("bad uri: \"/{}\"...", "a".repeat(63)),
     );
+    // A header's name is cut at 64 bytes too, in a bad value's message.
+    for n in [63, 64, 65, 100] {
+        let name = "x".repeat(n);
+        let shown = if n > 64 {
+            format!("{}...", "x".repeat(64))
+        } else {
+            name.clone()
+        };
+        let expected = format!("bad {shown} value: \"a\\x00\"");
+        check_request_err(&format!("GET / HTTP/1.1\r\n{name}:a\0"), &expected);
+        check_response_err(&format!("HTTP/1.1 200 OK\r\n{name}:a\0"), &expected);
+        check_err(degu_core::check_header(&name, "a\0"), &expected);
+        check_err(Headers::new().insert(name.clone(), "a\0"), &expected);
+    }
 }
 
 #[test]

@@ -2,7 +2,8 @@
 
 use degu_core::{
     ChunkedBody, Framing, Headers, MAX_CHUNK_LINE, MAX_CHUNK_SIZE, MAX_HEADERS, MAX_PREAMBLE,
-    Reader, check_header, parse_chunk_line, parse_request, write_chunk,
+    MAX_RESPONSE_HEADERS, Range, Reader, check_header, parse_chunk_line, parse_request,
+    parse_request_with, write_chunk,
 };
 
 use crate::util::*;
@@ -72,34 +73,217 @@ fn with_headers(n: usize) -> String {
     s
 }
 
-#[test]
-fn twenty_headers() {
-    assert_eq!(MAX_HEADERS, 20);
-    let n = request(with_headers(20).as_bytes(), |p| p.headers.len());
-    assert_eq!(n, Ok(20));
-    let n = response(
-        with_headers(20)
-            .replace("GET / HTTP/1.1", "HTTP/1.1 200 OK")
-            .as_bytes(),
-        |p| p.headers.len(),
-    );
-    assert_eq!(n, Ok(20));
+fn response_with_headers(n: usize) -> String {
+    with_headers(n).replace("GET / HTTP/1.1", "HTTP/1.1 200 OK")
+}
+
+/// The pairs [`with_headers`] sends, as parsed.
+fn expected_pairs(n: usize) -> Vec<(String, String)> {
+    (0..n)
+        .map(|i| (format!("header-{i}"), i.to_string()))
+        .collect()
 }
 
 #[test]
-fn twenty_one_headers() {
-    check_request_err(&with_headers(21), "more than 20 headers");
-    check_response_err(
-        &with_headers(21).replace("GET / HTTP/1.1", "HTTP/1.1 200 OK"),
-        "more than 20 headers",
-    );
+fn sixty_four_request_headers() {
+    assert_eq!(MAX_HEADERS, 64);
+    let got = request(with_headers(64).as_bytes(), |p| {
+        (p.headers.len(), pairs(&p.headers))
+    });
+    assert_eq!(got, Ok((64, expected_pairs(64))));
+}
+
+#[test]
+fn sixty_five_request_headers() {
+    check_request_err(&with_headers(65), "more than 64 headers");
+    // The limit counts headers, not lines: the 65th is refused even when
+    // it is well formed and the others are short.
+    let mut input = with_headers(64);
+    input.push_str("\r\nx:");
+    check_request_err(&input, "more than 64 headers");
+}
+
+#[test]
+fn a_request_header_limit_of_the_callers_choice() {
+    // Below, at and above the 20 headers kept inline, and above 255 (the
+    // count does not wrap).
+    for max in [0, 1, 19, 20, 21, 64, 65, 100, 255, 256, 300] {
+        let mut buf = with_headers(max).into_bytes();
+        let p = parse_request_with(&mut buf, max).unwrap();
+        assert_eq!(p.headers.len(), max);
+        assert_eq!(p.headers.is_empty(), max == 0);
+        assert_eq!(pairs(&p.headers), expected_pairs(max));
+        if max > 0 {
+            let last = format!("header-{}", max - 1);
+            assert_eq!(p.headers.get(&last), Some(&*(max - 1).to_string()));
+        }
+        let mut buf = with_headers(max + 1).into_bytes();
+        check_err(
+            parse_request_with(&mut buf, max),
+            &format!("more than {max} headers"),
+        );
+    }
+}
+
+#[test]
+fn one_hundred_response_headers() {
+    assert_eq!(MAX_RESPONSE_HEADERS, 100);
+    let got = response(response_with_headers(100).as_bytes(), |p| {
+        (p.headers.len(), pairs(&p.headers))
+    });
+    assert_eq!(got, Ok((100, expected_pairs(100))));
+    check_response_err(&response_with_headers(101), "more than 100 headers");
+}
+
+#[test]
+fn one_hundred_outgoing_headers() {
     let mut h = Headers::new();
-    for i in 0..21 {
+    for i in 0..101 {
         h.insert(format!("h{i}"), "v").unwrap();
     }
-    check_err(h.write_to(&mut Vec::new()), "more than 20 headers");
+    check_err(h.write_to(&mut Vec::new()), "more than 100 headers");
     h.remove("h0");
-    assert!(h.write_to(&mut Vec::new()).is_ok());
+    let mut out = Vec::new();
+    h.write_to(&mut out).unwrap();
+    assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 100);
+}
+
+#[test]
+fn every_header_count_up_to_the_limit() {
+    // The first 20 headers are kept inline, the rest found again in the
+    // preamble: both halves, and the seam, read alike.
+    for n in 0..=64 {
+        let mut buf = with_headers(n).into_bytes();
+        let p = parse_request(&mut buf).unwrap();
+        assert_eq!(p.headers.len(), n);
+        assert_eq!(pairs(&p.headers), expected_pairs(n), "{n} headers");
+        for i in 0..n {
+            let name = format!("header-{i}");
+            assert_eq!(p.headers.get(&name), Some(&*i.to_string()), "{name} of {n}");
+            let all: Vec<&str> = p.headers.get_all(&name).collect();
+            assert_eq!(all, [i.to_string()], "{name} of {n}");
+        }
+        assert_eq!(p.headers.get(&format!("header-{n}")), None);
+        assert_eq!(p.headers.get("header"), None);
+        assert_eq!(p.headers.get_all("header-").count(), 0);
+        // The same headers copied into owned ones.
+        let owned = Headers::from_raw(&p.headers);
+        let owned: Vec<(String, String)> = owned
+            .iter()
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+            .collect();
+        assert_eq!(owned, expected_pairs(n));
+    }
+}
+
+#[test]
+fn late_headers_are_read_like_early_ones() {
+    // Header 40 (past the inline ones) with optional whitespace, an empty
+    // value, a value with a colon, and typed headers past the seam.
+    let mut input = String::from("PUT /late HTTP/1.1");
+    for i in 0..39 {
+        input.push_str(&format!("\r\nX-{i}: {i}"));
+    }
+    input.push_str("\r\nX-Fortieth:\t forty \t");
+    input.push_str("\r\nX-Empty:");
+    input.push_str("\r\nX-Blank: \t ");
+    input.push_str("\r\nX-Colon: a:b: c");
+    input.push_str("\r\nCONTENT-LENGTH:  7 ");
+    input.push_str("\r\nRange: bytes=-5");
+    let got = request(input.as_bytes(), |p| {
+        let h = &p.headers;
+        assert_eq!(h.len(), 45);
+        assert_eq!(h.iter().nth(39), Some(("x-fortieth", "forty")));
+        assert_eq!(h.get("x-fortieth"), Some("forty"));
+        assert_eq!(h.get("x-empty"), Some(""));
+        assert_eq!(h.get("x-blank"), Some(""));
+        assert_eq!(h.get("x-colon"), Some("a:b: c"));
+        assert_eq!(h.get("content-length"), Some("7"));
+        assert_eq!(h.get("x-0"), Some("0"));
+        assert_eq!(h.get("x-19"), Some("19"));
+        assert_eq!(h.get("x-20"), Some("20"));
+        assert_eq!(h.get("x-38"), Some("38"));
+        assert_eq!(h.get("x-39"), None);
+        assert_eq!(
+            h.iter().skip(38).collect::<Vec<_>>(),
+            [
+                ("x-38", "38"),
+                ("x-fortieth", "forty"),
+                ("x-empty", ""),
+                ("x-blank", ""),
+                ("x-colon", "a:b: c"),
+                ("content-length", "7"),
+                ("range", "bytes=-5"),
+            ]
+        );
+        (p.typed.framing, p.typed.range)
+    });
+    assert_eq!(got, Ok((Framing::Length(7), Some(Range::last(5).unwrap()))));
+}
+
+#[test]
+fn duplicates_are_found_across_the_inline_seam() {
+    // Header `second` repeats the name of header `first` (in another
+    // case): refused wherever the two are, in a request.
+    let spots = [0, 1, 18, 19, 20, 21, 22, 39, 40, 63];
+    for &first in &spots {
+        for &second in spots.iter().filter(|&&s| s > first) {
+            let mut input = String::from("GET / HTTP/1.1");
+            for i in 0..64 {
+                if i == second {
+                    input.push_str(&format!("\r\nHeader-{first}: again"));
+                } else {
+                    input.push_str(&format!("\r\nheader-{i}: {i}"));
+                }
+            }
+            check_request_err(&input, &format!("duplicate header: \"header-{first}\""));
+            // A response takes it, and keeps both, in order.
+            let input = input.replace("GET / HTTP/1.1", "HTTP/1.1 200 OK");
+            let got = response(input.as_bytes(), |p| {
+                let name = format!("header-{first}");
+                (
+                    p.headers.len(),
+                    p.headers.get(&name).map(str::to_owned),
+                    p.headers
+                        .get_all(&name)
+                        .map(str::to_owned)
+                        .collect::<Vec<_>>(),
+                )
+            });
+            assert_eq!(
+                got,
+                Ok((
+                    64,
+                    Some(first.to_string()),
+                    vec![first.to_string(), "again".into()]
+                )),
+                "{first} then {second}"
+            );
+        }
+    }
+}
+
+#[test]
+fn repeated_response_headers_on_both_sides_of_the_seam() {
+    let mut input = String::from("HTTP/1.1 200 OK");
+    for i in 0..100 {
+        if i % 3 == 0 {
+            input.push_str(&format!("\r\nSet-Cookie: c{i}=v"));
+        } else {
+            input.push_str(&format!("\r\nx-{i}: {i}"));
+        }
+    }
+    let got = response(input.as_bytes(), |p| {
+        assert_eq!(p.headers.len(), 100);
+        assert_eq!(p.headers.get("set-cookie"), Some("c0=v"));
+        assert_eq!(p.headers.get("x-98"), Some("98"));
+        p.headers
+            .get_all("set-cookie")
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    });
+    let expected: Vec<String> = (0..100).step_by(3).map(|i| format!("c{i}=v")).collect();
+    assert_eq!(got, Ok(expected));
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use degu_core::{ContentRange, MAX_LENGTH, Range};
 
-use crate::util::check_err;
+use crate::util::{check_err, request};
 
 #[test]
 fn range_new_and_display() {
@@ -18,7 +18,10 @@ fn range_new_and_display() {
         ),
     ] {
         let r = Range::new(start, stop).unwrap();
-        assert_eq!((r.start(), r.stop()), (start, stop));
+        assert_eq!(
+            (r.start(), r.stop(), r.suffix()),
+            (Some(start), Some(stop), None)
+        );
         assert_eq!(r.to_string(), text);
         assert_eq!(text.parse::<Range>().unwrap(), r);
         assert_eq!(Range::parse(text.as_bytes()).unwrap(), r);
@@ -41,7 +44,13 @@ fn range_parse_errors() {
         "",
         "bytes=",
         "bytes=5",
-        "bytes=-5",
+        "bytes=-",
+        "bytes=--5",
+        "bytes=-05",
+        "bytes=-5-6",
+        "bytes=-5-",
+        "bytes=- 5",
+        "bytes=-10000000000000000",
         "bytes=5-1",
         "bytes=a-b",
         "bytes=01-2",
@@ -49,6 +58,9 @@ fn range_parse_errors() {
         "bytes= 1-2",
         "bytes=1-2 ",
         "bytes=0-1,3-4",
+        "bytes=0-1, 3-4",
+        "bytes=-5,0-1",
+        "bytes=0-,",
         "bytes=+1-2",
         "Bytes=0-1",
         "items=0-1",
@@ -152,7 +164,7 @@ fn content_range_errors() {
 #[test]
 fn open_ended_ranges() {
     let r: Range = "bytes=100-".parse().unwrap();
-    assert_eq!((r.start(), r.stop()), (100, Range::OPEN_END));
+    assert_eq!((r.start(), r.stop()), (Some(100), Some(Range::OPEN_END)));
     assert_eq!(r, Range::new(100, Range::OPEN_END).unwrap());
     assert_eq!(r.to_string(), "bytes=100-");
     assert_eq!(r.content_length(300).unwrap(), 200);
@@ -173,6 +185,103 @@ fn open_ended_ranges() {
         7
     );
     check_err("bytes=01-".parse::<Range>(), r#"bad range: "bytes=01-""#);
+}
+
+#[test]
+fn suffix_ranges() {
+    for (text, n) in [
+        ("bytes=-0", 0),
+        ("bytes=-1", 1),
+        ("bytes=-100", 100),
+        ("bytes=-9999999999999999", MAX_LENGTH),
+    ] {
+        let r: Range = text.parse().unwrap();
+        assert_eq!(r, Range::last(n).unwrap());
+        assert_eq!((r.start(), r.stop(), r.suffix()), (None, None, Some(n)));
+        assert_eq!(r.to_string(), text);
+        assert_eq!(Range::parse(text.as_bytes()).unwrap(), r);
+    }
+    check_err(
+        Range::last(MAX_LENGTH + 1),
+        "bad range: last 10000000000000000",
+    );
+    // The last n bytes, or the whole resource when it is shorter.
+    let r = Range::last(100).unwrap();
+    for (total, selected, content_range) in [
+        (300, 200..300, "bytes 200-299/300"),
+        (101, 1..101, "bytes 1-100/101"),
+        (100, 0..100, "bytes 0-99/100"),
+        (30, 0..30, "bytes 0-29/30"),
+        (1, 0..1, "bytes 0-0/1"),
+    ] {
+        assert_eq!(r.resolve(total).unwrap(), selected);
+        assert_eq!(
+            r.content_length(total).unwrap(),
+            selected.end - selected.start
+        );
+        assert_eq!(r.content_range(total).unwrap().to_string(), content_range);
+    }
+    assert_eq!(
+        Range::last(1).unwrap().content_range(MAX_LENGTH).unwrap(),
+        ContentRange::new(MAX_LENGTH - 1, MAX_LENGTH, MAX_LENGTH).unwrap()
+    );
+    // Nothing to select: a suffix of zero bytes, or an empty resource.
+    check_err(r.resolve(0), "range not satisfiable: bytes=-100 of 0 bytes");
+    check_err(
+        r.content_range(0),
+        "range not satisfiable: bytes=-100 of 0 bytes",
+    );
+    let zero = Range::last(0).unwrap();
+    for total in [0, 1, 300] {
+        check_err(
+            zero.resolve(total),
+            &format!("range not satisfiable: bytes=-0 of {total} bytes"),
+        );
+        check_err(
+            zero.content_length(total),
+            &format!("range not satisfiable: bytes=-0 of {total} bytes"),
+        );
+    }
+    // A suffix is never equal to a start-stop range that selects the
+    // same bytes of one resource: it depends on the resource.
+    assert_ne!(r, Range::new(200, 300).unwrap());
+}
+
+#[test]
+fn requests_keep_one_range_and_ignore_the_rest() {
+    for (value, expected) in [
+        ("bytes=0-99", Some(Range::new(0, 100).unwrap())),
+        ("bytes=5-", Some(Range::new(5, Range::OPEN_END).unwrap())),
+        ("bytes=-5", Some(Range::last(5).unwrap())),
+        ("bytes=-0", Some(Range::last(0).unwrap())),
+        // Optional whitespace is not part of the value.
+        (" bytes=0-0\t", Some(Range::new(0, 1).unwrap())),
+        // Several ranges, malformed or backwards ones: no range at all
+        // (the whole resource is served), not an error.
+        ("bytes=0-1,5-6", None),
+        ("bytes=0-1, 5-6", None),
+        ("bytes=5-1", None),
+        ("bytes=", None),
+        ("bytes=-", None),
+        ("bytes=01-2", None),
+        ("Bytes=0-1", None),
+        ("items=0-1", None),
+        ("garbage", None),
+        ("", None),
+        ("bytes=10000000000000000-", None),
+    ] {
+        for method in ["GET", "HEAD", "PUT"] {
+            let got = request(
+                format!("{method} /f HTTP/1.1\r\nRange:{value}\r\nX: y").as_bytes(),
+                |p| (p.typed.range, p.headers.get("x").map(str::to_owned)),
+            );
+            assert_eq!(
+                got,
+                Ok((expected, Some("y".to_owned()))),
+                "{method} {value:?}"
+            );
+        }
+    }
 }
 
 #[test]

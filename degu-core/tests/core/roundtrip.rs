@@ -33,6 +33,47 @@ fn requests() {
         ),
         (Method::Post, "/stream", &[("transfer-encoding", "chunked")]),
         (Method::Get, "/file", &[("range", "bytes=0-99")]),
+        (Method::Get, "/file", &[("range", "bytes=-500")]),
+        (Method::Get, "/file", &[("range", "bytes=10-")]),
+        // A range the parser ignores goes out and comes back as text.
+        (Method::Get, "/file", &[("range", "bytes=0-1,5-6")]),
+        (
+            Method::Delete,
+            "/items/42",
+            &[
+                ("content-length", "2"),
+                ("content-type", "application/json"),
+            ],
+        ),
+        (
+            Method::Patch,
+            "/users/caf%C3%A9/a%20b",
+            &[
+                ("content-type", "application/merge-patch+json"),
+                ("content-length", "9"),
+            ],
+        ),
+        (
+            Method::Options,
+            "/api/v1;x=1/@me/~user/!$&'()*+,;=:",
+            &[
+                ("origin", "https://example.com"),
+                ("access-control-request-method", "PUT"),
+            ],
+        ),
+        (
+            Method::Get,
+            "/search?filter[name]=x&a={1}|b^c`d&q=%zz?/",
+            &[
+                ("x-empty", ""),
+                ("x-tab", "a\tb"),
+                ("x-json", r#"{"a": [1, 2], "b": "@{}"}"#),
+                (
+                    "user-agent",
+                    "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101",
+                ),
+            ],
+        ),
     ];
     for (method, uri, hs) in cases {
         let h = headers(hs);
@@ -72,6 +113,13 @@ fn responses() {
             "Internal Server Error",
             &[("transfer-encoding", "chunked"), ("x-id", "1")],
         ),
+        (418, "I'm a Teapot", &[("x-empty", "")]),
+        (
+            400,
+            "Bad Request: missing required Host header",
+            &[("content-length", "0")],
+        ),
+        (299, "\tWeird  but [allowed] ", &[]),
     ];
     for (status, reason, hs) in cases {
         let h = headers(hs);
@@ -92,6 +140,14 @@ fn writers_refuse_what_the_parser_would() {
     let mut out = Vec::new();
     assert!(write_request_preamble(&mut out, Method::Get, "noslash", &h).is_err());
     assert!(write_request_preamble(&mut out, Method::Get, "/a//b", &h).is_err());
+    for uri in [
+        "/a/../b", "/.", "/a/%2e", "/a%2Fb", "/%zz", "/a%00", "/%C3", "/a b", "/a#b",
+    ] {
+        crate::util::check_err(
+            write_request_preamble(&mut out, Method::Get, uri, &h),
+            &format!("bad uri: \"{}\"", uri.escape_default()),
+        );
+    }
     assert!(write_response_preamble(&mut out, 99, "X", &h).is_err());
     assert!(write_response_preamble(&mut out, 600, "X", &h).is_err());
     assert!(write_response_preamble(&mut out, 200, "", &h).is_err());
@@ -101,6 +157,39 @@ fn writers_refuse_what_the_parser_would() {
         write_request_preamble(&mut out, Method::Get, "/", &big),
         "preamble larger than 32768 bytes",
     );
+}
+
+#[test]
+fn repeated_and_many_headers() {
+    // Appended repeats (`set-cookie`), past the 20 kept inline.
+    let mut h = Headers::new();
+    for i in 0..30 {
+        h.insert(format!("x-{i}"), i.to_string()).unwrap();
+        h.append("set-cookie", format!("c{i}=v; Path=/")).unwrap();
+    }
+    h.append("content-length", "0").unwrap();
+    assert!(h.append("content-length", "0").is_err());
+    let mut out = Vec::new();
+    write_response_preamble(&mut out, 200, "OK", &h).unwrap();
+    let mut r = Reader::new(&out[..]);
+    let p = r.read_response().unwrap();
+    assert_eq!(p.headers.len(), 61);
+    assert_eq!(Headers::from_raw(&p.headers), h);
+    assert_eq!(
+        p.headers.get_all("set-cookie").collect::<Vec<_>>(),
+        h.get_all("set-cookie").collect::<Vec<_>>()
+    );
+    assert_eq!(p.headers.get("set-cookie"), Some("c0=v; Path=/"));
+    assert_eq!(p.typed.framing, Framing::Length(0));
+
+    // A request of 64 headers, the most a server takes by default.
+    let h = Headers::from_pairs((0..64).map(|i| (format!("x-{i}"), format!("v {i}")))).unwrap();
+    let mut out = Vec::new();
+    write_request_preamble(&mut out, Method::Put, "/", &h).unwrap();
+    let mut r = Reader::new(&out[..]);
+    let p = r.read_request().unwrap().unwrap();
+    assert_eq!(p.headers.len(), 64);
+    assert_eq!(Headers::from_raw(&p.headers), h);
 }
 
 #[test]

@@ -1,14 +1,32 @@
-//! Helpers: the byte sets of DESIGN.md §2 written out by hand, and small
-//! `check` functions that assert one input's exact outcome.
+//! Helpers: the byte sets of the parser's rules written out by hand (the
+//! byte tables in `degu-core/src/tables.rs` are not read here, so these
+//! sets check them), and small `check` functions that assert one input's
+//! exact outcome.
 
 use std::fmt::Debug;
 
 use degu_core::{RequestPreamble, ResponsePreamble, parse_request, parse_response};
 
-/// `A` of DESIGN.md §2: `-0-9a-z`.
+/// `A`: `-0-9a-z`.
 pub const A: &str = "-0123456789abcdefghijklmnopqrstuvwxyz";
-/// `U` of DESIGN.md §2: `A-Z`.
+/// `U`: `A-Z`.
 pub const U: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+/// `VCHAR`: every visible ASCII byte, `!` to `~`.
+pub const VCHAR: &str = concat!(
+    "!\"#$%&'()*+,-./",
+    "0123456789",
+    ":;<=>?@",
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    "[\\]^_`",
+    "abcdefghijklmnopqrstuvwxyz",
+    "{|}~",
+);
+/// What a path component may hold besides `A` and `U`: the marks, the
+/// sub-delimiters and `@`, and `%` (which starts an escape).
+pub const PATH_EXTRA: &str = "+.:_~!$&'()*,;=@%";
+/// What a query may hold besides the path bytes: the separators, and what
+/// browsers send unescaped.
+pub const QUERY_EXTRA: &str = "/?[]{}|^`";
 
 /// A set of bytes, one flag per byte value.
 pub type Set = [bool; 256];
@@ -24,7 +42,15 @@ pub fn set(parts: &[&str]) -> Set {
     s
 }
 
-// The table of DESIGN.md §2, row by row.
+/// `set` minus the bytes of `out`.
+pub fn without(mut s: Set, out: &str) -> Set {
+    for b in out.bytes() {
+        s[b as usize] = false;
+    }
+    s
+}
+
+// The byte sets, one per region.
 
 /// Incoming header name (before lowercasing).
 pub fn name_in() -> Set {
@@ -34,25 +60,25 @@ pub fn name_in() -> Set {
 pub fn name_out() -> Set {
     set(&[A])
 }
-/// Header value.
+/// Header value: field content, no obs-text, no control byte but tab.
 pub fn value() -> Set {
-    set(&[A, U, "+.:_~", "%&=", "/?", " ", "\"'()*,;<>[]"])
+    set(&[VCHAR, " ", "\t"])
 }
-/// Whole URI.
+/// Whole URI: a path and a query.
 pub fn uri() -> Set {
-    set(&[A, U, "+.:_~", "%&=", "/?"])
+    query()
 }
 /// Path component.
 pub fn path() -> Set {
-    set(&[A, U, "+.:_~"])
+    set(&[A, U, PATH_EXTRA])
 }
 /// Query.
 pub fn query() -> Set {
-    set(&[A, U, "+.:_~", "%&="])
+    set(&[A, U, PATH_EXTRA, QUERY_EXTRA])
 }
 /// Reason phrase.
 pub fn reason() -> Set {
-    set(&[A, U, " "])
+    set(&[VCHAR, " ", "\t"])
 }
 /// Chunk-extension key.
 pub fn ext_key() -> Set {
@@ -66,7 +92,7 @@ pub fn ext_value() -> Set {
 pub fn digit() -> Set {
     set(&["0123456789"])
 }
-/// Chunk-size digits.
+/// Chunk-size digits, and the digits of a path escape.
 pub fn hex() -> Set {
     set(&["0123456789", "abcdef", "ABCDEF"])
 }

@@ -13,7 +13,7 @@ use degu_server::Address;
 use crate::util::{IO_TIMEOUT, Json, TempDir, on_path, pattern};
 
 /// The demo example, built by `cargo test` next to the test binaries.
-fn demo_binary() -> Option<PathBuf> {
+pub(crate) fn demo_binary() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let path = exe.parent()?.parent()?.join("examples/demo");
     if path.is_file() {
@@ -29,19 +29,25 @@ fn demo_binary() -> Option<PathBuf> {
 }
 
 /// A running demo server process.
-struct Demo {
+pub(crate) struct Demo {
     child: Child,
-    address: Address,
+    pub(crate) address: Address,
     log: PathBuf,
 }
 
 impl Demo {
-    fn start(binary: &Path, address: &str, dir: &Path) -> Demo {
+    pub(crate) fn start(binary: &Path, address: &str, dir: &Path) -> Demo {
+        Demo::start_with(binary, &[], address, dir)
+    }
+
+    /// Starts the demo with `options` before the address.
+    pub(crate) fn start_with(binary: &Path, options: &[&str], address: &str, dir: &Path) -> Demo {
         let log = dir.join(format!(
             "demo-{}.log",
             address.replace(['/', ':', '@'], "_")
         ));
         let mut child = Command::new(binary)
+            .args(options)
             .arg(address)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -72,12 +78,12 @@ impl Demo {
         }
     }
 
-    fn log_text(&self) -> String {
+    pub(crate) fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// SIGTERM, then wait (at most 10 s) for exit code 0.
-    fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         let pid = self.child.id().to_string();
         let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(status.success(), "kill -TERM {pid} failed");

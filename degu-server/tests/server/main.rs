@@ -20,6 +20,7 @@ mod faults;
 mod interop;
 mod lifecycle;
 mod limits;
+mod peers;
 mod proxy;
 mod rejections;
 mod routes;
