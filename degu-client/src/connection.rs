@@ -45,9 +45,9 @@ type Conn = Shared<Box<dyn Transport>>;
 ///   (an [`Incoming::Close`]). Its body can still be read; then requests
 ///   give [`Error::Closed`].
 ///
-/// A `Connection` is not `Send`: a response body shares the socket with it
-/// through an `Rc`, so both stay on one thread (make one connection per
-/// thread from a shared [`Client`]).
+/// A `Connection` and its [`Response`]s are `Send`: a response body shares
+/// the socket with its connection through an `Arc` and a lock held for one
+/// read or write at a time, so either may move to another thread.
 ///
 /// Dropping a `Connection` does not cut off a response body still alive:
 /// the socket closes once both are gone. [`close`](Self::close) closes it
@@ -210,8 +210,8 @@ impl Connection {
             log::debug!("closing connection to {}", self.client.address());
             // A live body still holds the cell: swap the socket out so it
             // closes now rather than when the body is dropped.
-            if std::rc::Rc::strong_count(&conn) > 1
-                && let Ok(mut reader) = conn.try_borrow_mut()
+            if std::sync::Arc::strong_count(&conn) > 1
+                && let Some(mut reader) = conn.try_borrow_mut()
             {
                 *reader = Reader::new(Box::new(ClosedTransport));
             }
@@ -340,7 +340,7 @@ impl Connection {
     fn read_response(&mut self, conn: &Conn, method: Method) -> Result<Response> {
         let mut interim = 0;
         let (version, status, reason, headers, framing) = loop {
-            let mut reader = conn.try_borrow_mut().map_err(|_| busy())?;
+            let mut reader = conn.try_borrow_mut().ok_or_else(busy)?;
             let p = reader.read_response()?;
             match p.status {
                 101 => {

@@ -175,7 +175,7 @@ fn parse_args(argv: &[String], extra: &mut ExtraOption<'_>) -> Result<Option<Arg
 /// missing its final chunk) and is kept to be reported.
 struct FileChunks {
     file: File,
-    error: std::rc::Rc<std::cell::Cell<Option<io::Error>>>,
+    error: std::sync::Arc<std::sync::Mutex<Option<io::Error>>>,
     done: bool,
 }
 
@@ -193,7 +193,7 @@ impl Iterator for FileChunks {
                 Ok(n) => got += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    self.error.set(Some(e));
+                    *self.error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
                     self.done = true;
                     return None;
                 }
@@ -226,7 +226,7 @@ fn send(conn: &mut Connection, args: &Args, method: Method) -> Result<Response, 
             Body::new(file, len).into()
         }
         BodySpec::ChunkedFile(path) => {
-            let error = std::rc::Rc::new(std::cell::Cell::new(None));
+            let error = std::sync::Arc::new(std::sync::Mutex::new(None));
             let chunks = FileChunks {
                 file: open(path)?,
                 error: error.clone(),
@@ -238,7 +238,7 @@ fn send(conn: &mut Connection, args: &Args, method: Method) -> Result<Response, 
                 &args.headers,
                 ChunkedBodyIter::new(chunks),
             );
-            if let Some(e) = error.take() {
+            if let Some(e) = error.lock().unwrap_or_else(|p| p.into_inner()).take() {
                 return Err(Error::Io(io::Error::new(e.kind(), format!("{path}: {e}"))));
             }
             return r;

@@ -97,7 +97,7 @@ pub type ConnSource = BodySource<Box<dyn Transport>>;
 /// a box.
 enum Src<'a> {
     Conn(ConnSource),
-    Any(Box<dyn Source + 'a>),
+    Any(Box<dyn Source + Send + 'a>),
 }
 
 impl Read for Src<'_> {
@@ -229,13 +229,13 @@ pub struct Body<'a> {
 
 impl<'a> Body<'a> {
     /// A body of `content_length` bytes read from `reader`.
-    pub fn new(reader: impl Read + 'a, content_length: u64) -> Body<'a> {
+    pub fn new(reader: impl Read + Send + 'a, content_length: u64) -> Body<'a> {
         Body::from_source(Plain(reader), content_length)
     }
 
     /// A body of `content_length` bytes read from a [`Source`], whose
     /// [`on_complete`](Source::on_complete) is called at the end.
-    pub fn from_source(src: impl Source + 'a, content_length: u64) -> Body<'a> {
+    pub fn from_source(src: impl Source + Send + 'a, content_length: u64) -> Body<'a> {
         Body::with_src(Src::Any(Box::new(src)), content_length)
     }
 
@@ -567,13 +567,13 @@ pub struct ChunkedBody<'a> {
 impl<'a> ChunkedBody<'a> {
     /// A chunked body read from `reader` (wrap slow readers in a
     /// `BufReader`: chunk lines are read a byte at a time).
-    pub fn new(reader: impl Read + 'a) -> ChunkedBody<'a> {
+    pub fn new(reader: impl Read + Send + 'a) -> ChunkedBody<'a> {
         ChunkedBody::from_source(Plain(reader))
     }
 
     /// A chunked body read from a [`Source`], whose
     /// [`on_complete`](Source::on_complete) is called after the final chunk.
-    pub fn from_source(src: impl Source + 'a) -> ChunkedBody<'a> {
+    pub fn from_source(src: impl Source + Send + 'a) -> ChunkedBody<'a> {
         ChunkedBody::with_src(Src::Any(Box::new(src)))
     }
 
@@ -933,14 +933,14 @@ pub struct CloseBody<'a> {
 
 impl<'a> CloseBody<'a> {
     /// A body of everything `reader` yields.
-    pub fn new(reader: impl Read + 'a) -> CloseBody<'a> {
+    pub fn new(reader: impl Read + Send + 'a) -> CloseBody<'a> {
         CloseBody::from_source(Plain(reader))
     }
 
     /// A body of everything a [`Source`] yields; its
     /// [`on_complete`](Source::on_complete) is called at the end of the
     /// stream, its [`on_error`](Source::on_error) on a read error.
-    pub fn from_source(src: impl Source + 'a) -> CloseBody<'a> {
+    pub fn from_source(src: impl Source + Send + 'a) -> CloseBody<'a> {
         CloseBody::with_src(Src::Any(Box::new(src)))
     }
 
@@ -1092,7 +1092,7 @@ where
 /// assert!(BodyIter::new(["toolong"], 3).write_to(&mut Vec::new()).is_err());
 /// ```
 pub struct BodyIter<'a> {
-    pieces: Box<dyn Pieces + 'a>,
+    pieces: Box<dyn Pieces + Send + 'a>,
     content_length: u64,
     started: bool,
 }
@@ -1102,7 +1102,7 @@ impl<'a> BodyIter<'a> {
     pub fn new<I, B>(pieces: I, content_length: u64) -> BodyIter<'a>
     where
         I: IntoIterator<Item = B>,
-        I::IntoIter: 'a,
+        I::IntoIter: Send + 'a,
         B: AsRef<[u8]>,
     {
         BodyIter {
@@ -1166,7 +1166,7 @@ impl fmt::Debug for BodyIter<'_> {
 /// assert!(ChunkedBodyIter::new(vec![Chunk::new("x")]).write_to(&mut Vec::new()).is_err());
 /// ```
 pub struct ChunkedBodyIter<'a> {
-    chunks: Box<dyn ChunkSeq + 'a>,
+    chunks: Box<dyn ChunkSeq + Send + 'a>,
     started: bool,
 }
 
@@ -1208,7 +1208,7 @@ impl<'a> ChunkedBodyIter<'a> {
     pub fn new<I>(chunks: I) -> ChunkedBodyIter<'a>
     where
         I: IntoIterator<Item = Chunk>,
-        I::IntoIter: 'a,
+        I::IntoIter: Send + 'a,
     {
         ChunkedBodyIter::from_pieces(chunks.into_iter().map(|c| (c.ext, c.data)))
     }
@@ -1228,8 +1228,8 @@ impl<'a> ChunkedBodyIter<'a> {
     pub fn from_pieces<I, B>(pieces: I) -> ChunkedBodyIter<'a>
     where
         I: IntoIterator<Item = (Option<Extension>, B)>,
-        I::IntoIter: 'a,
-        B: AsRef<[u8]>,
+        I::IntoIter: Send + 'a,
+        B: AsRef<[u8]> + Send,
     {
         ChunkedBodyIter {
             chunks: Box::new(Seq(pieces.into_iter().peekable())),

@@ -109,8 +109,9 @@ pub fn standard_reason(status: u16) -> Option<&'static str> {
 }
 
 /// A connection's byte stream: a plain socket, a TLS stream, or an
-/// in-memory pipe in tests.
-pub trait Transport: Read + Write {
+/// in-memory pipe in tests. `Send`, so a connection can move between
+/// threads.
+pub trait Transport: Read + Write + Send {
     /// The socket's descriptor when bytes written to it reach the peer
     /// unchanged (plain TCP or AF_UNIX), so a file body may be sent with
     /// `sendfile`; `None` for TLS and anything else.

@@ -444,7 +444,7 @@ fn refuse(conn: &Shared<Box<dyn Transport>>, e: &Error) {
 /// connection when every slot is taken.
 fn close_gracefully(conn: &Shared<Box<dyn Transport>>, ctx: &ConnCtx<'_>) {
     ctx.state.store(state::LINGERING, Ordering::SeqCst);
-    if let Ok(mut reader) = conn.try_borrow_mut() {
+    if let Some(mut reader) = conn.try_borrow_mut() {
         let _ = reader.get_mut().shutdown_write();
     }
     if let Some(sock) = ctx.sock {
@@ -586,7 +586,7 @@ fn write_response(
             conn.borrow_mut().get_mut().write_all(out)?;
         }
         Outgoing::Body(b)
-            if b.as_file().is_some() && conn.borrow().get_ref().plain_fd().is_some() =>
+            if b.as_file().is_some() && conn.borrow_mut().get_ref().plain_fd().is_some() =>
         {
             conn.borrow_mut().get_mut().write_all(out)?;
             match sock {

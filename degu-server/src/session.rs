@@ -63,12 +63,12 @@ impl Session {
 /// ```
 #[derive(Default)]
 pub struct Store {
-    items: HashMap<String, Box<dyn Any>>,
+    items: HashMap<String, Box<dyn Any + Send>>,
 }
 
 impl Store {
     /// Stores `value` under `key`, replacing any previous value.
-    pub fn insert<T: Any>(&mut self, key: impl Into<String>, value: T) {
+    pub fn insert<T: Any + Send>(&mut self, key: impl Into<String>, value: T) {
         self.items.insert(key.into(), Box::new(value));
     }
 

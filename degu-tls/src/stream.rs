@@ -164,7 +164,7 @@ where
 
 impl<C, T> degu_core::Transport for TlsStream<C, T>
 where
-    C: DerefMut + Deref<Target = ConnectionCommon<<C as TlsSide>::Side>> + TlsSide,
+    C: DerefMut + Deref<Target = ConnectionCommon<<C as TlsSide>::Side>> + TlsSide + Send,
     T: degu_core::Transport,
 {
     /// Sends `close_notify`, then shuts down the socket's writing side.

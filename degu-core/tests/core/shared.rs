@@ -81,7 +81,7 @@ fn a_detached_body_refuses_reads() {
     assert_eq!(e.to_string(), "body no longer readable from its connection");
     // Nothing more was taken from the connection.
     assert_eq!(tracker.consumed(), 1);
-    assert_eq!(conn.borrow().buffered(), b"ello");
+    assert_eq!(conn.borrow_mut().buffered(), b"ello");
 }
 
 #[test]
@@ -157,7 +157,7 @@ fn a_busy_connection_is_an_error_not_a_panic() {
     );
     assert_eq!(tracker.state(), BodyState::Failed);
     drop(held);
-    let held = conn.borrow();
+    let held = conn.borrow_mut();
     let e = SharedWriter(conn.clone()).write(b"x").unwrap_err();
     assert_eq!(e.to_string(), "connection is busy");
     drop(held);
@@ -175,7 +175,7 @@ fn echo_a_body_into_the_same_connection() {
     let n = body.write_to(&mut SharedWriter(conn.clone())).unwrap();
     assert_eq!(n, data.len() as u64);
     assert_eq!(tracker.state(), BodyState::Complete);
-    assert_eq!(conn.borrow().get_ref().output, data);
+    assert_eq!(conn.borrow_mut().get_ref().output, data);
 }
 
 #[test]
@@ -186,7 +186,7 @@ fn echo_a_chunked_body_keeps_its_chunks() {
     let mut body = Outgoing::from(ChunkedBody::from_source(src));
     body.write_to(&mut SharedWriter(conn.clone())).unwrap();
     assert_eq!(tracker.state(), BodyState::Complete);
-    assert_eq!(conn.borrow().get_ref().output, wire);
+    assert_eq!(conn.borrow_mut().get_ref().output, wire);
 }
 
 #[test]

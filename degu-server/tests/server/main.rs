@@ -26,3 +26,15 @@ mod rejections;
 mod routes;
 mod streaming;
 mod util;
+
+/// A session (its store holds `Send` values), a request with its body and
+/// the connection cell under them may move between threads: checked when
+/// this compiles.
+#[test]
+fn sessions_requests_and_connections_are_send() {
+    fn send<T: Send>() {}
+    send::<degu_server::Session>();
+    send::<degu_server::Request>();
+    send::<degu_server::Response<'static>>();
+    send::<degu_core::shared::Shared<Box<dyn degu_core::Transport>>>();
+}
