@@ -4,9 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use degu_core::{Address, Error, Headers, Result, Transport, check_header};
+use degu_core::{Address, Error, Headers, Result, Transport, Wrapper, check_header};
 
-use crate::connect::{Connector, PlainConnector, connect_plain};
+use crate::connect::connect_plain;
 use crate::connection::Connection;
 
 /// The default socket timeout: 65 seconds (the original's).
@@ -19,7 +19,7 @@ pub type OnConnect = dyn Fn(&mut dyn Transport, &Address) -> bool + Send + Sync;
 #[derive(Clone)]
 struct Inner {
     address: Address,
-    connector: Arc<dyn Connector>,
+    wrapper: Option<Arc<dyn Wrapper>>,
     timeout: Option<Duration>,
     on_connect: Option<Arc<OnConnect>>,
     base_headers: Headers,
@@ -66,14 +66,18 @@ impl Client {
     /// A client for `address` with the default options (see the table
     /// above: every request carries a `host` header, `localhost` over
     /// AF_UNIX, unless [`set_host`](Self::set_host) says otherwise) and
-    /// the plain (non-TLS) connector.
+    /// plain sockets (no [`Wrapper`]).
     pub fn new(address: Address) -> Client {
-        Client::with_connector(address, Arc::new(PlainConnector))
+        Client::build(address, None)
     }
 
-    /// A client for `address` whose sockets go through `connector` (degu-tls
+    /// A client for `address` whose sockets go through `wrapper` (degu-tls
     /// uses this to add TLS).
-    pub fn with_connector(address: Address, connector: Arc<dyn Connector>) -> Client {
+    pub fn with_wrapper(address: Address, wrapper: Arc<dyn Wrapper>) -> Client {
+        Client::build(address, Some(wrapper))
+    }
+
+    fn build(address: Address, wrapper: Option<Arc<dyn Wrapper>>) -> Client {
         let mut base_headers = Headers::new();
         // RFC 9112 §3.2: a client sends `host` on every request. An AF_UNIX
         // address names no host: `localhost`, as curl says. A host from a
@@ -86,7 +90,7 @@ impl Client {
         Client {
             inner: Arc::new(Inner {
                 address,
-                connector,
+                wrapper,
                 timeout: Some(DEFAULT_TIMEOUT),
                 on_connect: None,
                 base_headers,
@@ -169,7 +173,7 @@ impl Client {
         self
     }
 
-    /// Sets a callback run on each new connection (after the connector, so
+    /// Sets a callback run on each new connection (after the wrapper, so
     /// over TLS after the handshake) before any request. Returning `false`
     /// refuses the connection: [`connect`](Self::connect) then fails with a
     /// clear error and the socket is closed. Default: none.
@@ -193,12 +197,15 @@ impl Client {
     }
 
     /// Opens a new connection: connects the socket (see
-    /// [`connect_plain`]), passes it through the connector, then runs the
+    /// [`connect_plain`]), passes it through the wrapper, if any, then runs the
     /// `on_connect` callback.
     pub fn connect(&self) -> Result<Connection> {
         let inner = &self.inner;
         let stream = connect_plain(&inner.address, inner.timeout)?;
-        let mut transport = inner.connector.connect(stream, &inner.address)?;
+        let mut transport: Box<dyn Transport> = match &inner.wrapper {
+            Some(w) => w.wrap(stream, &inner.address)?,
+            None => Box::new(stream),
+        };
         if let Some(on_connect) = &inner.on_connect
             && !on_connect(&mut *transport, &inner.address)
         {

@@ -67,7 +67,7 @@
 //! - **Reverse proxy**: a server app returns a client [`Response`] as its
 //!   own (`degu_core::Response::from(response)`); the upstream body streams
 //!   through, chunk boundaries and extensions intact.
-//! - **TLS** through a [`Connector`] (degu-tls provides one).
+//! - **TLS** through a [`Wrapper`] (degu-tls provides one).
 //!
 //! ## A reverse proxy in a few lines
 //!
@@ -152,8 +152,9 @@ pub mod fetch;
 mod response;
 
 pub use client::{Client, DEFAULT_TIMEOUT, OnConnect};
-pub use connect::{Connector, PlainConnector, PlainStream, connect_plain};
+pub use connect::connect_plain;
 pub use connection::Connection;
+pub use degu_core::{PlainStream, Wrapper};
 pub use response::Response;
 
 pub use degu_core;

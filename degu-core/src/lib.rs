@@ -60,6 +60,7 @@
 
 pub mod address;
 pub mod body;
+pub mod conn;
 mod error;
 pub mod headers;
 mod message;
@@ -67,6 +68,7 @@ pub mod parse;
 pub mod range;
 mod reader;
 pub mod shared;
+mod stream;
 pub mod tables;
 mod write;
 
@@ -76,6 +78,7 @@ pub use body::{
     Extension, FileSource, Incoming, MAX_TRAILER_SECTION, MAX_TRAILERS, Outgoing, Plain, Source,
     write_chunk,
 };
+pub use conn::{Conn, RequestHead, ResponseParts, UnreadBody, bodiless};
 pub use error::{Error, Result, Stall};
 pub use headers::{Headers, StaticHeader, check_header};
 pub use message::{Response, Transport, standard_reason};
@@ -87,6 +90,8 @@ pub use parse::{
 };
 pub use range::{ContentRange, MAX_LENGTH, Range};
 pub use reader::{BUFFER_SIZE, Reader};
+pub use stream::{ConnectionInfo, Credentials, PlainStream, Wrapper};
 pub use write::{
-    write_framing, write_request_preamble, write_response_head, write_response_preamble,
+    write_framing, write_request_head, write_request_preamble, write_response_head,
+    write_response_preamble,
 };

@@ -9,23 +9,15 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use degu_core::{Address, Error, Result, Transport};
+use degu_core::{Address, Error, PlainStream, Result, Transport, Wrapper};
 use log::{info, warn};
 use socket2::Socket;
 
-use crate::app::{App, ConnectionInfo};
+use crate::app::App;
 use crate::conn::{ConnCtx, serve, state};
 use crate::options::ServerOptions;
 use crate::session::Session;
-use crate::socket::{PlainStream, from_sock_addr, listen};
-
-/// Turns an accepted plain stream into the transport a connection runs
-/// on; degu-tls uses it for the TLS handshake. It runs on the
-/// connection's own thread, after the connection was counted.
-pub trait Wrapper: Send + Sync + 'static {
-    /// Wraps `stream`; an error closes the connection unserved.
-    fn wrap(&self, stream: PlainStream) -> Result<(Box<dyn Transport>, ConnectionInfo)>;
-}
+use crate::socket::{from_sock_addr, listen};
 
 struct Slot {
     sock: PlainStream,
@@ -194,7 +186,12 @@ impl Server {
                         .unwrap_or_else(|| std::net::SocketAddr::from(([0, 0, 0, 0], 0))),
                 )
             };
-            self.start_connection(inner, PlainStream::from_socket(sock, unix), peer);
+            let stream = if unix {
+                PlainStream::Unix(sock.into())
+            } else {
+                PlainStream::Tcp(sock.into())
+            };
+            self.start_connection(inner, stream, peer);
         }
     }
 
@@ -300,20 +297,18 @@ fn run_connection(
         }
     };
     let credentials = stream.credentials();
-    let wrapped = match wrapper {
-        None => Ok((
-            Box::new(stream) as Box<dyn Transport>,
-            ConnectionInfo::default(),
-        )),
-        Some(w) => w.wrap(stream),
+    let transport = match wrapper {
+        None => Ok(Box::new(stream) as Box<dyn Transport>),
+        Some(w) => w.wrap(stream, &peer),
     };
-    let (transport, info) = match wrapped {
-        Ok(pair) => pair,
+    let transport = match transport {
+        Ok(t) => t,
         Err(e) => {
             info!("- {peer} Handled 0 requests: {e}");
             return;
         }
     };
+    let info = transport.info();
     let max_requests = options.get_max_requests();
     let mut session = Session::new(peer, credentials, max_requests);
     let ctx = ConnCtx {

@@ -3,9 +3,7 @@
 use std::any::Any;
 use std::collections::HashMap;
 
-use degu_core::Address;
-
-pub use crate::socket::Credentials;
+use degu_core::{Address, Credentials};
 
 /// One connection's state: who the peer is, how many requests it has made,
 /// and a store that lives as long as the connection.

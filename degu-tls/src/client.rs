@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use degu_client::{Client, Connector, PlainStream};
+use degu_client::{Client, PlainStream, Wrapper};
 use degu_core::{Address, Result, Transport};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -156,13 +156,13 @@ impl ServerCertVerifier for ChainOnly {
 }
 
 /// Wraps each new client connection in TLS.
-struct TlsConnector {
+struct TlsWrapper {
     config: Arc<ClientConfig>,
     ssl_host: Option<String>,
 }
 
-impl Connector for TlsConnector {
-    fn connect(&self, stream: PlainStream, address: &Address) -> Result<Box<dyn Transport>> {
+impl Wrapper for TlsWrapper {
+    fn wrap(&self, stream: PlainStream, address: &Address) -> Result<Box<dyn Transport>> {
         let name = match self.ssl_host.clone().or_else(|| address.host()) {
             Some(n) => n,
             None => {
@@ -203,6 +203,6 @@ impl SslClient {
         address: Address,
         ssl_host: Option<String>,
     ) -> Client {
-        Client::with_connector(address, Arc::new(TlsConnector { config, ssl_host }))
+        Client::with_wrapper(address, Arc::new(TlsWrapper { config, ssl_host }))
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use degu_core::{Address, Result, Transport};
-use degu_server::{App, ConnectionInfo, PlainStream, Server, ServerOptions, Wrapper};
+use degu_server::{App, PlainStream, Server, ServerOptions, Wrapper};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig, ServerConnection};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -104,19 +104,10 @@ struct TlsWrapper {
 }
 
 impl Wrapper for TlsWrapper {
-    fn wrap(&self, stream: PlainStream) -> Result<(Box<dyn Transport>, ConnectionInfo)> {
+    fn wrap(&self, stream: PlainStream, _peer: &Address) -> Result<Box<dyn Transport>> {
         let conn = ServerConnection::new(Arc::clone(&self.config))
             .map_err(|e| degu_core::Error::from(TlsError::Rustls(e)))?;
-        let tls = TlsStream::handshake(conn, stream)?;
-        let info = ConnectionInfo {
-            tls: true,
-            peer_certificates: tls
-                .conn()
-                .peer_certificates()
-                .map(|certs| certs.iter().map(|c| c.to_vec()).collect()),
-            server_name: tls.conn().server_name().map(str::to_owned),
-        };
-        Ok((Box::new(tls), info))
+        Ok(Box::new(TlsStream::handshake(conn, stream)?))
     }
 }
 
@@ -128,7 +119,7 @@ impl SslServer {
     /// Binds `address` and returns a server whose connections run over
     /// TLS with `config`. The app's
     /// [`on_connect`](degu_server::App::on_connect) sees the client's
-    /// certificate chain in [`ConnectionInfo::peer_certificates`].
+    /// certificate chain in [`ConnectionInfo::peer_certificates`](degu_server::ConnectionInfo::peer_certificates).
     #[allow(
         clippy::new_ret_no_self,
         reason = "SslServer is the original's name for a TLS server"

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use degu_client::{
-    Address, Body, BodyIter, Chunk, ChunkedBody, ChunkedBodyIter, Client, Connector, Error,
-    Headers, Incoming, Method, PlainStream, Transport,
+    Address, Body, BodyIter, Chunk, ChunkedBody, ChunkedBodyIter, Client, Error, Headers, Incoming,
+    Method, PlainStream, Transport, Wrapper,
 };
 
 use crate::util::{Canned, Listener, TempDir, client, pattern};
@@ -909,9 +909,9 @@ fn custom_connector_wraps_the_socket() {
         }
     }
     impl Transport for Counting {}
-    struct CountingConnector(Arc<AtomicUsize>);
-    impl Connector for CountingConnector {
-        fn connect(
+    struct CountingWrapper(Arc<AtomicUsize>);
+    impl Wrapper for CountingWrapper {
+        fn wrap(
             &self,
             stream: PlainStream,
             _: &Address,
@@ -926,9 +926,9 @@ fn custom_connector_wraps_the_socket() {
         peer.ok(r.head.as_bytes());
     });
     let written = Arc::new(AtomicUsize::new(0));
-    let c = Client::with_connector(
+    let c = Client::with_wrapper(
         server.address.clone(),
-        Arc::new(CountingConnector(written.clone())),
+        Arc::new(CountingWrapper(written.clone())),
     );
     let mut conn = c.connect().unwrap();
     let head = conn.get("/", &Headers::new()).unwrap().read_all().unwrap();
