@@ -15,6 +15,11 @@
 //! and httparse refuses must be listed in [`DEGU_LENIENT`] with a
 //! justification; there are none today, and any would fail the test.
 
+#![allow(
+    unreachable_pub,
+    reason = "a test or bench binary: `pub` marks what its modules share"
+)]
+
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::Duration;

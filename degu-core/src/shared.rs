@@ -28,7 +28,7 @@ use crate::reader::Reader;
 /// A connection's transport behind its read buffer, shared by the
 /// connection and its current input body; `Send` and `Sync` when the
 /// transport is `Send`.
-pub type Shared<T> = Arc<SharedConn<T>>;
+pub(crate) type Shared<T> = Arc<SharedConn<T>>;
 
 /// The inside of a [`Shared`] cell: the buffered transport, behind a lock
 /// that is only ever held for one read or one write (and so never waited
@@ -36,7 +36,7 @@ pub type Shared<T> = Arc<SharedConn<T>>;
 /// and the progress of the connection's current input body. Keeping that
 /// progress here, rather than in a cell of its own, means an input body
 /// costs no allocation for its tracking.
-pub struct SharedConn<T> {
+pub(crate) struct SharedConn<T> {
     reader: Mutex<Reader<T>>,
     track: Track,
 }
@@ -45,12 +45,12 @@ impl<T> SharedConn<T> {
     /// The buffered transport, locked (a lock poisoned by a panic while
     /// it was held still holds a usable reader: the connection's framing
     /// is then decided by the body tracking, which fails such a body).
-    pub fn borrow_mut(&self) -> MutexGuard<'_, Reader<T>> {
+    pub(crate) fn borrow_mut(&self) -> MutexGuard<'_, Reader<T>> {
         self.reader.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The buffered transport, if no one else holds it right now.
-    pub fn try_borrow_mut(&self) -> Option<MutexGuard<'_, Reader<T>>> {
+    pub(crate) fn try_borrow_mut(&self) -> Option<MutexGuard<'_, Reader<T>>> {
         match self.reader.try_lock() {
             Ok(guard) => Some(guard),
             Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
@@ -60,7 +60,7 @@ impl<T> SharedConn<T> {
 }
 
 /// Makes a new [`Shared`] cell around `transport`.
-pub fn shared<T>(transport: T) -> Shared<T> {
+pub(crate) fn shared<T>(transport: T) -> Shared<T> {
     Arc::new(SharedConn {
         reader: Mutex::new(Reader::new(transport)),
         track: Track {
@@ -143,7 +143,7 @@ impl<T: Send> Tracked for SharedConn<T> {
 
 /// The transport's view of one input body's progress.
 #[derive(Clone)]
-pub struct BodyTracker {
+pub(crate) struct BodyTracker {
     conn: Arc<dyn Tracked>,
     body: u64,
 }
@@ -159,13 +159,13 @@ impl std::fmt::Debug for BodyTracker {
 
 impl BodyTracker {
     /// The body's state.
-    pub fn state(&self) -> BodyState {
+    pub(crate) fn state(&self) -> BodyState {
         self.conn.track().state_of(self.body)
     }
 
     /// Bytes the body has consumed from the connection so far (framing
     /// included for chunked bodies); 0 once a newer body started.
-    pub fn consumed(&self) -> u64 {
+    pub(crate) fn consumed(&self) -> u64 {
         let t = self.conn.track();
         if t.body.load(Ordering::Relaxed) == self.body {
             t.consumed.load(Ordering::Relaxed)
@@ -176,25 +176,25 @@ impl BodyTracker {
 
     /// Ends the body's access to the connection (unless complete or failed,
     /// which stay as they are); returns the state before.
-    pub fn detach(&self) -> BodyState {
+    pub(crate) fn detach(&self) -> BodyState {
         self.conn.track().end(self.body, BodyState::Detached)
     }
 
     /// Marks the body failed (for example when the connection is closed).
-    pub fn fail(&self) {
+    pub(crate) fn fail(&self) {
         self.conn.track().end(self.body, BodyState::Failed);
     }
 }
 
 /// An input body's reading end: one borrow of the connection per read.
-pub struct BodySource<T> {
+pub(crate) struct BodySource<T> {
     conn: Shared<T>,
     body: u64,
 }
 
 /// A new body source on `conn` and its tracker. The connection's previous
 /// body, if any, is detached: its reads are refused from now on.
-pub fn body_source<T: Send + 'static>(conn: &Shared<T>) -> (BodySource<T>, BodyTracker) {
+pub(crate) fn body_source<T: Send + 'static>(conn: &Shared<T>) -> (BodySource<T>, BodyTracker) {
     let t = &conn.track;
     let body = t.body.load(Ordering::Relaxed) + 1;
     t.body.store(body, Ordering::Relaxed);
@@ -259,18 +259,34 @@ impl<T: Read> Source for BodySource<T> {
         };
         self.note(r, |n| *n).map(|_| ())
     }
+}
 
-    fn on_complete(&mut self) {
+impl<T> BodySource<T> {
+    /// The body has been read to its very end.
+    pub(crate) fn complete(&mut self) {
         self.conn.track.end(self.body, BodyState::Complete);
     }
 
-    fn on_error(&mut self) {
+    /// The body's framing broke: the connection must close.
+    pub(crate) fn fail(&mut self) {
         self.conn.track.end(self.body, BodyState::Failed);
     }
 }
 
+/// Another handle to the same body (tests read a completed body's source
+/// again).
+#[cfg(test)]
+impl<T> Clone for BodySource<T> {
+    fn clone(&self) -> Self {
+        BodySource {
+            conn: Arc::clone(&self.conn),
+            body: self.body,
+        }
+    }
+}
+
 /// Writes to a shared connection, one borrow per write.
-pub struct SharedWriter<T>(pub Shared<T>);
+pub(crate) struct SharedWriter<T>(pub Shared<T>);
 
 impl<T: Write> Write for SharedWriter<T> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {

@@ -27,13 +27,13 @@ const LINGER_GAP: Duration = Duration::from_secs(1);
 /// A connection's state, as the server (and its shutdown) sees it.
 pub(crate) mod state {
     /// Between requests: waiting for the next preamble.
-    pub const IDLE: u8 = 0;
+    pub(crate) const IDLE: u8 = 0;
     /// Reading a preamble's rest, running the app, writing a response.
-    pub const BUSY: u8 = 1;
+    pub(crate) const BUSY: u8 = 1;
     /// Said its last word; reading and discarding what the peer still
     /// sends (see `close_gracefully`). Such a connection gives way to a
     /// new one when every slot is taken.
-    pub const LINGERING: u8 = 2;
+    pub(crate) const LINGERING: u8 = 2;
 }
 
 pub(crate) struct ConnCtx<'a> {

@@ -1,5 +1,10 @@
 //! degu-tls end to end: mutual TLS, refusals, real TLS peers.
 
+#![allow(
+    unreachable_pub,
+    reason = "a test or bench binary: `pub` marks what its modules share"
+)]
+
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

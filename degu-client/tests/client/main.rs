@@ -1,6 +1,11 @@
 //! degu-client's integration tests: one binary, a helper module, and one
 //! module per kind of peer.
 
+#![allow(
+    unreachable_pub,
+    reason = "a test or bench binary: `pub` marks what its modules share"
+)]
+
 mod canned;
 mod degu;
 mod fetch;

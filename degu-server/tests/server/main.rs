@@ -11,6 +11,11 @@
 //! Every client socket has a timeout, servers bind port 0 or a per-test
 //! AF_UNIX name, and nothing sleeps to wait for a server.
 
+#![allow(
+    unreachable_pub,
+    reason = "a test or bench binary: `pub` marks what its modules share"
+)]
+
 mod addresses;
 mod applib;
 mod apps;
@@ -28,13 +33,13 @@ mod streaming;
 mod util;
 
 /// A session (its store holds `Send` values), a request with its body and
-/// the connection cell under them may move between threads: checked when
-/// this compiles.
+/// the connection under them (its state between two requests) may move
+/// between threads: checked when this compiles.
 #[test]
 fn sessions_requests_and_connections_are_send() {
     fn send<T: Send>() {}
     send::<degu_server::Session>();
     send::<degu_server::Request>();
     send::<degu_server::Response<'static>>();
-    send::<degu_core::shared::Shared<Box<dyn degu_core::Transport>>>();
+    send::<degu_core::Conn>();
 }
