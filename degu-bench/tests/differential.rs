@@ -592,7 +592,7 @@ fn the_server_accepts_what_the_parser_accepts() {
     let server = degu_server::Server::bind(
         &degu_core::IPV4_LOOPBACK,
         ok_app,
-        degu_server::ServerOptions::default().timeout(Some(Duration::from_secs(5))),
+        degu_server::ServerOptions::default().with_timeout(Some(Duration::from_secs(5))),
     )
     .unwrap();
     let addr = server.address().to_string();

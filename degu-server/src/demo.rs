@@ -319,15 +319,15 @@ pub fn parse_args(
         match arg.as_str() {
             "--max-connections" => {
                 let v = value(&arg)?;
-                opts = opts.max_connections(
+                opts = opts.with_max_connections(
                     v.parse()
                         .map_err(|_| format!("bad --max-connections {v:?}"))?,
                 );
             }
             "--max-requests" => {
                 let v = value(&arg)?;
-                opts =
-                    opts.max_requests(v.parse().map_err(|_| format!("bad --max-requests {v:?}"))?);
+                opts = opts
+                    .with_max_requests(v.parse().map_err(|_| format!("bad --max-requests {v:?}"))?);
             }
             "--timeout" => {
                 let v = value(&arg)?;
@@ -335,7 +335,7 @@ pub fn parse_args(
                 if !(secs.is_finite() && secs > 0.0) {
                     return Err(format!("bad --timeout {v:?}"));
                 }
-                opts = opts.timeout(Some(Duration::from_secs_f64(secs)));
+                opts = opts.with_timeout(Some(Duration::from_secs_f64(secs)));
             }
             a if a.starts_with("--") => {
                 if !extra(a, &mut args)? {

@@ -136,7 +136,7 @@ impl Server {
         });
         let listener = self.sock.try_clone()?;
         let address = self.address.clone();
-        let shutdown_timeout = self.options.get_shutdown_timeout();
+        let shutdown_timeout = self.options.shutdown_timeout();
         let inner2 = Arc::clone(&inner);
         let thread = thread::Builder::new()
             .name("degu-accept".into())
@@ -198,7 +198,7 @@ impl Server {
     fn start_connection(&self, inner: &Arc<Inner>, stream: PlainStream, peer: Address) {
         let mut conns = inner.lock();
         conns.threads.retain(|t| !t.is_finished());
-        if conns.slots.len() >= self.options.get_max_connections() && !evict_lingering(&mut conns) {
+        if conns.slots.len() >= self.options.max_connections() && !evict_lingering(&mut conns) {
             warn!("{peer} refused: already {} connections", conns.slots.len());
             let _ = stream.shutdown(Shutdown::Both);
             return;
@@ -213,7 +213,7 @@ impl Server {
         if let PlainStream::Tcp(s) = &stream {
             let _ = s.set_nodelay(true);
         }
-        if let Err(e) = stream.set_timeout(self.options.get_timeout()) {
+        if let Err(e) = stream.set_timeout(self.options.timeout()) {
             warn!("{peer} refused: {e}");
             return;
         }
@@ -309,7 +309,7 @@ fn run_connection(
         }
     };
     let info = transport.info();
-    let max_requests = options.get_max_requests();
+    let max_requests = options.max_requests();
     let mut session = Session::new(peer, credentials, max_requests);
     let ctx = ConnCtx {
         app,
@@ -317,8 +317,8 @@ fn run_connection(
         stop: &inner.stop,
         state: conn_state,
         sock: Some(&sock),
-        linger: options.get_linger(),
-        max_headers: options.get_max_headers(),
+        linger: options.linger(),
+        max_headers: options.max_headers(),
     };
     let reason = serve(transport, &info, &mut session, &ctx);
     info!(

@@ -32,13 +32,17 @@ fn main() {
                 .map(PathBuf::from)
                 .ok_or_else(|| format!("{opt} needs a value"))
         };
-        match opt {
-            "--cert" => ssl.cert_file = path()?,
-            "--key" => ssl.key_file = path()?,
-            "--client-ca" => ssl.ca_file = Some(path()?),
-            "--allow-unauthenticated-clients" => ssl.allow_unauthenticated_clients = true,
-            _ => return Ok(false),
-        }
+        let old = std::mem::take(&mut ssl);
+        ssl = match opt {
+            "--cert" => old.with_cert_file(path()?),
+            "--key" => old.with_key_file(path()?),
+            "--client-ca" => old.with_ca_file(path()?),
+            "--allow-unauthenticated-clients" => old.with_allow_unauthenticated_clients(true),
+            _ => {
+                ssl = old;
+                return Ok(false);
+            }
+        };
         Ok(true)
     };
     let (options, address) = match demo::parse_args(std::env::args().skip(1), &mut extra) {

@@ -6,7 +6,6 @@
 //! over a TLS connection made with degu-tls.
 
 use std::cell::RefCell;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use degu_client::fetch;
@@ -32,19 +31,26 @@ fn main() -> ExitCode {
                 .ok_or_else(|| format!("{opt} needs a value"))
         };
         let mut c = config.borrow_mut();
-        match opt {
-            "--ca" => c.ca_file = Some(PathBuf::from(value()?)),
-            "--cert" => c.cert_file = Some(PathBuf::from(value()?)),
-            "--key" => c.key_file = Some(PathBuf::from(value()?)),
-            "--no-check-hostname" => c.check_hostname = false,
-            "--ssl-host" => *ssl_host.borrow_mut() = Some(value()?),
-            _ => return Ok(false),
-        }
+        let old = std::mem::take(&mut *c);
+        *c = match opt {
+            "--ca" => old.with_ca_file(value()?),
+            "--cert" => old.with_cert_file(value()?),
+            "--key" => old.with_key_file(value()?),
+            "--no-check-hostname" => old.with_check_hostname(false),
+            "--ssl-host" => {
+                *ssl_host.borrow_mut() = Some(value()?);
+                old
+            }
+            _ => {
+                *c = old;
+                return Ok(false);
+            }
+        };
         Ok(true)
     };
     let mut make = |address| {
         let c = config.borrow();
-        if c.ca_file.is_none() {
+        if c.ca_file().is_none() {
             return Err("--ca FILE is required".to_string());
         }
         let tls = c.build().map_err(|e| e.to_string())?;
