@@ -186,16 +186,7 @@ impl Conn {
     /// A new input body on the connection, of `framing` (the previous one
     /// is detached).
     fn new_body(&mut self, framing: Framing, trailers: bool) -> Option<Incoming<'static>> {
-        let (src, tracker) = body_source(&self.cell);
-        self.body = Some((tracker, framing));
-        Some(match framing {
-            Framing::Length(n) => Incoming::Body(Body::from_connection(src, n)),
-            Framing::Chunked if trailers => {
-                Incoming::Chunked(ChunkedBody::from_connection(src).allow_trailers())
-            }
-            Framing::Chunked => Incoming::Chunked(ChunkedBody::from_connection(src)),
-            Framing::None => Incoming::Close(CloseBody::from_connection(src)),
-        })
+        Some(new_body(&self.cell, &mut self.body, framing, trailers))
     }
 
     // --- the server's side ---
@@ -223,8 +214,7 @@ impl Conn {
         let Some((start, len)) = self.preamble.take() else {
             return Err(Error::Invalid("no request preamble was read".into()));
         };
-        let cell = self.cell.clone();
-        let mut reader = cell.borrow_mut();
+        let mut reader = self.cell.borrow_mut();
         let p = parse_request_with(reader.span_mut(start, len), max_headers)?;
         let framing = p.typed.framing;
         let head = RequestHead {
@@ -250,7 +240,7 @@ impl Conn {
                 self.body = None;
                 None
             }
-            _ => self.new_body(framing, false),
+            _ => Some(new_body(&self.cell, &mut self.body, framing, false)),
         };
         Ok((head, f(&p, body)))
     }
@@ -521,7 +511,7 @@ impl Conn {
     /// from this connection.
     pub fn read_response(&mut self, method: Method) -> Result<ResponseParts> {
         let mut interim = 0;
-        let cell = self.cell.clone();
+        let cell = &self.cell;
         let (version, status, reason, headers, framing) = loop {
             let mut reader = cell.try_borrow_mut().ok_or_else(|| {
                 Error::Invalid("connection is busy (a response body is being read)".into())
@@ -596,6 +586,26 @@ impl fmt::Debug for Conn {
         f.debug_struct("Conn")
             .field("body", &self.body_state())
             .finish_non_exhaustive()
+    }
+}
+
+/// A new input body on `cell`, of `framing`, its tracker kept in `slot`
+/// (the previous body is detached).
+fn new_body(
+    cell: &Shared<Box<dyn Transport>>,
+    slot: &mut Option<(BodyTracker, Framing)>,
+    framing: Framing,
+    trailers: bool,
+) -> Incoming<'static> {
+    let (src, tracker) = body_source(cell);
+    *slot = Some((tracker, framing));
+    match framing {
+        Framing::Length(n) => Incoming::Body(Body::from_connection(src, n)),
+        Framing::Chunked if trailers => {
+            Incoming::Chunked(ChunkedBody::from_connection(src).allow_trailers())
+        }
+        Framing::Chunked => Incoming::Chunked(ChunkedBody::from_connection(src)),
+        Framing::None => Incoming::Close(CloseBody::from_connection(src)),
     }
 }
 
