@@ -13,7 +13,7 @@ use crate::response::Response;
 ///
 /// - Every request is validated before a byte is sent: the URI, the method
 ///   against the body (GET and HEAD take none), the headers (lowercase
-///   names, checked values, at most [`MAX_HEADERS`] with the base headers),
+///   names, checked values, at most [`MAX_HEADERS`](degu_core::MAX_HEADERS) with the base headers),
 ///   and the body against any `content-length` or `transfer-encoding`
 ///   header (missing ones are added from the body). A request refused here
 ///   leaves the connection open.
@@ -31,7 +31,7 @@ use crate::response::Response;
 ///   `connection: keep-alive` and its body is framed (or it has none);
 ///   and when its body has neither `content-length` nor
 ///   `transfer-encoding`, so runs until the server closes the connection
-///   (an [`Incoming::Close`]). Its body can still be read; then requests
+///   (an [`Incoming::Close`](degu_core::Incoming::Close)). Its body can still be read; then requests
 ///   give [`Error::Closed`].
 ///
 /// A `Connection` and its [`Response`]s are `Send`: a response body shares
@@ -124,9 +124,9 @@ impl Connection {
     /// body, if any, is read from the returned [`Response`]).
     ///
     /// `body` is anything that converts into an [`Outgoing`]: `()` for no
-    /// body, bytes (`&[u8]`, `Vec<u8>`, `&str`, `String`), a [`Body`], a
-    /// [`ChunkedBody`], a [`BodyIter`](degu_core::BodyIter), a
-    /// [`ChunkedBodyIter`](degu_core::ChunkedBodyIter), or an [`Incoming`]
+    /// body, bytes (`&[u8]`, `Vec<u8>`, `&str`, `String`), a [`Body`](degu_core::Body), a
+    /// [`ChunkedBody`](degu_core::ChunkedBody), a [`BodyIter`](degu_core::BodyIter), a
+    /// [`ChunkedBodyIter`](degu_core::ChunkedBodyIter), or an [`Incoming`](degu_core::Incoming)
     /// (another connection's body, streamed through).
     pub fn request<'b>(
         &mut self,

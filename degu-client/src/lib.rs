@@ -134,10 +134,12 @@
 //! ## Threads
 //!
 //! A [`Client`] is `Send + Sync`: share it, or clone it, across threads.
-//! A [`Connection`] and its response bodies share one socket through an
-//! `Rc` (so that a body can stream into another connection's request, as
-//! in a proxy, without locks): they stay on the thread that made them. Make
-//! one connection per thread.
+//! A [`Connection`] and its [`Response`]s are `Send`: a response body
+//! shares the socket with its connection through an `Arc` and a lock held
+//! for one read or one write (never waited for: one exchange uses a
+//! connection at a time), so a connection, or a body still being read,
+//! can move to another thread. A body can stream into another
+//! connection's request, as in a proxy.
 //!
 //! ## Errors
 //!

@@ -288,8 +288,7 @@ impl<'a> ChunkedBody<'a> {
         ChunkedBody::from_source(Plain(reader))
     }
 
-    /// A chunked body read from a [`Source`], whose
-    /// [`on_complete`](Source::on_complete) is called after the final chunk.
+    /// A chunked body read from a [`Source`].
     pub fn from_source(src: impl Source + Send + 'a) -> ChunkedBody<'a> {
         ChunkedBody::with_src(Src::Any(Box::new(src)))
     }
@@ -626,8 +625,8 @@ fn parse_trailer(line: &mut [u8]) -> Result<(String, String)> {
 /// it whole and never reuses that connection.
 ///
 /// Its end cannot be told from a connection cut short: only an I/O error
-/// is an error. Sent on (as an [`Outgoing`]), it is chunked (see the
-/// [module](self) docs).
+/// is an error. Sent on (as an [`Outgoing`](crate::Outgoing)), it is
+/// chunked (see the [module](crate::body) docs).
 ///
 /// ```
 /// use degu_core::{CloseBody, Framing, Incoming, Outgoing};
@@ -654,9 +653,7 @@ impl<'a> CloseBody<'a> {
         CloseBody::from_source(Plain(reader))
     }
 
-    /// A body of everything a [`Source`] yields; its
-    /// [`on_complete`](Source::on_complete) is called at the end of the
-    /// stream, its [`on_error`](Source::on_error) on a read error.
+    /// A body of everything a [`Source`] yields.
     pub fn from_source(src: impl Source + Send + 'a) -> CloseBody<'a> {
         CloseBody::with_src(Src::Any(Box::new(src)))
     }
@@ -806,7 +803,8 @@ impl Incoming<'_> {
         }
     }
 
-    /// The framing the body is sent on with ([`Outgoing::from`]):
+    /// The framing the body is sent on with
+    /// ([`Outgoing::from`](crate::Outgoing::from)):
     /// `content-length` for a [`Body`], chunked for a [`ChunkedBody`],
     /// and chunked too for a [`CloseBody`], whose length is not known
     /// until it ends (tell it apart with

@@ -18,7 +18,7 @@
 //! streaming, chunk boundaries and extensions intact.
 //!
 //! A [`CloseBody`] has no length to declare, so it is never sent on as
-//! it came: as an [`Outgoing`] its framing is [`Framing::Chunked`] and
+//! it came: as an [`Outgoing`] its framing is [`Framing::Chunked`](crate::Framing::Chunked) and
 //! [`Outgoing::write_to`] sends its bytes as chunks (to an HTTP/1.0 peer,
 //! [`Outgoing::write_data_to`] sends them raw, delimited by the end of the
 //! connection again). Trailers read after a chunked body are not passed

@@ -1,8 +1,9 @@
 //! degu-server's integration tests, one binary.
 //!
 //! The server itself over raw sockets (no client crate): the demo routes,
-//! keep-alive and pipelining, streamed bodies, every rejection of
-//! DESIGN.md §2 on the wire, limits, app failures, shutdown, address
+//! keep-alive and pipelining, streamed bodies, every refusal of the
+//! parser's rules (the README's "What is strict, and what is tolerated")
+//! on the wire, limits, app failures, shutdown, address
 //! families, faults (peers leaving at every stage, slowloris, EMFILE,
 //! leak counts; in child processes), and interop with curl and Python's http.client. Then the
 //! applib apps (`applib`) and the reverse proxy (`proxy`, with the
