@@ -227,12 +227,10 @@ impl Conn {
                 && p.headers
                     .get("expect")
                     .is_some_and(|v| v.eq_ignore_ascii_case("100-continue")),
-            close: {
-                let connection = p.headers.get("connection").unwrap_or("");
-                match p.version {
-                    Version::Http11 => has_token(connection, "close"),
-                    Version::Http10 => !has_token(connection, "keep-alive"),
-                }
+            close: match (p.headers.get("connection"), p.version) {
+                (None, version) => version == Version::Http10,
+                (Some(v), Version::Http11) => has_token(v, "close"),
+                (Some(v), Version::Http10) => !has_token(v, "keep-alive"),
             },
         };
         let body = match framing {
