@@ -15,6 +15,10 @@
 //! `degu-bench`.
 
 #![allow(
+    unreachable_pub,
+    reason = "a test or bench binary: `pub` marks what its modules share"
+)]
+#![allow(
     missing_docs,
     reason = "criterion_group! defines an undocumented pub fn"
 )]

@@ -15,6 +15,11 @@
 //! and httparse refuses must be listed in [`DEGU_LENIENT`] with a
 //! justification; there are none today, and any would fail the test.
 
+#![allow(
+    unreachable_pub,
+    reason = "a test or bench binary: `pub` marks what its modules share"
+)]
+
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::Duration;
@@ -587,7 +592,7 @@ fn the_server_accepts_what_the_parser_accepts() {
     let server = degu_server::Server::bind(
         &degu_core::IPV4_LOOPBACK,
         ok_app,
-        degu_server::ServerOptions::default().timeout(Some(Duration::from_secs(5))),
+        degu_server::ServerOptions::default().with_timeout(Some(Duration::from_secs(5))),
     )
     .unwrap();
     let addr = server.address().to_string();

@@ -4,22 +4,22 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use degu_core::{Address, Error, Headers, Result, Transport, check_header};
+use degu_core::{Address, Error, Headers, Result, Transport, Wrapper, check_header};
 
-use crate::connect::{Connector, PlainConnector, connect_plain};
+use crate::connect::connect_plain;
 use crate::connection::Connection;
 
 /// The default socket timeout: 65 seconds (the original's).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(65);
 
 /// A callback run on each new connection before any request; returning
-/// `false` refuses the connection (see [`Client::set_on_connect`]).
+/// `false` refuses the connection (see [`Client::with_on_connect`]).
 pub type OnConnect = dyn Fn(&mut dyn Transport, &Address) -> bool + Send + Sync;
 
 #[derive(Clone)]
 struct Inner {
     address: Address,
-    connector: Arc<dyn Connector>,
+    wrapper: Option<Arc<dyn Wrapper>>,
     timeout: Option<Duration>,
     on_connect: Option<Arc<OnConnect>>,
     base_headers: Headers,
@@ -27,34 +27,37 @@ struct Inner {
 
 /// Where a server is ([`Address`]) and how to connect to it (options): no
 /// socket, no state. `Send + Sync`; cloning is cheap (an `Arc`), and a
-/// setter on a clone changes that clone only.
+/// `with_` method on a clone changes that clone only.
 ///
 /// [`connect`](Client::connect) opens a [`Connection`].
 ///
 /// | option | default |
 /// |---|---|
-/// | [`host`](Client::set_host) | `host:port` for TCP (`127.0.0.1:5984`, `[fe80::1]:5984`), `localhost` for AF_UNIX |
-/// | [`authorization`](Client::set_authorization) | none |
-/// | [`timeout`](Client::set_timeout) | 65 s |
-/// | [`on_connect`](Client::set_on_connect) | none |
+/// | [`host`](Client::with_host) | `host:port` for TCP (`127.0.0.1:5984`, `[fe80::1]:5984`), `localhost` for AF_UNIX |
+/// | [`authorization`](Client::with_authorization) | none |
+/// | [`timeout`](Client::with_timeout) | 65 s |
+/// | [`on_connect`](Client::with_on_connect) | none |
 ///
 /// ```
 /// use degu_client::{Address, Client};
 /// use std::time::Duration;
 ///
-/// let mut client = Client::new("[fe80::1%2]:5984".parse().unwrap());
+/// let client = Client::new("[fe80::1%2]:5984".parse().unwrap());
 /// assert_eq!(client.host(), Some("[fe80::1]:5984"));
-/// client.set_timeout(Some(Duration::from_secs(5)));
-/// client.set_authorization(Some("Bearer abc")).unwrap();
-/// client.set_base_header("x-app", Some("demo")).unwrap();
+/// let client = client
+///     .with_timeout(Some(Duration::from_secs(5)))
+///     .with_authorization(Some("Bearer abc"))
+///     .unwrap()
+///     .with_base_header("x-app", Some("demo"))
+///     .unwrap();
 /// let names: Vec<_> = client.base_headers().iter().map(|(n, _)| n).collect();
 /// assert_eq!(names, ["host", "authorization", "x-app"]);
 ///
 /// // HTTP/1.1 requires a host header: over AF_UNIX it says `localhost`,
 /// // as curl's --unix-socket does.
-/// let mut unix = Client::new("unix:/run/app.sock".parse().unwrap());
+/// let unix = Client::new("unix:/run/app.sock".parse().unwrap());
 /// assert_eq!(unix.host(), Some("localhost"));
-/// unix.set_host(None).unwrap(); // a server that wants none
+/// let unix = unix.with_host(None).unwrap(); // a server that wants none
 /// assert_eq!(unix.host(), None);
 /// ```
 #[derive(Clone)]
@@ -65,20 +68,24 @@ pub struct Client {
 impl Client {
     /// A client for `address` with the default options (see the table
     /// above: every request carries a `host` header, `localhost` over
-    /// AF_UNIX, unless [`set_host`](Self::set_host) says otherwise) and
-    /// the plain (non-TLS) connector.
+    /// AF_UNIX, unless [`with_host`](Self::with_host) says otherwise) and
+    /// plain sockets (no [`Wrapper`]).
     pub fn new(address: Address) -> Client {
-        Client::with_connector(address, Arc::new(PlainConnector))
+        Client::build(address, None)
     }
 
-    /// A client for `address` whose sockets go through `connector` (degu-tls
+    /// A client for `address` whose sockets go through `wrapper` (degu-tls
     /// uses this to add TLS).
-    pub fn with_connector(address: Address, connector: Arc<dyn Connector>) -> Client {
+    pub fn with_wrapper(address: Address, wrapper: Arc<dyn Wrapper>) -> Client {
+        Client::build(address, Some(wrapper))
+    }
+
+    fn build(address: Address, wrapper: Option<Arc<dyn Wrapper>>) -> Client {
         let mut base_headers = Headers::new();
         // RFC 9112 §3.2: a client sends `host` on every request. An AF_UNIX
         // address names no host: `localhost`, as curl says. A host from a
         // validated address always passes; one that does not is simply
-        // left out (set it with `set_host`).
+        // left out (set it with `with_host`).
         let host = address
             .default_host()
             .unwrap_or_else(|| "localhost".to_owned());
@@ -86,7 +93,7 @@ impl Client {
         Client {
             inner: Arc::new(Inner {
                 address,
-                connector,
+                wrapper,
                 timeout: Some(DEFAULT_TIMEOUT),
                 on_connect: None,
                 base_headers,
@@ -104,7 +111,7 @@ impl Client {
     }
 
     /// The headers added to every request: `host` and `authorization` when
-    /// set, then any set with [`set_base_header`](Self::set_base_header). A
+    /// set, then any set with [`with_base_header`](Self::with_base_header). A
     /// request header of the same name overrides a base header.
     pub fn base_headers(&self) -> &Headers {
         &self.inner.base_headers
@@ -113,7 +120,7 @@ impl Client {
     /// Sets (`Some`) or removes (`None`) a header added to every request.
     /// Names must be lowercase; `content-length` and `transfer-encoding`
     /// are refused (each request's body decides its framing).
-    pub fn set_base_header(&mut self, name: &str, value: Option<&str>) -> Result<&mut Self> {
+    pub fn with_base_header(mut self, name: &str, value: Option<&str>) -> Result<Client> {
         if matches!(name, "content-length" | "transfer-encoding") {
             return Err(Error::Invalid(format!(
                 "{name} cannot be a base header: each request's body sets it"
@@ -141,8 +148,8 @@ impl Client {
     /// Sets or removes the `host` header. Default: `host:port` derived from
     /// a TCP address (`127.0.0.1:5984`, `[fe80::1]:5984` without the scope
     /// id, `example.com:80`), `localhost` for AF_UNIX.
-    pub fn set_host(&mut self, host: Option<&str>) -> Result<&mut Self> {
-        self.set_base_header("host", host)
+    pub fn with_host(self, host: Option<&str>) -> Result<Client> {
+        self.with_base_header("host", host)
     }
 
     /// The `authorization` header sent with every request.
@@ -151,8 +158,8 @@ impl Client {
     }
 
     /// Sets or removes the `authorization` header. Default: none.
-    pub fn set_authorization(&mut self, authorization: Option<&str>) -> Result<&mut Self> {
-        self.set_base_header("authorization", authorization)
+    pub fn with_authorization(self, authorization: Option<&str>) -> Result<Client> {
+        self.with_base_header("authorization", authorization)
     }
 
     /// The socket timeout.
@@ -164,16 +171,16 @@ impl Client {
     /// socket (`None`: wait forever; zero is refused when connecting).
     /// Default: 65 seconds. A timeout is an error that closes the
     /// connection; [`Error::is_timeout`] tells it apart.
-    pub fn set_timeout(&mut self, timeout: Option<Duration>) -> &mut Self {
+    pub fn with_timeout(mut self, timeout: Option<Duration>) -> Client {
         self.inner_mut().timeout = timeout;
         self
     }
 
-    /// Sets a callback run on each new connection (after the connector, so
+    /// Sets a callback run on each new connection (after the wrapper, so
     /// over TLS after the handshake) before any request. Returning `false`
     /// refuses the connection: [`connect`](Self::connect) then fails with a
     /// clear error and the socket is closed. Default: none.
-    pub fn set_on_connect<F>(&mut self, on_connect: F) -> &mut Self
+    pub fn with_on_connect<F>(mut self, on_connect: F) -> Client
     where
         F: Fn(&mut dyn Transport, &Address) -> bool + Send + Sync + 'static,
     {
@@ -181,8 +188,8 @@ impl Client {
         self
     }
 
-    /// Removes the [`on_connect`](Self::set_on_connect) callback.
-    pub fn clear_on_connect(&mut self) -> &mut Self {
+    /// Removes the [`on_connect`](Self::with_on_connect) callback.
+    pub fn without_on_connect(mut self) -> Client {
         self.inner_mut().on_connect = None;
         self
     }
@@ -193,12 +200,15 @@ impl Client {
     }
 
     /// Opens a new connection: connects the socket (see
-    /// [`connect_plain`]), passes it through the connector, then runs the
+    /// [`connect_plain`]), passes it through the wrapper, if any, then runs the
     /// `on_connect` callback.
     pub fn connect(&self) -> Result<Connection> {
         let inner = &self.inner;
         let stream = connect_plain(&inner.address, inner.timeout)?;
-        let mut transport = inner.connector.connect(stream, &inner.address)?;
+        let mut transport: Box<dyn Transport> = match &inner.wrapper {
+            Some(w) => w.wrap(stream, &inner.address)?,
+            None => Box::new(stream),
+        };
         if let Some(on_connect) = &inner.on_connect
             && !on_connect(&mut *transport, &inner.address)
         {

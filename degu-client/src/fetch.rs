@@ -1,19 +1,46 @@
-//! The `fetch` command line, shared by degu-client's
-//! `fetch` example and degu-tls's `fetch_tls`, which adds its TLS options
-//! and makes the client.
+//! The `fetch` command line, shared by degu-client's `fetch` example and
+//! degu-tls's `fetch_tls` (which adds its TLS options and makes the
+//! client): [`main_with`]. Its command line, output and exit codes are a
+//! contract, kept as written here (options may be added, none changed):
+//! the README, the interop tests and people trying Degu rely on them.
 //!
 //! ```text
 //! cargo run --release -p degu-client --example fetch -- [-X METHOD] [-H 'name: value']...
 //!     [--data @FILE | --data TEXT | --chunked @FILE] [--range START-STOP] [--repeat N] ADDRESS URI
 //! ```
 //!
-//! Prints the status line (`STATUS REASON`), the response headers as
-//! `name: value` (a repeated header once per line), a blank line, then the
-//! body bytes, to stdout, and nothing after them: a body delimited by the
-//! end of the connection is printed whole, and trailer fields after a
-//! chunked body are not printed. Exit code 0 for any HTTP status; 1 with a
-//! one-line error on stderr for a connection or protocol error; 2 for a
-//! bad command line.
+//! - `-X METHOD`: `GET`, `HEAD`, `PUT`, `POST`, `DELETE`, `PATCH` or
+//!   `OPTIONS`, in capitals; by default `GET`, or `POST` when a body is
+//!   given.
+//! - `-H 'name: value'`: a request header (the name lowercased, the
+//!   whitespace around both trimmed); repeatable, one value per name.
+//! - `--data @FILE` sends FILE as a content-length body, streamed;
+//!   `--data TEXT` sends TEXT so. `--chunked @FILE` sends FILE as a
+//!   chunked body in chunks of 64 KiB (the last may be shorter);
+//!   `--chunked TEXT` sends TEXT as one chunk. At most one of them.
+//! - `--range START-STOP`: bytes START to STOP, STOP exclusive (it sends
+//!   `range: bytes=START-(STOP-1)`).
+//! - `--repeat N`: N requests, one after the other on one connection (a
+//!   new one only when the server ended it), printing only the last
+//!   response; the rate goes to stderr. For quick latency checks.
+//! - `-h`, `--help`: the usage, on stdout.
+//! - `ADDRESS`: an [`Address`] in its text form: `127.0.0.1:8000`,
+//!   `[::1]:8000`, `[fe80::1%2]:8000` or `[fe80::1%eth0]:8000` (a scope id
+//!   by index or interface name), `unix:/run/app.sock`, `unix:@name`, or a
+//!   DNS name such as `example.com:80` (resolved when connecting). `URI`:
+//!   `/path[?query]`.
+//!
+//! It prints, to stdout: the status line (`STATUS REASON`, as `200 OK`;
+//! the status alone when the reason phrase is empty), each response
+//! header as `name: value` in the order received (a repeated header once
+//! per line), a blank line, then the body bytes, and nothing after them.
+//! A chunked body is printed as its data, without the chunk framing; a
+//! body delimited by the end of the connection is printed whole; trailer
+//! fields after a chunked body are not printed.
+//!
+//! Exit code 0 for any HTTP status; 1 with a one-line error on stderr for
+//! a connection or protocol error; 2 for a bad command line. A stdout
+//! closed early (`fetch ... | head`) is not an error.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
@@ -175,7 +202,7 @@ fn parse_args(argv: &[String], extra: &mut ExtraOption<'_>) -> Result<Option<Arg
 /// missing its final chunk) and is kept to be reported.
 struct FileChunks {
     file: File,
-    error: std::rc::Rc<std::cell::Cell<Option<io::Error>>>,
+    error: std::sync::Arc<std::sync::Mutex<Option<io::Error>>>,
     done: bool,
 }
 
@@ -193,7 +220,7 @@ impl Iterator for FileChunks {
                 Ok(n) => got += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    self.error.set(Some(e));
+                    *self.error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
                     self.done = true;
                     return None;
                 }
@@ -226,7 +253,7 @@ fn send(conn: &mut Connection, args: &Args, method: Method) -> Result<Response, 
             Body::new(file, len).into()
         }
         BodySpec::ChunkedFile(path) => {
-            let error = std::rc::Rc::new(std::cell::Cell::new(None));
+            let error = std::sync::Arc::new(std::sync::Mutex::new(None));
             let chunks = FileChunks {
                 file: open(path)?,
                 error: error.clone(),
@@ -238,7 +265,7 @@ fn send(conn: &mut Connection, args: &Args, method: Method) -> Result<Response, 
                 &args.headers,
                 ChunkedBodyIter::new(chunks),
             );
-            if let Some(e) = error.take() {
+            if let Some(e) = error.lock().unwrap_or_else(|p| p.into_inner()).take() {
                 return Err(Error::Io(io::Error::new(e.kind(), format!("{path}: {e}"))));
             }
             return r;

@@ -67,7 +67,7 @@
 //! - **Reverse proxy**: a server app returns a client [`Response`] as its
 //!   own (`degu_core::Response::from(response)`); the upstream body streams
 //!   through, chunk boundaries and extensions intact.
-//! - **TLS** through a [`Connector`] (degu-tls provides one).
+//! - **TLS** through a [`Wrapper`] (degu-tls provides one).
 //!
 //! ## A reverse proxy in a few lines
 //!
@@ -134,10 +134,12 @@
 //! ## Threads
 //!
 //! A [`Client`] is `Send + Sync`: share it, or clone it, across threads.
-//! A [`Connection`] and its response bodies share one socket through an
-//! `Rc` (so that a body can stream into another connection's request, as
-//! in a proxy, without locks): they stay on the thread that made them. Make
-//! one connection per thread.
+//! A [`Connection`] and its [`Response`]s are `Send`: a response body
+//! shares the socket with its connection through an `Arc` and a lock held
+//! for one read or one write (never waited for: one exchange uses a
+//! connection at a time), so a connection, or a body still being read,
+//! can move to another thread. A body can stream into another
+//! connection's request, as in a proxy.
 //!
 //! ## Errors
 //!
@@ -152,8 +154,9 @@ pub mod fetch;
 mod response;
 
 pub use client::{Client, DEFAULT_TIMEOUT, OnConnect};
-pub use connect::{Connector, PlainConnector, PlainStream, connect_plain};
+pub use connect::connect_plain;
 pub use connection::Connection;
+pub use degu_core::{PlainStream, Wrapper};
 pub use response::Response;
 
 pub use degu_core;

@@ -91,10 +91,6 @@ impl Response {
     }
 }
 
-/// Headers that concern one connection only, not passed on by a proxy;
-/// and `trailer`, which announces trailers a proxy does not pass on.
-const HOP_BY_HOP: [&str; 3] = ["connection", "keep-alive", "trailer"];
-
 impl From<Response> for degu_core::Response<'static> {
     /// The response as a server app's response (a reverse proxy): status,
     /// reason, headers and body unchanged, the body streamed from the
@@ -108,16 +104,15 @@ impl From<Response> for degu_core::Response<'static> {
     /// `transfer-encoding: chunked`; to an HTTP/1.0 client, raw until the
     /// connection closes); for 204 and 304, which have no body, they are
     /// dropped (for a response to HEAD they are kept, as HEAD allows). The
-    /// connection-scoped `connection` and `keep-alive` headers are
-    /// dropped, and so is `trailer`: trailers are not passed on (a chunked
-    /// body is sent on ending with an empty final chunk). An empty reason
+    /// hop-by-hop headers are dropped
+    /// ([`Headers::remove_hop_by_hop`]), `trailer` among them: trailers
+    /// are not passed on (a chunked body is sent on ending with an empty
+    /// final chunk). An empty reason
     /// phrase, which a Degu server does not send, becomes the status's
     /// usual one (`Unknown` for a status without one).
     fn from(r: Response) -> Self {
         let mut headers = r.headers;
-        for name in HOP_BY_HOP {
-            while headers.remove(name).is_some() {}
-        }
+        headers.remove_hop_by_hop();
         if r.body.is_none() && matches!(r.status, 204 | 304) {
             headers.remove("content-length");
             headers.remove("transfer-encoding");

@@ -1,4 +1,5 @@
-//! Addresses: one value decides the socket family (DESIGN.md §1).
+//! Addresses: one value decides the socket family, for a server and a
+//! client alike.
 //!
 //! | text | variant |
 //! |---|---|

@@ -79,6 +79,20 @@ pub fn has_token(list: &str, token: &str) -> bool {
         .any(|t| t.trim_matches([' ', '\t']).eq_ignore_ascii_case(token))
 }
 
+/// The headers that concern one connection only, which a proxy never
+/// passes on (RFC 9110 §7.6.1, with RFC 2616's `trailer` and the
+/// proxy-authentication pair): see [`Headers::remove_hop_by_hop`].
+pub const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "upgrade",
+];
+
 /// True for a value that starts or ends with a space or a tab (which a
 /// receiver strips): an outgoing value is sent as it will be read.
 fn padded(value: &[u8]) -> bool {
@@ -394,7 +408,7 @@ impl Headers {
     /// assert!(!h.has_token("upgrade", "close"));
     /// ```
     pub fn has_token(&self, name: &str, token: &str) -> bool {
-        self.get(name).is_some_and(|list| has_token(list, token))
+        self.get_all(name).any(|list| has_token(list, token))
     }
 
     /// True when `name` is present.
@@ -406,6 +420,31 @@ impl Headers {
     pub fn remove(&mut self, name: &str) -> Option<Cow<'static, str>> {
         let i = self.items.iter().position(|(n, _)| n == name)?;
         Some(self.items.remove(i).1)
+    }
+
+    /// Removes the headers a proxy must not pass on: those in
+    /// [`HOP_BY_HOP`], and those the `connection` header names (RFC 9110
+    /// §7.6.1). The framing headers stay: they describe the body, which
+    /// the proxy passes on as it came.
+    ///
+    /// ```
+    /// let mut h = degu_core::Headers::new();
+    /// h.insert("connection", "close, x-secret").unwrap();
+    /// h.insert("x-secret", "1").unwrap();
+    /// h.insert("keep-alive", "timeout=5").unwrap();
+    /// h.insert("accept", "*/*").unwrap();
+    /// h.remove_hop_by_hop();
+    /// assert_eq!(h.iter().collect::<Vec<_>>(), [("accept", "*/*")]);
+    /// ```
+    pub fn remove_hop_by_hop(&mut self) {
+        let named: Vec<String> = self
+            .get_all("connection")
+            .flat_map(|v| v.split(','))
+            .map(|t| t.trim_matches([' ', '\t']).to_ascii_lowercase())
+            .filter(|t| !t.is_empty() && t != "content-length" && t != "transfer-encoding")
+            .collect();
+        self.items
+            .retain(|(n, _)| !HOP_BY_HOP.contains(&&**n) && !named.iter().any(|t| t == n));
     }
 
     /// The pairs in order.

@@ -53,29 +53,34 @@
 //!   response's when asked for ([`ChunkedBody::allow_trailers`]: at most
 //!   100 lines, 32 KiB).
 //!
-//! ## Bodies and the shared connection
+//! ## Bodies and the connection
 //!
-//! See [`body`] for the body kinds and [`shared`] for how an input body and
-//! the response writer share one connection (plain or TLS) on one thread.
+//! See [`body`] for the body kinds, and [`conn`] for the connection
+//! protocol both a server and a client run: one [`Conn`] per connection,
+//! whose input bodies share its transport (plain or TLS) through a cell
+//! locked for one read or one write at a time, so a connection and its
+//! bodies are `Send`.
 
 pub mod address;
 pub mod body;
+pub mod conn;
 mod error;
 pub mod headers;
 mod message;
 pub mod parse;
 pub mod range;
 mod reader;
-pub mod shared;
+mod shared;
+mod stream;
 pub mod tables;
 mod write;
 
 pub use address::{Address, IPV4_ANY, IPV4_LOOPBACK, IPV6_ANY, IPV6_LOOPBACK, ScopeId};
 pub use body::{
-    Body, BodyIter, Chunk, ChunkHead, ChunkedBody, ChunkedBodyIter, CloseBody, ConnSource,
-    Extension, FileSource, Incoming, MAX_TRAILER_SECTION, MAX_TRAILERS, Outgoing, Plain, Source,
-    write_chunk,
+    Body, BodyIter, Chunk, ChunkHead, ChunkedBody, ChunkedBodyIter, CloseBody, Extension, Incoming,
+    MAX_TRAILER_SECTION, MAX_TRAILERS, Outgoing, Plain, Source, write_chunk,
 };
+pub use conn::{Conn, RequestHead, ResponseParts, UnreadBody, bodiless};
 pub use error::{Error, Result, Stall};
 pub use headers::{Headers, StaticHeader, check_header};
 pub use message::{Response, Transport, standard_reason};
@@ -87,6 +92,8 @@ pub use parse::{
 };
 pub use range::{ContentRange, MAX_LENGTH, Range};
 pub use reader::{BUFFER_SIZE, Reader};
+pub use stream::{ConnectionInfo, Credentials, PlainStream, Wrapper};
 pub use write::{
-    write_framing, write_request_preamble, write_response_head, write_response_preamble,
+    write_framing, write_request_head, write_request_preamble, write_response_head,
+    write_response_preamble,
 };

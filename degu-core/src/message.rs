@@ -2,15 +2,15 @@
 
 use std::borrow::Cow;
 use std::io::{Read, Write};
-use std::os::fd::RawFd;
+use std::os::fd::BorrowedFd;
 
 use crate::body::Outgoing;
 use crate::error::Result;
 use crate::headers::Headers;
 
-/// A whole response in one value, as an app returns it (DESIGN.md §4):
-/// status, reason, headers and body, so middleware can see and change
-/// everything in one place.
+/// A whole response in one value, as an app returns it: status, reason,
+/// headers and body, so middleware can see and change everything in one
+/// place.
 ///
 /// ```
 /// use degu_core::Response;
@@ -109,13 +109,20 @@ pub fn standard_reason(status: u16) -> Option<&'static str> {
 }
 
 /// A connection's byte stream: a plain socket, a TLS stream, or an
-/// in-memory pipe in tests.
-pub trait Transport: Read + Write {
+/// in-memory pipe in tests. `Send`, so a connection can move between
+/// threads.
+pub trait Transport: Read + Write + Send {
     /// The socket's descriptor when bytes written to it reach the peer
     /// unchanged (plain TCP or AF_UNIX), so a file body may be sent with
     /// `sendfile`; `None` for TLS and anything else.
-    fn plain_fd(&self) -> Option<RawFd> {
+    fn plain_fd(&self) -> Option<BorrowedFd<'_>> {
         None
+    }
+
+    /// What is known about the connection (TLS, the peer's certificates);
+    /// the default says: not TLS, nothing more.
+    fn info(&self) -> crate::stream::ConnectionInfo {
+        crate::stream::ConnectionInfo::default()
     }
 
     /// Ends this side's output, so the peer reads everything written and
@@ -129,8 +136,12 @@ pub trait Transport: Read + Write {
 }
 
 impl<T: Transport + ?Sized> Transport for Box<T> {
-    fn plain_fd(&self) -> Option<RawFd> {
+    fn plain_fd(&self) -> Option<BorrowedFd<'_>> {
         (**self).plain_fd()
+    }
+
+    fn info(&self) -> crate::stream::ConnectionInfo {
+        (**self).info()
     }
 
     fn shutdown_write(&mut self) -> std::io::Result<()> {

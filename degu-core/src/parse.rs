@@ -155,6 +155,10 @@ pub struct RawHeaders<'a> {
     /// Where the header lines past the first [`INLINE`] start (when
     /// there are more).
     rest: u16,
+    /// Bit [`name_hash`] of every name present (a request's; all bits for
+    /// a response, whose parse does not keep them): a name whose bit is
+    /// clear is absent, found so without a look at the lines.
+    seen: u64,
 }
 
 /// Strips the optional whitespace (spaces and tabs) that may start a
@@ -216,11 +220,21 @@ impl<'a> RawHeaders<'a> {
 
     /// The value of header `name` (lowercase); the first one when it is
     /// repeated (see [`get_all`](Self::get_all)).
+    #[inline]
     pub fn get(&self, name: &str) -> Option<&'a str> {
+        // A name absent from the hash filter is absent (the usual answer
+        // for `connection` or `expect`); then the lengths, which differ
+        // for most names and need no bytes compared.
+        if self.seen & 1u64 << name_hash(name.as_bytes()) == 0 {
+            return None;
+        }
         let inline = self
             .spans()
             .iter()
-            .find(|s| self.name_bytes(s) == name.as_bytes())
+            .find(|s| {
+                usize::from(s.colon - s.start) == name.len()
+                    && self.name_bytes(s) == name.as_bytes()
+            })
             .map(|s| self.value(s));
         if inline.is_some() || self.len as usize <= INLINE {
             return inline;
@@ -766,6 +780,8 @@ struct Scanned {
     count: usize,
     rest: usize,
     typed: Typed,
+    /// The names' hash bits (every bit when not kept).
+    seen: u64,
 }
 
 /// True for the optional whitespace around a header value.
@@ -922,7 +938,12 @@ fn scan_headers<const UNIQUE: bool>(
         (_, true) => return Err(Error::ContentLengthAndChunked),
         (n, false) => Framing::Length(n),
     };
-    Ok(Scanned { count, rest, typed })
+    Ok(Scanned {
+        count,
+        rest,
+        typed,
+        seen: if UNIQUE { seen } else { u64::MAX },
+    })
 }
 
 /// Where the line after the one that holds `buf[at]` starts.
@@ -1199,6 +1220,7 @@ pub fn parse_request_with(buf: &mut [u8], max_headers: usize) -> Result<RequestP
             spans,
             len: scanned.count as u16,
             rest: scanned.rest as u16,
+            seen: scanned.seen,
         },
         typed: scanned.typed,
     })
@@ -1305,6 +1327,7 @@ pub fn parse_response(buf: &mut [u8]) -> Result<ResponsePreamble<'_>> {
             spans,
             len: scanned.count as u16,
             rest: scanned.rest as u16,
+            seen: scanned.seen,
         },
         typed: scanned.typed,
     })

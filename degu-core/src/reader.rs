@@ -71,6 +71,12 @@ impl<R> Reader<R> {
         &self.buf[self.pos..self.end]
     }
 
+    /// The buffer's bytes `start..start + len`, as
+    /// [`read_preamble_span`](Self::read_preamble_span) gave them.
+    pub(crate) fn span_mut(&mut self, start: usize, len: usize) -> &mut [u8] {
+        &mut self.buf[start..start + len]
+    }
+
     /// Forgets `n` buffered bytes (at most [`buffered`](Self::buffered)'s length).
     pub fn consume(&mut self, n: usize) {
         self.pos = (self.pos + n).min(self.end);
@@ -105,13 +111,23 @@ impl<R: Read> Reader<R> {
     /// Reads and consumes one preamble, returned without its `\r\n\r\n`.
     /// `Ok(None)` when the stream ends cleanly before its first byte.
     pub fn read_preamble(&mut self) -> Result<Option<&mut [u8]>> {
+        Ok(match self.read_preamble_span()? {
+            Some((start, len)) => Some(self.span_mut(start, len)),
+            None => None,
+        })
+    }
+
+    /// As [`read_preamble`](Self::read_preamble), returning where the
+    /// preamble is in the buffer: it stays there, intact, until the next
+    /// read (see [`span_mut`](Self::span_mut)).
+    pub(crate) fn read_preamble_span(&mut self) -> Result<Option<(usize, usize)>> {
         let mut scanned = 0usize;
         loop {
             let avail = &self.buf[self.pos..self.end];
             if let Some(len) = find_end(avail, scanned) {
                 let start = self.pos;
                 self.pos += len + 4;
-                return Ok(Some(&mut self.buf[start..start + len]));
+                return Ok(Some((start, len)));
             }
             scanned = avail.len();
             if scanned >= MAX_PREAMBLE {
@@ -127,6 +143,15 @@ impl<R: Read> Reader<R> {
         }
     }
 
+    /// The response preamble's bytes (the end of the stream is an error
+    /// here: a response was expected).
+    pub(crate) fn read_response_preamble(&mut self) -> Result<&mut [u8]> {
+        match self.read_preamble()? {
+            None => Err(Error::UnexpectedEof("response preamble")),
+            Some(buf) => Ok(buf),
+        }
+    }
+
     /// Reads and parses a request preamble (`Ok(None)` at a clean end).
     pub fn read_request(&mut self) -> Result<Option<RequestPreamble<'_>>> {
         match self.read_preamble()? {
@@ -138,10 +163,7 @@ impl<R: Read> Reader<R> {
     /// Reads and parses a response preamble (the end of the stream is an
     /// error here: a response was expected).
     pub fn read_response(&mut self) -> Result<ResponsePreamble<'_>> {
-        match self.read_preamble()? {
-            None => Err(Error::UnexpectedEof("response preamble")),
-            Some(buf) => parse_response(buf),
-        }
+        parse_response(self.read_response_preamble()?)
     }
 
     /// Reads and consumes one line of at most `max` bytes including its

@@ -1,10 +1,11 @@
 //! The connection cell shared by input bodies and the response writer.
 //!
 //! A connection's transport (a plain socket or one TLS stream that both
-//! reads and writes) lives in one [`Shared`] cell, an `Rc` around a
-//! `RefCell<Reader<T>>`, on the connection's thread. An input body holds a [`BodySource`] clone
-//! and borrows the cell only for one read; the writer ([`SharedWriter`])
-//! borrows it only for one write. So an app can return its request body as
+//! reads and writes) lives in one [`Shared`] cell, an `Arc` around a
+//! `Mutex<Reader<T>>`, so a connection, its bodies and the responses that
+//! hold them are `Send`. An input body holds a [`BodySource`] clone and
+//! locks the cell only for one read; the writer ([`SharedWriter`]) only
+//! for one write: the lock is never contended in the normal course. So an app can return its request body as
 //! its response body (echo) or an upstream body (proxy): the server reads a
 //! piece, then writes it, never holding both borrows at once.
 //!
@@ -16,48 +17,63 @@
 //! body kept past its exchange can never read the next request's bytes.
 //! Starting a new body on a connection detaches the previous one too.
 
-use std::cell::{Cell, RefCell};
 use std::io::{self, Read, Write};
-use std::rc::Rc;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 use crate::body::Source;
 use crate::error::{Error, Result};
 use crate::reader::Reader;
 
-/// A connection's transport behind its read buffer, shared on one thread.
-pub type Shared<T> = Rc<SharedConn<T>>;
+/// A connection's transport behind its read buffer, shared by the
+/// connection and its current input body; `Send` and `Sync` when the
+/// transport is `Send`.
+pub(crate) type Shared<T> = Arc<SharedConn<T>>;
 
-/// The inside of a [`Shared`] cell: the buffered transport (reached
-/// through `Deref`, as a `RefCell<Reader<T>>`) and the progress of the
-/// connection's current input body. Keeping that progress here, rather
-/// than in a cell of its own, means an input body costs no allocation
-/// for its tracking.
-pub struct SharedConn<T> {
-    reader: RefCell<Reader<T>>,
+/// The inside of a [`Shared`] cell: the buffered transport, behind a lock
+/// that is only ever held for one read or one write (and so never waited
+/// for in the normal course: one exchange uses a connection at a time),
+/// and the progress of the connection's current input body. Keeping that
+/// progress here, rather than in a cell of its own, means an input body
+/// costs no allocation for its tracking.
+pub(crate) struct SharedConn<T> {
+    reader: Mutex<Reader<T>>,
     track: Track,
 }
 
-impl<T> std::ops::Deref for SharedConn<T> {
-    type Target = RefCell<Reader<T>>;
-    fn deref(&self) -> &RefCell<Reader<T>> {
-        &self.reader
+impl<T> SharedConn<T> {
+    /// The buffered transport, locked (a lock poisoned by a panic while
+    /// it was held still holds a usable reader: the connection's framing
+    /// is then decided by the body tracking, which fails such a body).
+    pub(crate) fn borrow_mut(&self) -> MutexGuard<'_, Reader<T>> {
+        self.reader.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The buffered transport, if no one else holds it right now.
+    pub(crate) fn try_borrow_mut(&self) -> Option<MutexGuard<'_, Reader<T>>> {
+        match self.reader.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
     }
 }
 
 /// Makes a new [`Shared`] cell around `transport`.
-pub fn shared<T>(transport: T) -> Shared<T> {
-    Rc::new(SharedConn {
-        reader: RefCell::new(Reader::new(transport)),
+pub(crate) fn shared<T>(transport: T) -> Shared<T> {
+    Arc::new(SharedConn {
+        reader: Mutex::new(Reader::new(transport)),
         track: Track {
-            body: Cell::new(0),
-            state: Cell::new(BodyState::Detached),
-            consumed: Cell::new(0),
+            body: AtomicU64::new(0),
+            state: AtomicU8::new(BodyState::Detached as u8),
+            consumed: AtomicU64::new(0),
         },
     })
 }
 
 /// Where an input body stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub enum BodyState {
     /// Not yet read to its end.
     Reading,
@@ -70,21 +86,34 @@ pub enum BodyState {
     Detached,
 }
 
+impl BodyState {
+    fn from_u8(v: u8) -> BodyState {
+        match v {
+            0 => BodyState::Reading,
+            1 => BodyState::Complete,
+            2 => BodyState::Failed,
+            _ => BodyState::Detached,
+        }
+    }
+}
+
 /// The current input body's progress. `body` numbers the bodies made on
 /// the connection; a source or tracker of an earlier body sees its body
-/// as detached.
+/// as detached. One exchange uses a connection at a time, so these are
+/// read and written without ordering (`Relaxed`): whatever hands a
+/// connection to another thread synchronizes.
 #[derive(Debug)]
 struct Track {
-    body: Cell<u64>,
-    state: Cell<BodyState>,
-    consumed: Cell<u64>,
+    body: AtomicU64,
+    state: AtomicU8,
+    consumed: AtomicU64,
 }
 
 impl Track {
     /// The state of body number `body`.
     fn state_of(&self, body: u64) -> BodyState {
-        if self.body.get() == body {
-            self.state.get()
+        if self.body.load(Ordering::Relaxed) == body {
+            BodyState::from_u8(self.state.load(Ordering::Relaxed))
         } else {
             BodyState::Detached
         }
@@ -95,18 +124,18 @@ impl Track {
     fn end(&self, body: u64, to: BodyState) -> BodyState {
         let s = self.state_of(body);
         if s == BodyState::Reading {
-            self.state.set(to);
+            self.state.store(to as u8, Ordering::Relaxed);
         }
         s
     }
 }
 
 /// A [`SharedConn`] of any transport, as a body tracker sees it.
-trait Tracked {
+trait Tracked: Send + Sync {
     fn track(&self) -> &Track;
 }
 
-impl<T> Tracked for SharedConn<T> {
+impl<T: Send> Tracked for SharedConn<T> {
     fn track(&self) -> &Track {
         &self.track
     }
@@ -114,8 +143,8 @@ impl<T> Tracked for SharedConn<T> {
 
 /// The transport's view of one input body's progress.
 #[derive(Clone)]
-pub struct BodyTracker {
-    conn: Rc<dyn Tracked>,
+pub(crate) struct BodyTracker {
+    conn: Arc<dyn Tracked>,
     body: u64,
 }
 
@@ -130,16 +159,16 @@ impl std::fmt::Debug for BodyTracker {
 
 impl BodyTracker {
     /// The body's state.
-    pub fn state(&self) -> BodyState {
+    pub(crate) fn state(&self) -> BodyState {
         self.conn.track().state_of(self.body)
     }
 
     /// Bytes the body has consumed from the connection so far (framing
     /// included for chunked bodies); 0 once a newer body started.
-    pub fn consumed(&self) -> u64 {
+    pub(crate) fn consumed(&self) -> u64 {
         let t = self.conn.track();
-        if t.body.get() == self.body {
-            t.consumed.get()
+        if t.body.load(Ordering::Relaxed) == self.body {
+            t.consumed.load(Ordering::Relaxed)
         } else {
             0
         }
@@ -147,37 +176,37 @@ impl BodyTracker {
 
     /// Ends the body's access to the connection (unless complete or failed,
     /// which stay as they are); returns the state before.
-    pub fn detach(&self) -> BodyState {
+    pub(crate) fn detach(&self) -> BodyState {
         self.conn.track().end(self.body, BodyState::Detached)
     }
 
     /// Marks the body failed (for example when the connection is closed).
-    pub fn fail(&self) {
+    pub(crate) fn fail(&self) {
         self.conn.track().end(self.body, BodyState::Failed);
     }
 }
 
 /// An input body's reading end: one borrow of the connection per read.
-pub struct BodySource<T> {
+pub(crate) struct BodySource<T> {
     conn: Shared<T>,
     body: u64,
 }
 
 /// A new body source on `conn` and its tracker. The connection's previous
 /// body, if any, is detached: its reads are refused from now on.
-pub fn body_source<T: 'static>(conn: &Shared<T>) -> (BodySource<T>, BodyTracker) {
+pub(crate) fn body_source<T: Send + 'static>(conn: &Shared<T>) -> (BodySource<T>, BodyTracker) {
     let t = &conn.track;
-    let body = t.body.get() + 1;
-    t.body.set(body);
-    t.state.set(BodyState::Reading);
-    t.consumed.set(0);
+    let body = t.body.load(Ordering::Relaxed) + 1;
+    t.body.store(body, Ordering::Relaxed);
+    t.state.store(BodyState::Reading as u8, Ordering::Relaxed);
+    t.consumed.store(0, Ordering::Relaxed);
     (
         BodySource {
-            conn: Rc::clone(conn),
+            conn: Arc::clone(conn),
             body,
         },
         BodyTracker {
-            conn: Rc::clone(conn) as Rc<dyn Tracked>,
+            conn: Arc::clone(conn) as Arc<dyn Tracked>,
             body,
         },
     )
@@ -195,7 +224,9 @@ impl<T> BodySource<T> {
     fn note<V>(&self, r: Result<V>, n: impl Fn(&V) -> usize) -> Result<V> {
         let t = &self.conn.track;
         match &r {
-            Ok(v) => t.consumed.set(t.consumed.get() + n(v) as u64),
+            Ok(v) => {
+                t.consumed.fetch_add(n(v) as u64, Ordering::Relaxed);
+            }
             Err(_) => {
                 t.end(self.body, BodyState::Failed);
             }
@@ -208,8 +239,8 @@ impl<T: Read> Read for BodySource<T> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.check()?;
         let r = match self.conn.try_borrow_mut() {
-            Ok(mut reader) => reader.read(buf).map_err(Error::from),
-            Err(_) => Err(Error::Invalid("connection is busy".into())),
+            Some(mut reader) => reader.read(buf).map_err(Error::from),
+            None => Err(Error::Invalid("connection is busy".into())),
         };
         self.note(r, |n| *n).map_err(io::Error::from)
     }
@@ -219,27 +250,43 @@ impl<T: Read> Source for BodySource<T> {
     fn read_line_into(&mut self, line: &mut Vec<u8>, max: usize) -> Result<()> {
         self.check()?;
         let r = match self.conn.try_borrow_mut() {
-            Ok(mut reader) => reader.read_line(max, "chunk line").map(|l| {
+            Some(mut reader) => reader.read_line(max, "chunk line").map(|l| {
                 line.clear();
                 line.extend_from_slice(l);
                 l.len() + 2
             }),
-            Err(_) => Err(Error::Invalid("connection is busy".into())),
+            None => Err(Error::Invalid("connection is busy".into())),
         };
         self.note(r, |n| *n).map(|_| ())
     }
+}
 
-    fn on_complete(&mut self) {
+impl<T> BodySource<T> {
+    /// The body has been read to its very end.
+    pub(crate) fn complete(&mut self) {
         self.conn.track.end(self.body, BodyState::Complete);
     }
 
-    fn on_error(&mut self) {
+    /// The body's framing broke: the connection must close.
+    pub(crate) fn fail(&mut self) {
         self.conn.track.end(self.body, BodyState::Failed);
     }
 }
 
+/// Another handle to the same body (tests read a completed body's source
+/// again).
+#[cfg(test)]
+impl<T> Clone for BodySource<T> {
+    fn clone(&self) -> Self {
+        BodySource {
+            conn: Arc::clone(&self.conn),
+            body: self.body,
+        }
+    }
+}
+
 /// Writes to a shared connection, one borrow per write.
-pub struct SharedWriter<T>(pub Shared<T>);
+pub(crate) struct SharedWriter<T>(pub Shared<T>);
 
 impl<T: Write> Write for SharedWriter<T> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -256,9 +303,9 @@ impl<T: Write> Write for SharedWriter<T> {
 }
 
 impl<T> SharedWriter<T> {
-    fn borrow(&self) -> io::Result<std::cell::RefMut<'_, Reader<T>>> {
+    fn borrow(&self) -> io::Result<MutexGuard<'_, Reader<T>>> {
         self.0
             .try_borrow_mut()
-            .map_err(|_| io::Error::other("connection is busy"))
+            .ok_or_else(|| io::Error::other("connection is busy"))
     }
 }

@@ -2,11 +2,12 @@
 
 use crate::error::{Error, Result, show};
 use crate::headers::Headers;
-use crate::parse::{Framing, MAX_PREAMBLE, Method, parse_uri};
+use crate::parse::{Framing, MAX_HEADERS, MAX_PREAMBLE, Method, parse_uri};
 use crate::tables::{self, all_in};
 
 /// Appends a request preamble (with its final `\r\n\r\n`) to `out`. The
-/// URI is checked against its tables, the headers were when inserted.
+/// URI is checked against its tables, the headers were when inserted; at
+/// most [`MAX_HEADERS`] of them.
 ///
 /// ```
 /// use degu_core::{write_request_preamble, Headers, Method};
@@ -22,15 +23,40 @@ pub fn write_request_preamble(
     uri: &str,
     headers: &Headers,
 ) -> Result<()> {
-    parse_uri(uri.as_bytes())?;
+    if headers.len() > MAX_HEADERS {
+        return Err(Error::TooManyHeaders(MAX_HEADERS));
+    }
     let start = out.len();
+    write_request_head(out, method, uri, headers)?;
+    out.extend_from_slice(b"\r\n");
+    check_size(out.len() - start)
+}
+
+/// Appends a request line and headers to `out`, without the blank line
+/// that ends the preamble (the caller may add header lines of its own,
+/// then ends it with `\r\n` and keeps it within [`MAX_PREAMBLE`] and
+/// [`MAX_HEADERS`]). The URI is checked as [`write_request_preamble`]
+/// checks it. This is what a Degu client sends.
+pub fn write_request_head(
+    out: &mut Vec<u8>,
+    method: Method,
+    uri: &str,
+    headers: &Headers,
+) -> Result<()> {
+    parse_uri(uri.as_bytes())?;
     out.extend_from_slice(method.as_str().as_bytes());
     out.push(b' ');
     out.extend_from_slice(uri.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\n");
-    headers.write_to(out)?;
+    headers.write_to(out)
+}
+
+/// Appends one `name: value\r\n` line (both checked by the caller).
+pub(crate) fn write_header_line(out: &mut Vec<u8>, name: &str, value: &str) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value.as_bytes());
     out.extend_from_slice(b"\r\n");
-    check_size(out.len() - start)
 }
 
 /// Appends a response preamble (with its final `\r\n\r\n`) to `out`. The
@@ -58,7 +84,8 @@ pub fn write_response_preamble(
 /// Appends a response's status line and headers to `out`, without the
 /// blank line that ends the preamble: the caller may add header lines of
 /// its own (say with [`write_framing`]), then ends it with `\r\n` and
-/// keeps it within [`MAX_PREAMBLE`] and [`MAX_HEADERS`](crate::MAX_HEADERS).
+/// keeps it within [`MAX_PREAMBLE`] and [`MAX_RESPONSE_HEADERS`](crate::MAX_RESPONSE_HEADERS).
+/// This is what a Degu server sends.
 /// Checked as [`write_response_preamble`] is.
 ///
 /// ```

@@ -1,8 +1,45 @@
-//! The demo server (see DEMO.md):
-//! `demo [--max-connections N] [--max-requests N] [--timeout SECS] ADDRESS`.
+//! The demo server: degu-server's demo app on a plain socket (TCP or
+//! AF_UNIX). Its command line, its output and its routes are a contract,
+//! kept as written here (options may be added, none changed); the
+//! `degu_server::demo` module docs give each route in detail.
 //!
-//! Prints the bound address as its first stdout line, logs to stderr, and
-//! shuts down gracefully on SIGINT or SIGTERM (exit code 0).
+//! ```text
+//! cargo run --release -p degu-server --example demo -- [--max-connections N] [--max-requests N] [--timeout SECS] ADDRESS
+//! ```
+//!
+//! - `--max-connections N` (default 50), `--max-requests N` per connection
+//!   (default 1000), `--timeout SECS` for every socket read and write
+//!   (default 30, fractions allowed).
+//! - `ADDRESS`: `127.0.0.1:8000`, `[::1]:8000`, `[fe80::1%eth0]:8000`,
+//!   `unix:/run/app.sock`, `unix:@name`, or `unix:@` for a name the kernel
+//!   picks; port 0 for a free port.
+//! - The first line on stdout is the bound address in that form, with the
+//!   real port or abstract name (`127.0.0.1:40505`, `unix:@00022`), and
+//!   stdout is flushed after it; nothing else goes to stdout. Logs go to
+//!   stderr (`DEGU_LOG=debug|info|warn|error|off`, default `info`).
+//! - It serves until SIGINT or SIGTERM, then shuts down gracefully (stops
+//!   accepting, closes idle connections, lets in-flight requests finish
+//!   for up to 10 s) and exits with code 0. A bad command line exits with
+//!   code 2 (the error and the usage on stderr), an address that cannot
+//!   be bound with code 1.
+//!
+//! Routes (every response self-delimiting; to an HTTP/1.0 client a body
+//! that would be chunked goes bare up to the close):
+//!
+//! - `GET /`, `HEAD /`: `200 OK`, `text/plain`, `hello, world`.
+//! - `PUT`, `POST` or `PATCH /echo`: `200 OK`, the request body sent back
+//!   as it came, streamed (a chunked body with its chunk boundaries and
+//!   extensions); no body: an empty one.
+//! - `GET /bytes/N`, `HEAD /bytes/N`: N bytes, byte i = `i % 251`; with a
+//!   `range`: `206` and `content-range`, or `416` past the end.
+//! - `GET /chunks/K/S`: chunked, K chunks of S bytes (byte j = `j % 251`),
+//!   chunk i with the extension `i=<i>`.
+//! - `GET /info`: JSON describing the request (`method`, `uri`, `mount`,
+//!   `path`, `query`, `headers`) and the `session` (`address`,
+//!   `credentials`, `requests`).
+//! - `/app/...`: the same routes, `app` shifted onto `mount`.
+//! - Any other path: `404`; a method a route does not take: `405` with
+//!   `allow`.
 
 use std::io::Write;
 

@@ -1,6 +1,9 @@
-//! RGI, the application interface (DESIGN.md §4).
+//! RGI, the application interface: an app is a function of the
+//! connection's session and the request that returns the whole response.
 
 use degu_core::Response;
+
+pub use degu_core::ConnectionInfo;
 
 use crate::request::Request;
 use crate::session::Session;
@@ -11,18 +14,6 @@ pub type AppError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What an app returns.
 pub type AppResult = Result<Response<'static>, AppError>;
-
-/// Facts about a new connection, given to [`App::on_connect`].
-#[derive(Clone, Debug, Default)]
-pub struct ConnectionInfo {
-    /// True over TLS.
-    pub tls: bool,
-    /// The peer's certificate chain (DER, leaf first) when it presented
-    /// one over TLS.
-    pub peer_certificates: Option<Vec<Vec<u8>>>,
-    /// The TLS server name the client asked for (SNI), if any.
-    pub server_name: Option<String>,
-}
 
 /// An application: called once per request with the connection's
 /// [`Session`] and the [`Request`], it returns the whole response.

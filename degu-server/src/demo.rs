@@ -1,19 +1,79 @@
-//! The app behind the demo programs (`examples/demo.rs` and degu-tls's
-//! `demo_tls`), the interop tests and the benchmarks. Its routes are a
-//! contract (the README's "The demo programs"):
+//! The demo: the app behind degu-server's `demo` example and degu-tls's
+//! `demo_tls` ([`app`]), and the command line the two programs share
+//! ([`parse_args`]). The interop tests, `cargo xtask soak` and the
+//! benchmarks serve it too.
+//!
+//! The programs are the first thing a new user runs, the target of the
+//! project's own interop tests, and the way to try Degu against real HTTP
+//! tools (curl, Python's http.client, nginx, `openssl s_client`, wrk). So
+//! their command lines, their output and the routes below are a contract:
+//! options may be added, none of this changes.
+//!
+//! # Command lines
+//!
+//! ```text
+//! cargo run --release -p degu-server --example demo -- [--max-connections N] [--max-requests N] [--timeout SECS] ADDRESS
+//! cargo run --release -p degu-tls --example demo_tls -- --cert FILE --key FILE (--client-ca FILE | --allow-unauthenticated-clients) [same options] ADDRESS
+//! ```
+//!
+//! - `--max-connections N`, `--max-requests N`: the server's limits
+//!   ([`ServerOptions`]: 50 and 1000 by default, at least 1).
+//! - `--timeout SECS`: the socket timeout for every read and write, in
+//!   seconds, fractions allowed (30 by default; more than zero).
+//! - `ADDRESS`: an [`Address`] in its text form, which decides the socket
+//!   family: `127.0.0.1:8000` (AF_INET); `[::1]:8000`, or with a scope id
+//!   by index or interface name `[fe80::1%2]:8000`, `[fe80::1%eth0]:8000`
+//!   (AF_INET6); `unix:/run/app.sock` (an AF_UNIX socket file, absolute
+//!   path); `unix:@name` (a Linux abstract name); `unix:@` (an abstract
+//!   name the kernel picks). Port 0 asks the kernel for a free port. A DNS
+//!   name is refused: a server binds an address, not a name.
+//! - `demo_tls` only: `--cert FILE` and `--key FILE`, the server's
+//!   certificate chain (leaf first) and key, in PEM; then exactly one of
+//!   `--client-ca FILE` (a PEM file of CAs: clients must present a
+//!   certificate issued by one) and `--allow-unauthenticated-clients`
+//!   (clients without a certificate are served; logged as a warning).
+//!   TLS 1.3 only (see degu-tls).
+//!
+//! # What the programs do
+//!
+//! - The **first line on stdout** is the bound address in the same text
+//!   form, with the real port or abstract name (`127.0.0.1:40505`,
+//!   `[::1]:40505`, `unix:@00022`), and stdout is flushed right after it,
+//!   so a parent process can read the line and connect. Nothing else goes
+//!   to stdout.
+//! - Logs go to stderr ([`init_stderr_logger`]): one line when a
+//!   connection starts (`+ ADDR New connection`) and one when it ends
+//!   (`- ADDR Handled N requests: REASON`); `DEGU_LOG` sets the level
+//!   (`debug`, `info`, `warn`, `error`, `off`; `info` by default).
+//! - They serve until SIGINT or SIGTERM, then shut down gracefully (see
+//!   [`ServerHandle::shutdown`](crate::ServerHandle::shutdown): stop
+//!   accepting, close idle connections at once, let in-flight requests
+//!   finish for up to the 10 s `shutdown_timeout`) and **exit with code
+//!   0**.
+//! - A bad command line (an unknown option, a bad value, a missing or
+//!   unparsable ADDRESS, for `demo_tls` a TLS configuration that does not
+//!   load) exits with code 2, the error and the usage on stderr; an
+//!   address that cannot be bound exits with code 1.
+//!
+//! # Routes
 //!
 //! | request | response |
 //! |---|---|
-//! | `GET /`, `HEAD /` | `200`, `text/plain`, `hello, world` |
-//! | `PUT /echo`, `POST /echo`, `PATCH /echo` | `200`, the request body as it came (chunked stays chunked, boundaries and extensions kept), streamed |
-//! | `GET /bytes/N`, `HEAD /bytes/N` | `200`, N bytes, byte i = `i % 251`; with `range`: `206` + `content-range`, past the end: `416` |
-//! | `GET /chunks/K/S` | `200`, chunked: K chunks of S bytes, chunk i with extension `i=<i>` |
-//! | `GET /info` | `200`, JSON describing the request and session |
-//! | `/app/...` | the same, with `app` shifted onto `mount` |
-//! | anything else | `404`; a method a route does not take: `405` with `allow` |
+//! | `GET /`, `HEAD /` | `200 OK`, `content-type: text/plain`, `content-length: 12`, body `hello, world` (HEAD: the same headers, no body) |
+//! | `PUT /echo`, `POST /echo`, `PATCH /echo` | `200 OK` with the request body sent back as it came, streamed as it is read (never buffered whole): a content-length body with the same length and bytes; a chunked body chunked, with the same chunk boundaries and the same chunk extensions, chunk by chunk; no body: an empty body (`content-length: 0`) |
+//! | `GET /bytes/N`, `HEAD /bytes/N` | `200 OK`, `content-type: application/octet-stream`, N bytes where byte i is `i % 251`, made as they are sent (N is 1 to 16 digits: many GiB cost no memory); with a `range` header: `206 Partial Content` with `content-range`; a range that selects nothing (it starts at or past the end): `416 Range Not Satisfiable` with `content-range: bytes */N`; a `range` that does not parse, or asks for several ranges, is ignored (`200`, the whole body). HEAD: the same headers, no body |
+//! | `GET /chunks/K/S` | `200 OK`, chunked: K chunks of S bytes each (byte j of every chunk is `j % 251`), chunk i (from 0) carrying the extension `i=<i>`, then the final empty chunk; made as it is sent, so no chunk is ever held whole. S is 1 to 16 MiB (otherwise `400 Bad Request`) |
+//! | `GET /info` (any query) | `200 OK`, `content-type: application/json`, an object with `method`, `uri` (the request target as sent), `mount` and `path` (decoded path components: `/app/a%20b` has mount `["app"]` and path `["a b"]`), `query` (`null` when the URI has no `?`), `headers` (the request headers, names lowercased, values as strings), and `session`: `address` (the peer, as text), `credentials` (`[pid, uid, gid]` over AF_UNIX, otherwise `null`), `requests` (requests handled on this connection before this one) |
+//! | `/app/...` | the routes above with `app` shifted onto `mount` first (the routing-middleware demo): `/app` is `/`, `/app/info` is `/info`; `/app/` is the path `[""]`, so `404` |
+//! | any other path | `404 Not Found` (so is a `/bytes/N` or `/chunks/K/S` whose numbers are not 1 to 16 digits without a leading zero) |
+//! | a method a route does not take | `405 Method Not Allowed` with `allow` (`HEAD /info`, `HEAD /chunks/K/S` too) |
 //!
-//! To an HTTP/1.0 request, a chunked body goes unframed, delimited by the
-//! end of the connection (the server's rule for every app).
+//! Every response is self-delimiting (`content-length` or chunked), so
+//! standard clients never wait for the connection to close. An HTTP/1.0
+//! request gets a body it can read: `content-length`, or (for a body that
+//! would be chunked) the bare bytes up to the close of the connection,
+//! never chunked; that is the server's rule for every app, not the
+//! demo's.
 
 use std::io::{self, Read, Write};
 use std::time::Duration;
@@ -319,15 +379,15 @@ pub fn parse_args(
         match arg.as_str() {
             "--max-connections" => {
                 let v = value(&arg)?;
-                opts = opts.max_connections(
+                opts = opts.with_max_connections(
                     v.parse()
                         .map_err(|_| format!("bad --max-connections {v:?}"))?,
                 );
             }
             "--max-requests" => {
                 let v = value(&arg)?;
-                opts =
-                    opts.max_requests(v.parse().map_err(|_| format!("bad --max-requests {v:?}"))?);
+                opts = opts
+                    .with_max_requests(v.parse().map_err(|_| format!("bad --max-requests {v:?}"))?);
             }
             "--timeout" => {
                 let v = value(&arg)?;
@@ -335,7 +395,7 @@ pub fn parse_args(
                 if !(secs.is_finite() && secs > 0.0) {
                     return Err(format!("bad --timeout {v:?}"));
                 }
-                opts = opts.timeout(Some(Duration::from_secs_f64(secs)));
+                opts = opts.with_timeout(Some(Duration::from_secs_f64(secs)));
             }
             a if a.starts_with("--") => {
                 if !extra(a, &mut args)? {

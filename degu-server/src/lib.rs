@@ -70,11 +70,11 @@ pub use degu_core::{
     self, Address, Body, BodyIter, Chunk, ChunkedBody, ChunkedBodyIter, ContentRange, Error,
     Headers, Incoming, Method, Outgoing, Range, Response, Result, StaticHeader,
 };
+pub use degu_core::{Credentials, PlainStream, Wrapper};
 pub use options::ServerOptions;
 pub use request::Request;
-pub use server::{Server, ServerHandle, Wrapper};
-pub use session::{Credentials, Session, Store};
-pub use socket::PlainStream;
+pub use server::{Server, ServerHandle};
+pub use session::{Session, Store};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

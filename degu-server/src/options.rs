@@ -9,11 +9,11 @@ use degu_core::{Error, Result};
 /// ```
 /// use std::time::Duration;
 /// let opts = degu_server::ServerOptions::default()
-///     .max_connections(10)
-///     .timeout(Some(Duration::from_secs(5)));
-/// assert_eq!(opts.get_max_connections(), 10);
-/// assert_eq!(opts.get_max_requests(), 1000);
-/// assert!(degu_server::ServerOptions::default().max_requests(0).validate().is_err());
+///     .with_max_connections(10)
+///     .with_timeout(Some(Duration::from_secs(5)));
+/// assert_eq!(opts.max_connections(), 10);
+/// assert_eq!(opts.max_requests(), 1000);
+/// assert!(degu_server::ServerOptions::default().with_max_requests(0).validate().is_err());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerOptions {
@@ -41,13 +41,13 @@ impl Default for ServerOptions {
 impl ServerOptions {
     /// Most connections served at once (default 50); past it a new
     /// connection is closed without being served.
-    pub fn max_connections(mut self, n: usize) -> Self {
+    pub fn with_max_connections(mut self, n: usize) -> Self {
         self.max_connections = n;
         self
     }
 
     /// Most requests on one connection before it is closed (default 1000).
-    pub fn max_requests(mut self, n: u64) -> Self {
+    pub fn with_max_requests(mut self, n: u64) -> Self {
         self.max_requests = n;
         self
     }
@@ -55,14 +55,14 @@ impl ServerOptions {
     /// Socket read and write timeout (default 30 s; `None`: wait forever,
     /// not recommended facing untrusted peers). An idle keep-alive
     /// connection or a slow peer is cut off after it.
-    pub fn timeout(mut self, t: Option<Duration>) -> Self {
+    pub fn with_timeout(mut self, t: Option<Duration>) -> Self {
         self.timeout = t;
         self
     }
 
     /// How long [`shutdown`](crate::ServerHandle::shutdown) lets in-flight
     /// requests run before it closes their connections (default 10 s).
-    pub fn shutdown_timeout(mut self, t: Duration) -> Self {
+    pub fn with_shutdown_timeout(mut self, t: Duration) -> Self {
         self.shutdown_timeout = t;
         self
     }
@@ -81,45 +81,45 @@ impl ServerOptions {
     /// quiet for a second, or this much time has passed in all. A
     /// lingering connection holds its slot, but gives it up at once when
     /// a new connection needs it.
-    pub fn linger(mut self, t: Duration) -> Self {
+    pub fn with_linger(mut self, t: Duration) -> Self {
         self.linger = t;
         self
     }
 
     /// Most headers a request may have (default 64, at most 100); a
     /// request with more is answered `431 Request Header Fields Too Large`.
-    pub fn max_headers(mut self, n: usize) -> Self {
+    pub fn with_max_headers(mut self, n: usize) -> Self {
         self.max_headers = n;
         self
     }
 
     /// The max_connections setting.
-    pub fn get_max_connections(&self) -> usize {
+    pub fn max_connections(&self) -> usize {
         self.max_connections
     }
 
     /// The max_requests setting.
-    pub fn get_max_requests(&self) -> u64 {
+    pub fn max_requests(&self) -> u64 {
         self.max_requests
     }
 
     /// The timeout setting.
-    pub fn get_timeout(&self) -> Option<Duration> {
+    pub fn timeout(&self) -> Option<Duration> {
         self.timeout
     }
 
     /// The shutdown_timeout setting.
-    pub fn get_shutdown_timeout(&self) -> Duration {
+    pub fn shutdown_timeout(&self) -> Duration {
         self.shutdown_timeout
     }
 
     /// The max_headers setting.
-    pub fn get_max_headers(&self) -> usize {
+    pub fn max_headers(&self) -> usize {
         self.max_headers
     }
 
     /// The linger setting.
-    pub fn get_linger(&self) -> Duration {
+    pub fn linger(&self) -> Duration {
         self.linger
     }
 

@@ -5,15 +5,12 @@
 use std::borrow::Cow;
 
 use degu_client::{Client, Connection};
-use degu_core::{Error, Headers, Outgoing, Response};
+use degu_core::{Error, Outgoing, Response};
 use log::warn;
 
 use crate::app::{App, AppResult};
 use crate::request::Request;
 use crate::session::Session;
-
-/// Headers about one connection only, never forwarded.
-const HOP_BY_HOP: [&str; 4] = ["connection", "keep-alive", "expect", "te"];
 
 /// Forwards each request to an upstream server and returns its response as
 /// it is: the body streams through unbuffered, a chunked body chunk by
@@ -27,7 +24,9 @@ const HOP_BY_HOP: [&str; 4] = ["connection", "keep-alive", "expect", "te"];
 /// closes the downstream connection (never a half-forwarded response).
 ///
 /// The request goes upstream with `build_proxy_uri()` (the path left after
-/// routing, and the query), its method, headers (less hop-by-hop ones)
+/// routing, and the query), its method, headers (less hop-by-hop ones,
+/// see [`Headers::remove_hop_by_hop`](degu_core::Headers::remove_hop_by_hop),
+/// and `expect`)
 /// and body.
 ///
 /// A composed app: a router with static files, a proxied API and a
@@ -109,12 +108,10 @@ fn gone_before_response(e: &Error) -> bool {
 impl App for ProxyApp {
     fn call(&self, session: &mut Session, request: &mut Request) -> AppResult {
         let uri = request.build_proxy_uri();
-        let mut headers = Headers::new();
-        for (n, v) in std::mem::take(&mut request.headers) {
-            if !HOP_BY_HOP.contains(&&*n) {
-                headers.insert(n, v)?;
-            }
-        }
+        let mut headers = std::mem::take(&mut request.headers);
+        headers.remove_hop_by_hop();
+        // The server answered any `expect: 100-continue` already.
+        headers.remove("expect");
         let method = request.method;
         let body: Outgoing<'static> = request.body.take().into();
         let replay: Option<Vec<u8>> = match &body {

@@ -9,23 +9,15 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use degu_core::{Address, Error, Result, Transport};
+use degu_core::{Address, Error, PlainStream, Result, Transport, Wrapper};
 use log::{info, warn};
 use socket2::Socket;
 
-use crate::app::{App, ConnectionInfo};
+use crate::app::App;
 use crate::conn::{ConnCtx, serve, state};
 use crate::options::ServerOptions;
 use crate::session::Session;
-use crate::socket::{PlainStream, from_sock_addr, listen};
-
-/// Turns an accepted plain stream into the transport a connection runs
-/// on; degu-tls uses it for the TLS handshake. It runs on the
-/// connection's own thread, after the connection was counted.
-pub trait Wrapper: Send + Sync + 'static {
-    /// Wraps `stream`; an error closes the connection unserved.
-    fn wrap(&self, stream: PlainStream) -> Result<(Box<dyn Transport>, ConnectionInfo)>;
-}
+use crate::socket::{from_sock_addr, listen};
 
 struct Slot {
     sock: PlainStream,
@@ -144,7 +136,7 @@ impl Server {
         });
         let listener = self.sock.try_clone()?;
         let address = self.address.clone();
-        let shutdown_timeout = self.options.get_shutdown_timeout();
+        let shutdown_timeout = self.options.shutdown_timeout();
         let inner2 = Arc::clone(&inner);
         let thread = thread::Builder::new()
             .name("degu-accept".into())
@@ -194,14 +186,19 @@ impl Server {
                         .unwrap_or_else(|| std::net::SocketAddr::from(([0, 0, 0, 0], 0))),
                 )
             };
-            self.start_connection(inner, PlainStream::from_socket(sock, unix), peer);
+            let stream = if unix {
+                PlainStream::Unix(sock.into())
+            } else {
+                PlainStream::Tcp(sock.into())
+            };
+            self.start_connection(inner, stream, peer);
         }
     }
 
     fn start_connection(&self, inner: &Arc<Inner>, stream: PlainStream, peer: Address) {
         let mut conns = inner.lock();
         conns.threads.retain(|t| !t.is_finished());
-        if conns.slots.len() >= self.options.get_max_connections() && !evict_lingering(&mut conns) {
+        if conns.slots.len() >= self.options.max_connections() && !evict_lingering(&mut conns) {
             warn!("{peer} refused: already {} connections", conns.slots.len());
             let _ = stream.shutdown(Shutdown::Both);
             return;
@@ -216,7 +213,7 @@ impl Server {
         if let PlainStream::Tcp(s) = &stream {
             let _ = s.set_nodelay(true);
         }
-        if let Err(e) = stream.set_timeout(self.options.get_timeout()) {
+        if let Err(e) = stream.set_timeout(self.options.timeout()) {
             warn!("{peer} refused: {e}");
             return;
         }
@@ -300,21 +297,19 @@ fn run_connection(
         }
     };
     let credentials = stream.credentials();
-    let wrapped = match wrapper {
-        None => Ok((
-            Box::new(stream) as Box<dyn Transport>,
-            ConnectionInfo::default(),
-        )),
-        Some(w) => w.wrap(stream),
+    let transport = match wrapper {
+        None => Ok(Box::new(stream) as Box<dyn Transport>),
+        Some(w) => w.wrap(stream, &peer),
     };
-    let (transport, info) = match wrapped {
-        Ok(pair) => pair,
+    let transport = match transport {
+        Ok(t) => t,
         Err(e) => {
             info!("- {peer} Handled 0 requests: {e}");
             return;
         }
     };
-    let max_requests = options.get_max_requests();
+    let info = transport.info();
+    let max_requests = options.max_requests();
     let mut session = Session::new(peer, credentials, max_requests);
     let ctx = ConnCtx {
         app,
@@ -322,8 +317,8 @@ fn run_connection(
         stop: &inner.stop,
         state: conn_state,
         sock: Some(&sock),
-        linger: options.get_linger(),
-        max_headers: options.get_max_headers(),
+        linger: options.linger(),
+        max_headers: options.max_headers(),
     };
     let reason = serve(transport, &info, &mut session, &ctx);
     info!(

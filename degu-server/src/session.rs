@@ -3,9 +3,7 @@
 use std::any::Any;
 use std::collections::HashMap;
 
-use degu_core::Address;
-
-pub use crate::socket::Credentials;
+use degu_core::{Address, Credentials};
 
 /// One connection's state: who the peer is, how many requests it has made,
 /// and a store that lives as long as the connection.
@@ -63,12 +61,12 @@ impl Session {
 /// ```
 #[derive(Default)]
 pub struct Store {
-    items: HashMap<String, Box<dyn Any>>,
+    items: HashMap<String, Box<dyn Any + Send>>,
 }
 
 impl Store {
     /// Stores `value` under `key`, replacing any previous value.
-    pub fn insert<T: Any>(&mut self, key: impl Into<String>, value: T) {
+    pub fn insert<T: Any + Send>(&mut self, key: impl Into<String>, value: T) {
         self.items.insert(key.into(), Box::new(value));
     }
 

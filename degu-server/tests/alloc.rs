@@ -9,6 +9,11 @@
 //! Checked with a counting global allocator (dhat, in testing mode), so
 //! this is its own test binary.
 
+#![allow(
+    unreachable_pub,
+    reason = "a test or bench binary: `pub` marks what its modules share"
+)]
+
 use std::io::{self, Cursor, Read, Write};
 
 use degu_server::{CloseReason, ConnectionInfo, Session, serve_transport};

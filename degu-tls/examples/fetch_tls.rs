@@ -1,12 +1,32 @@
-//! fetch over TLS (see DEMO.md):
-//! `fetch_tls --ca FILE [--cert FILE --key FILE] [--no-check-hostname]
-//! [--ssl-host NAME] [fetch's options] ADDRESS URI`.
+//! fetch over TLS: degu-client's `fetch` (its command line, output and
+//! exit codes, given in full in the `degu_client::fetch` module docs) over
+//! a connection made by degu-tls's `SslClient`. Its command line and
+//! output are a contract, kept as written here (options may be added,
+//! none changed).
 //!
-//! The same command line and output as `fetch` (`degu_client::fetch`),
-//! over a TLS connection made with degu-tls.
+//! ```text
+//! cargo run --release -p degu-tls --example fetch_tls -- --ca FILE [--cert FILE --key FILE] [--no-check-hostname] [--ssl-host NAME] [-X METHOD] [-H 'name: value']... [--data @FILE | --data TEXT | --chunked @FILE] [--range START-STOP] [--repeat N] ADDRESS URI
+//! ```
+//!
+//! - `--ca FILE` (required): a PEM file of the CAs the server's
+//!   certificate must chain to.
+//! - `--cert FILE --key FILE`: a client certificate chain and its key
+//!   (PEM), presented to a server that asks for one; give both or neither.
+//! - `--no-check-hostname`: verify the server's chain against `--ca`, but
+//!   not the name in it (the peer-to-peer case).
+//! - `--ssl-host NAME`: the server name sent (SNI) and checked; by default
+//!   the host of ADDRESS (its IP address or DNS name). A `unix:` address
+//!   has none, so it needs `--ssl-host`.
+//! - Every other option, ADDRESS and URI as for `fetch`. The output is
+//!   `fetch`'s: the status line, the headers as `name: value`, a blank
+//!   line, the body, on stdout.
+//! - Exit code 0 for any HTTP status; 1 with a one-line error on stderr
+//!   for a connection error (a failed handshake, a refused certificate
+//!   among them) or a protocol error; 2 for a bad command line or a TLS
+//!   configuration that does not load (no `--ca`, an unreadable file,
+//!   `--cert` without `--key`).
 
 use std::cell::RefCell;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use degu_client::fetch;
@@ -32,19 +52,26 @@ fn main() -> ExitCode {
                 .ok_or_else(|| format!("{opt} needs a value"))
         };
         let mut c = config.borrow_mut();
-        match opt {
-            "--ca" => c.ca_file = Some(PathBuf::from(value()?)),
-            "--cert" => c.cert_file = Some(PathBuf::from(value()?)),
-            "--key" => c.key_file = Some(PathBuf::from(value()?)),
-            "--no-check-hostname" => c.check_hostname = false,
-            "--ssl-host" => *ssl_host.borrow_mut() = Some(value()?),
-            _ => return Ok(false),
-        }
+        let old = std::mem::take(&mut *c);
+        *c = match opt {
+            "--ca" => old.with_ca_file(value()?),
+            "--cert" => old.with_cert_file(value()?),
+            "--key" => old.with_key_file(value()?),
+            "--no-check-hostname" => old.with_check_hostname(false),
+            "--ssl-host" => {
+                *ssl_host.borrow_mut() = Some(value()?);
+                old
+            }
+            _ => {
+                *c = old;
+                return Ok(false);
+            }
+        };
         Ok(true)
     };
     let mut make = |address| {
         let c = config.borrow();
-        if c.ca_file.is_none() {
+        if c.ca_file().is_none() {
             return Err("--ca FILE is required".to_string());
         }
         let tls = c.build().map_err(|e| e.to_string())?;

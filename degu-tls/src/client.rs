@@ -1,10 +1,10 @@
 //! The TLS client: a [`degu_client::Client`] whose connections run over
 //! rustls.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use degu_client::{Client, Connector, PlainStream};
+use degu_client::{Client, PlainStream, Wrapper};
 use degu_core::{Address, Result, Transport};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -20,30 +20,28 @@ use crate::stream::TlsStream;
 ///
 /// ```no_run
 /// use degu_tls::SslClientConfig;
-/// let config = SslClientConfig {
-///     ca_file: Some("ca.pem".into()),
-///     cert_file: Some("client.pem".into()),
-///     key_file: Some("client.key".into()),
-///     ..Default::default()
-/// }
-/// .build()?;
+/// let config = SslClientConfig::default()
+///     .with_ca_file("ca.pem")
+///     .with_cert_file("client.pem")
+///     .with_key_file("client.key")
+///     .build()?;
 /// # Ok::<(), degu_tls::TlsError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct SslClientConfig {
     /// A PEM file of CAs to trust; with `ca_path` unset too, the bundled
     /// web roots (webpki-roots) are used.
-    pub ca_file: Option<PathBuf>,
+    ca_file: Option<PathBuf>,
     /// A directory of CA PEM files to trust.
-    pub ca_path: Option<PathBuf>,
+    ca_path: Option<PathBuf>,
     /// Check that the server's certificate names the host (default true).
     /// False is the peer-to-peer case: the chain is still verified against
     /// the given CA (and refused without one), the name is not.
-    pub check_hostname: bool,
+    check_hostname: bool,
     /// The client certificate chain (PEM), to authenticate to the server.
-    pub cert_file: Option<PathBuf>,
+    cert_file: Option<PathBuf>,
     /// The client certificate's key (PEM).
-    pub key_file: Option<PathBuf>,
+    key_file: Option<PathBuf>,
 }
 
 impl Default for SslClientConfig {
@@ -59,6 +57,61 @@ impl Default for SslClientConfig {
 }
 
 impl SslClientConfig {
+    /// Trusts the CAs of this PEM file (instead of the bundled web roots).
+    pub fn with_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+
+    /// The `ca_file` setting.
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.ca_file.as_deref()
+    }
+
+    /// Trusts the CAs of the PEM files in this directory (instead of the bundled web roots).
+    pub fn with_ca_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_path = Some(path.into());
+        self
+    }
+
+    /// The `ca_path` setting.
+    pub fn ca_path(&self) -> Option<&Path> {
+        self.ca_path.as_deref()
+    }
+
+    /// Checks that the server's certificate names the host (default true).
+    pub fn with_check_hostname(mut self, on: bool) -> Self {
+        self.check_hostname = on;
+        self
+    }
+
+    /// The `check_hostname` setting.
+    pub fn check_hostname(&self) -> bool {
+        self.check_hostname
+    }
+
+    /// Sets the client certificate chain (PEM), to authenticate to the server.
+    pub fn with_cert_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.cert_file = Some(path.into());
+        self
+    }
+
+    /// The `cert_file` setting.
+    pub fn cert_file(&self) -> Option<&Path> {
+        self.cert_file.as_deref()
+    }
+
+    /// Sets the client certificate's key (PEM).
+    pub fn with_key_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.key_file = Some(path.into());
+        self
+    }
+
+    /// The `key_file` setting.
+    pub fn key_file(&self) -> Option<&Path> {
+        self.key_file.as_deref()
+    }
+
     /// Builds the rustls configuration; misconfigurations are errors here.
     pub fn build(&self) -> std::result::Result<Arc<ClientConfig>, TlsError> {
         let pinned = self.ca_file.is_some() || self.ca_path.is_some();
@@ -156,13 +209,13 @@ impl ServerCertVerifier for ChainOnly {
 }
 
 /// Wraps each new client connection in TLS.
-struct TlsConnector {
+struct TlsWrapper {
     config: Arc<ClientConfig>,
     ssl_host: Option<String>,
 }
 
-impl Connector for TlsConnector {
-    fn connect(&self, stream: PlainStream, address: &Address) -> Result<Box<dyn Transport>> {
+impl Wrapper for TlsWrapper {
+    fn wrap(&self, stream: PlainStream, address: &Address) -> Result<Box<dyn Transport>> {
         let name = match self.ssl_host.clone().or_else(|| address.host()) {
             Some(n) => n,
             None => {
@@ -203,6 +256,6 @@ impl SslClient {
         address: Address,
         ssl_host: Option<String>,
     ) -> Client {
-        Client::with_connector(address, Arc::new(TlsConnector { config, ssl_host }))
+        Client::with_wrapper(address, Arc::new(TlsWrapper { config, ssl_host }))
     }
 }

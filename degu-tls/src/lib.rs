@@ -1,6 +1,6 @@
 //! # degu-tls
 //!
-//! Degu over TLS, safe and opinionated (DESIGN.md §8), with rustls:
+//! Degu over TLS, safe and opinionated, with rustls:
 //! [`SslServer`] and [`SslClient`] give the plain server's and client's
 //! API (same app trait, same `Connection`) over TLS 1.3, with client
 //! certificates required by default.

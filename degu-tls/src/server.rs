@@ -1,11 +1,11 @@
 //! The TLS server: a [`degu_server::Server`] whose connections run over
 //! rustls.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use degu_core::{Address, Result, Transport};
-use degu_server::{App, ConnectionInfo, PlainStream, Server, ServerOptions, Wrapper};
+use degu_server::{App, PlainStream, Server, ServerOptions, Wrapper};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig, ServerConnection};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -19,32 +19,94 @@ use crate::stream::TlsStream;
 ///
 /// ```no_run
 /// use degu_tls::SslServerConfig;
-/// let config = SslServerConfig {
-///     cert_file: "server.pem".into(),
-///     key_file: "server.key".into(),
-///     ca_file: Some("clients-ca.pem".into()),
-///     ..Default::default()
-/// }
-/// .build()?;
+/// let config = SslServerConfig::new("server.pem", "server.key")
+///     .with_ca_file("clients-ca.pem")
+///     .build()?;
 /// # Ok::<(), degu_tls::TlsError>(())
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct SslServerConfig {
     /// The server's certificate chain (PEM, leaf first).
-    pub cert_file: PathBuf,
+    cert_file: PathBuf,
     /// The server's private key (PEM).
-    pub key_file: PathBuf,
+    key_file: PathBuf,
     /// A PEM file of CAs whose client certificates are accepted.
-    pub ca_file: Option<PathBuf>,
+    ca_file: Option<PathBuf>,
     /// A directory of such PEM files.
-    pub ca_path: Option<PathBuf>,
+    ca_path: Option<PathBuf>,
     /// Accept clients without a certificate. Off by default; turning it on
     /// logs a warning when the config is built. Refused together with a
     /// client CA (which would be silently unused otherwise).
-    pub allow_unauthenticated_clients: bool,
+    allow_unauthenticated_clients: bool,
 }
 
 impl SslServerConfig {
+    /// A configuration with the server's certificate chain and key (PEM
+    /// files); add a client CA or allow unauthenticated clients.
+    pub fn new(cert_file: impl Into<PathBuf>, key_file: impl Into<PathBuf>) -> Self {
+        SslServerConfig {
+            cert_file: cert_file.into(),
+            key_file: key_file.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Sets the server's certificate chain (PEM, leaf first).
+    pub fn with_cert_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.cert_file = path.into();
+        self
+    }
+
+    /// The `cert_file` setting.
+    pub fn cert_file(&self) -> &Path {
+        &self.cert_file
+    }
+
+    /// Sets the server's private key (PEM).
+    pub fn with_key_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.key_file = path.into();
+        self
+    }
+
+    /// The `key_file` setting.
+    pub fn key_file(&self) -> &Path {
+        &self.key_file
+    }
+
+    /// Accepts client certificates issued by the CAs of this PEM file.
+    pub fn with_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+
+    /// The `ca_file` setting.
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.ca_file.as_deref()
+    }
+
+    /// Accepts client certificates issued by the CAs of the PEM files in this directory.
+    pub fn with_ca_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_path = Some(path.into());
+        self
+    }
+
+    /// The `ca_path` setting.
+    pub fn ca_path(&self) -> Option<&Path> {
+        self.ca_path.as_deref()
+    }
+
+    /// Accepts clients without a certificate (off by default; turning it on logs a warning when the config is
+    /// built; refused together with a client CA).
+    pub fn with_allow_unauthenticated_clients(mut self, on: bool) -> Self {
+        self.allow_unauthenticated_clients = on;
+        self
+    }
+
+    /// The `allow_unauthenticated_clients` setting.
+    pub fn allow_unauthenticated_clients(&self) -> bool {
+        self.allow_unauthenticated_clients
+    }
+
     /// Builds the rustls configuration; every misconfiguration is an error
     /// here, not at the first connection.
     pub fn build(&self) -> std::result::Result<Arc<ServerConfig>, TlsError> {
@@ -104,19 +166,10 @@ struct TlsWrapper {
 }
 
 impl Wrapper for TlsWrapper {
-    fn wrap(&self, stream: PlainStream) -> Result<(Box<dyn Transport>, ConnectionInfo)> {
+    fn wrap(&self, stream: PlainStream, _peer: &Address) -> Result<Box<dyn Transport>> {
         let conn = ServerConnection::new(Arc::clone(&self.config))
             .map_err(|e| degu_core::Error::from(TlsError::Rustls(e)))?;
-        let tls = TlsStream::handshake(conn, stream)?;
-        let info = ConnectionInfo {
-            tls: true,
-            peer_certificates: tls
-                .conn()
-                .peer_certificates()
-                .map(|certs| certs.iter().map(|c| c.to_vec()).collect()),
-            server_name: tls.conn().server_name().map(str::to_owned),
-        };
-        Ok((Box::new(tls), info))
+        Ok(Box::new(TlsStream::handshake(conn, stream)?))
     }
 }
 
@@ -128,7 +181,7 @@ impl SslServer {
     /// Binds `address` and returns a server whose connections run over
     /// TLS with `config`. The app's
     /// [`on_connect`](degu_server::App::on_connect) sees the client's
-    /// certificate chain in [`ConnectionInfo::peer_certificates`].
+    /// certificate chain in [`ConnectionInfo::peer_certificates`](degu_server::ConnectionInfo::peer_certificates).
     #[allow(
         clippy::new_ret_no_self,
         reason = "SslServer is the original's name for a TLS server"

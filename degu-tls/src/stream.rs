@@ -25,14 +25,26 @@ where
 pub trait TlsSide {
     /// `ServerConnectionData` or `ClientConnectionData`.
     type Side: SideData;
+
+    /// The server name (SNI) the client asked for, as a server sees it;
+    /// `None` on the client side.
+    fn server_name(conn: &Self) -> Option<String>;
 }
 
 impl TlsSide for rustls::ServerConnection {
     type Side = rustls::server::ServerConnectionData;
+
+    fn server_name(conn: &Self) -> Option<String> {
+        conn.server_name().map(str::to_owned)
+    }
 }
 
 impl TlsSide for rustls::ClientConnection {
     type Side = rustls::client::ClientConnectionData;
+
+    fn server_name(_: &Self) -> Option<String> {
+        None
+    }
 }
 
 impl<C, T> TlsStream<C, T>
@@ -164,9 +176,22 @@ where
 
 impl<C, T> degu_core::Transport for TlsStream<C, T>
 where
-    C: DerefMut + Deref<Target = ConnectionCommon<<C as TlsSide>::Side>> + TlsSide,
+    C: DerefMut + Deref<Target = ConnectionCommon<<C as TlsSide>::Side>> + TlsSide + Send,
     T: degu_core::Transport,
 {
+    /// TLS; the peer's certificates; the server name the client asked for
+    /// (as a server).
+    fn info(&self) -> degu_core::ConnectionInfo {
+        let conn: &ConnectionCommon<_> = &self.inner.conn;
+        degu_core::ConnectionInfo {
+            tls: true,
+            peer_certificates: conn
+                .peer_certificates()
+                .map(|certs| certs.iter().map(|c| c.to_vec()).collect()),
+            server_name: C::server_name(&self.inner.conn),
+        }
+    }
+
     /// Sends `close_notify`, then shuts down the socket's writing side.
     fn shutdown_write(&mut self) -> io::Result<()> {
         self.inner.conn.send_close_notify();

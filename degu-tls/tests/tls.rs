@@ -1,5 +1,10 @@
 //! degu-tls end to end: mutual TLS, refusals, real TLS peers.
 
+#![allow(
+    unreachable_pub,
+    reason = "a test or bench binary: `pub` marks what its modules share"
+)]
+
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -56,7 +61,7 @@ fn start(pki: TestPki) -> Fixture {
         requests: requests.clone(),
         certified: certified.clone(),
     };
-    let opts = ServerOptions::default().timeout(Some(Duration::from_secs(10)));
+    let opts = ServerOptions::default().with_timeout(Some(Duration::from_secs(10)));
     let handle = SslServer::bind(pki.server_config(), &IPV4_LOOPBACK, app, opts)
         .unwrap()
         .spawn()
@@ -71,7 +76,7 @@ fn start(pki: TestPki) -> Fixture {
 
 fn client(f: &Fixture, config: Arc<degu_tls::rustls::ClientConfig>) -> Client {
     let mut c = SslClient::new(config, f.handle.address().clone());
-    c.set_timeout(Some(Duration::from_secs(10)));
+    c = c.with_timeout(Some(Duration::from_secs(10)));
     c
 }
 
@@ -264,69 +269,44 @@ fn config_errors_are_clear() {
     let dir = tempdir("config");
     let pki = TestPki::new("degu test CA");
     pki.write_files(&dir).unwrap();
-    let base = SslServerConfig {
-        cert_file: dir.join("server.pem"),
-        key_file: dir.join("server.key"),
-        ..Default::default()
-    };
+    let base = SslServerConfig::new(dir.join("server.pem"), dir.join("server.key"));
     let e = base.build().unwrap_err().to_string();
     assert!(e.contains("allow_unauthenticated_clients"), "{e}");
-    let ok = SslServerConfig {
-        ca_file: Some(dir.join("ca.pem")),
-        ..base.clone()
-    };
+    let ok = base.clone().with_ca_file(dir.join("ca.pem"));
     ok.build().unwrap();
-    let anon = SslServerConfig {
-        allow_unauthenticated_clients: true,
-        ..base.clone()
-    };
+    let anon = base.clone().with_allow_unauthenticated_clients(true);
     anon.build().unwrap();
-    let missing = SslServerConfig {
-        key_file: dir.join("nope.key"),
-        ..ok.clone()
-    };
+    let missing = ok.clone().with_key_file(dir.join("nope.key"));
     let e = missing.build().unwrap_err().to_string();
     assert!(e.contains("nope.key"), "{e}");
-    let mismatched = SslServerConfig {
-        key_file: dir.join("client.key"),
-        ..ok.clone()
-    };
+    let mismatched = ok.clone().with_key_file(dir.join("client.key"));
     assert!(
         mismatched.build().is_err(),
         "a key not matching its certificate"
     );
-    let no_key = SslServerConfig {
-        key_file: PathBuf::new(),
-        ..ok.clone()
-    };
+    let no_key = ok.clone().with_key_file(PathBuf::new());
     assert!(no_key.build().is_err());
 
-    let e = SslClientConfig {
-        check_hostname: false,
-        ..Default::default()
-    }
-    .build()
-    .unwrap_err()
-    .to_string();
+    let e = SslClientConfig::default()
+        .with_check_hostname(false)
+        .build()
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("check_hostname"), "{e}");
-    let e = SslClientConfig {
-        ca_file: Some(dir.join("ca.pem")),
-        cert_file: Some(dir.join("client.pem")),
-        ..Default::default()
-    }
-    .build()
-    .unwrap_err()
-    .to_string();
+    let e = SslClientConfig::default()
+        .with_ca_file(dir.join("ca.pem"))
+        .with_cert_file(dir.join("client.pem"))
+        .build()
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("key_file"), "{e}");
     SslClientConfig::default().build().unwrap(); // bundled web roots
-    SslClientConfig {
-        ca_path: Some(dir.clone()),
-        cert_file: Some(dir.join("client.pem")),
-        key_file: Some(dir.join("client.key")),
-        ..Default::default()
-    }
-    .build()
-    .unwrap();
+    SslClientConfig::default()
+        .with_ca_path(dir.clone())
+        .with_cert_file(dir.join("client.pem"))
+        .with_key_file(dir.join("client.key"))
+        .build()
+        .unwrap();
 }
 
 fn tempdir(tag: &str) -> PathBuf {
@@ -608,7 +588,7 @@ fn the_servers_last_word_ends_with_close_notify() {
 #[test]
 fn a_trickled_handshake_is_cut_off_at_the_timeout() {
     let pki = TestPki::new("degu test CA");
-    let opts = ServerOptions::default().timeout(Some(Duration::from_millis(500)));
+    let opts = ServerOptions::default().with_timeout(Some(Duration::from_millis(500)));
     let handle = SslServer::bind(pki.server_config(), &IPV4_LOOPBACK, demo::app, opts)
         .unwrap()
         .spawn()

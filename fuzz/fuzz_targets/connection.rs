@@ -18,9 +18,8 @@
 //! unlimited) and `max_requests` (1..=8); the rest is what the peer sends.
 #![no_main]
 
-use std::cell::RefCell;
 use std::io::{self, Read, Write};
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 use degu_core::headers::has_token;
 use degu_core::{Body, ChunkedBody, Framing, Method, Reader, Transport, Version};
@@ -41,11 +40,11 @@ struct State {
     capped: bool,
 }
 
-struct Pipe(Rc<RefCell<State>>);
+struct Pipe(Arc<Mutex<State>>);
 
 impl Read for Pipe {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut s = self.0.borrow_mut();
+        let mut s = self.0.lock().unwrap();
         if s.eof_seen {
             s.reads_after_eof += 1;
             return Ok(0);
@@ -64,7 +63,7 @@ impl Read for Pipe {
 
 impl Write for Pipe {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let mut s = self.0.borrow_mut();
+        let mut s = self.0.lock().unwrap();
         if s.output.len() + buf.len() > OUTPUT_CAP {
             s.capped = true;
             return Err(io::Error::new(io::ErrorKind::BrokenPipe, "output cap"));
@@ -162,7 +161,7 @@ fuzz_target!(|data: &[u8]| {
         s => s as usize,
     };
     let max_requests = u64::from(knob >> 6) * 2 + 2; // 2, 4, 6, 8
-    let state = Rc::new(RefCell::new(State {
+    let state = Arc::new(Mutex::new(State {
         input: input.to_vec(),
         step,
         ..State::default()
@@ -174,7 +173,7 @@ fuzz_target!(|data: &[u8]| {
         &mut session,
         &degu_server::demo::app,
     );
-    let s = state.borrow();
+    let s = state.lock().unwrap();
     assert_eq!(s.reads_after_eof, 0, "read again after the end of input");
 
     let (methods, trailing, versions) = frame_requests(input);

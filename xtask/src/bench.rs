@@ -7,8 +7,8 @@
 //! estimates; the others (`roundtrip`, `concurrency`, `bulk`, `files`) run
 //! `degu-bench/benches/peers`, which measures Degu side by side with
 //! hyper, tiny_http, ureq and the raw-socket floor and writes each table
-//! as tagged TSV for this module to read. A last table checks the targets
-//! of DESIGN.md against what was measured.
+//! as tagged TSV for this module to read. A last table checks the speed
+//! targets stated in ARCHITECTURE.md against what was measured.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -484,8 +484,8 @@ fn xml(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// The targets of DESIGN.md ("Speed the design must make possible"),
-/// checked against the tables that ran: one row per target.
+/// The speed targets (ARCHITECTURE.md, "Performance targets"), checked
+/// against the tables that ran: one row per target.
 fn targets(tables: &[(String, Table)]) -> Option<Table> {
     let get = |name: &str| tables.iter().find(|(n, _)| n == name).map(|(_, t)| t);
     let mut rows = Vec::new();
@@ -583,7 +583,7 @@ fn targets(tables: &[(String, Table)]) -> Option<Table> {
         return None;
     }
     Some(Table {
-        title: "targets (DESIGN.md), from the tables above".into(),
+        title: "targets (ARCHITECTURE.md), from the tables above".into(),
         columns: ["target", "measured", "goal", "status"]
             .map(String::from)
             .into(),

@@ -11,6 +11,11 @@
 //!   N seconds (default 30), installing cargo-fuzz first when missing, and
 //!   prints each target's execs/s.
 
+#![allow(
+    unreachable_pub,
+    reason = "a binary: `pub` marks what its modules share with each other"
+)]
+
 use std::env;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

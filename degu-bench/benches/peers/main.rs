@@ -14,6 +14,11 @@
 //! for small bodies). `serve KIND` is internal: a server in a child
 //! process, for its RSS.
 
+#![allow(
+    unreachable_pub,
+    reason = "a test or bench binary: `pub` marks what its modules share"
+)]
+
 use std::io::{self, BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};

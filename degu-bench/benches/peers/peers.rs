@@ -35,8 +35,8 @@ pub fn degu_server(
         Transport::Unix => Where::Unix(unix_path()),
     };
     let opts = degu_server::ServerOptions::default()
-        .max_requests(u64::MAX)
-        .max_connections(1000);
+        .with_max_requests(u64::MAX)
+        .with_max_connections(1000);
     let h = degu_server::Server::bind(&w.degu(), app, opts)
         .map_err(other)?
         .spawn()

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use degu_client::{
-    Address, Body, BodyIter, Chunk, ChunkedBody, ChunkedBodyIter, Client, Connector, Error,
-    Headers, Incoming, Method, PlainStream, Transport,
+    Address, Body, BodyIter, Chunk, ChunkedBody, ChunkedBodyIter, Client, Error, Headers, Incoming,
+    Method, PlainStream, Transport, Wrapper,
 };
 
 use crate::util::{Canned, Listener, TempDir, client, pattern};
@@ -442,7 +442,7 @@ fn timeout_when_server_never_answers() {
         assert!(peer.wait_eof());
     });
     let mut c = client(&server.address);
-    c.set_timeout(Some(Duration::from_millis(200)));
+    c = c.with_timeout(Some(Duration::from_millis(200)));
     let mut conn = c.connect().unwrap();
     let start = Instant::now();
     let err = conn.get("/", &Headers::new()).unwrap_err();
@@ -468,7 +468,7 @@ fn timeout_when_server_stops_reading() {
         assert!(peer.wait_eof());
     });
     let mut c = client(&server.address);
-    c.set_timeout(Some(Duration::from_millis(200)));
+    c = c.with_timeout(Some(Duration::from_millis(200)));
     let mut conn = c.connect().unwrap();
     let body = vec![0u8; 64 << 20];
     let err = conn.put("/", &Headers::new(), &body[..]).unwrap_err();
@@ -510,7 +510,7 @@ fn unix_path_address() {
         peer.ok(b"");
     });
     let mut c = client(&server.address);
-    c.set_host(None).unwrap();
+    c = c.with_host(None).unwrap();
     assert_eq!(c.host(), None);
     let mut conn = c.connect().unwrap();
     conn.get("/", &Headers::new()).unwrap().read_all().unwrap();
@@ -621,7 +621,7 @@ fn on_connect_refusing_and_accepting() {
     let seen = Arc::new(AtomicUsize::new(0));
     let seen2 = seen.clone();
     let expected = server.address.clone();
-    c.set_on_connect(move |transport: &mut dyn Transport, address: &Address| {
+    c = c.with_on_connect(move |transport: &mut dyn Transport, address: &Address| {
         assert_eq!(address, &expected);
         assert!(transport.plain_fd().is_some());
         seen2.fetch_add(1, Ordering::SeqCst);
@@ -644,7 +644,7 @@ fn on_connect_refusing_and_accepting() {
         peer.ok(b"welcome");
     });
     let mut c = client(&server.address);
-    c.set_on_connect(|t: &mut dyn Transport, _: &Address| {
+    c = c.with_on_connect(|t: &mut dyn Transport, _: &Address| {
         // The callback may talk first; here it only looks.
         t.plain_fd().is_some()
     });
@@ -653,7 +653,7 @@ fn on_connect_refusing_and_accepting() {
         conn.get("/", &Headers::new()).unwrap().read_all().unwrap(),
         b"welcome"
     );
-    c.clear_on_connect();
+    c = c.without_on_connect();
     assert!(!c.has_on_connect());
     server.join();
 }
@@ -736,20 +736,25 @@ fn base_headers_and_overrides() {
     let mut c = client(&server.address);
     let default_host = server.address.to_string();
     assert_eq!(c.host(), Some(default_host.as_str()));
-    c.set_host(Some("example.com")).unwrap();
-    c.set_authorization(Some("Bearer x")).unwrap();
-    c.set_base_header("x-app", Some("1")).unwrap();
+    c = c.with_host(Some("example.com")).unwrap();
+    c = c.with_authorization(Some("Bearer x")).unwrap();
+    c = c.with_base_header("x-app", Some("1")).unwrap();
     assert_eq!(c.authorization(), Some("Bearer x"));
-    assert!(c.set_base_header("X-Bad", Some("1")).is_err());
-    assert!(c.set_base_header("x-bad", Some("a\r\nb")).is_err());
-    assert!(c.set_base_header("content-length", Some("1")).is_err());
+    assert!(c.clone().with_base_header("X-Bad", Some("1")).is_err());
+    assert!(c.clone().with_base_header("x-bad", Some("a\r\nb")).is_err());
     assert!(
-        c.set_base_header("transfer-encoding", Some("chunked"))
+        c.clone()
+            .with_base_header("content-length", Some("1"))
+            .is_err()
+    );
+    assert!(
+        c.clone()
+            .with_base_header("transfer-encoding", Some("chunked"))
             .is_err()
     );
     // A clone is independent once changed.
-    let mut other = c.clone();
-    other.set_host(None).unwrap();
+    let other = c.clone().with_host(None).unwrap();
+    assert_eq!(other.host(), None);
     assert_eq!(c.host(), Some("example.com"));
 
     let mut conn = c.connect().unwrap();
@@ -768,10 +773,10 @@ fn base_headers_and_overrides() {
         assert_eq!(r.head, "GET / HTTP/1.1\r\nx-app: 1\r\n\r\n");
         peer.ok(b"");
     });
-    let mut c2 = client(&server.address);
-    c2.set_host(None)
+    let c2 = client(&server.address)
+        .with_host(None)
         .unwrap()
-        .set_base_header("x-app", Some("1"))
+        .with_base_header("x-app", Some("1"))
         .unwrap();
     assert_eq!(c2.base_headers().len(), 1);
     c2.connect()
@@ -909,9 +914,9 @@ fn custom_connector_wraps_the_socket() {
         }
     }
     impl Transport for Counting {}
-    struct CountingConnector(Arc<AtomicUsize>);
-    impl Connector for CountingConnector {
-        fn connect(
+    struct CountingWrapper(Arc<AtomicUsize>);
+    impl Wrapper for CountingWrapper {
+        fn wrap(
             &self,
             stream: PlainStream,
             _: &Address,
@@ -926,9 +931,9 @@ fn custom_connector_wraps_the_socket() {
         peer.ok(r.head.as_bytes());
     });
     let written = Arc::new(AtomicUsize::new(0));
-    let c = Client::with_connector(
+    let c = Client::with_wrapper(
         server.address.clone(),
-        Arc::new(CountingConnector(written.clone())),
+        Arc::new(CountingWrapper(written.clone())),
     );
     let mut conn = c.connect().unwrap();
     let head = conn.get("/", &Headers::new()).unwrap().read_all().unwrap();
@@ -997,13 +1002,13 @@ fn zero_timeout_is_refused() {
         peer.wait_eof();
     });
     let mut c = client(&server.address);
-    c.set_timeout(Some(Duration::ZERO));
+    c = c.with_timeout(Some(Duration::ZERO));
     let err = c.connect().unwrap_err();
     assert_eq!(
         err.to_string(),
         "a timeout of zero is not allowed (None waits forever)"
     );
-    c.set_timeout(None);
+    c = c.with_timeout(None);
     assert_eq!(c.timeout(), None);
     drop(c.connect().unwrap());
     server.join();

@@ -19,8 +19,8 @@ use crate::util::{TIMEOUT, TempDir, client, pattern};
 
 fn serve(address: &Address, app: impl App) -> ServerHandle {
     let options = ServerOptions::default()
-        .timeout(Some(TIMEOUT))
-        .max_requests(100_000);
+        .with_timeout(Some(TIMEOUT))
+        .with_max_requests(100_000);
     Server::bind(address, app, options)
         .unwrap()
         .spawn()
@@ -259,8 +259,8 @@ fn ten_thousand_requests_on_one_connection() {
 #[test]
 fn unread_body_refused_then_server_limits() {
     let options = ServerOptions::default()
-        .timeout(Some(TIMEOUT))
-        .max_requests(2);
+        .with_timeout(Some(TIMEOUT))
+        .with_max_requests(2);
     let server = Server::bind(
         &"127.0.0.1:0".parse().unwrap(),
         degu_server::demo::app,

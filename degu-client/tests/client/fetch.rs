@@ -44,7 +44,7 @@ fn fetch(args: &[&str]) -> Option<Output> {
 }
 
 fn demo() -> ServerHandle {
-    let options = ServerOptions::default().timeout(Some(TIMEOUT));
+    let options = ServerOptions::default().with_timeout(Some(TIMEOUT));
     Server::bind(
         &"127.0.0.1:0".parse().unwrap(),
         degu_server::demo::app,

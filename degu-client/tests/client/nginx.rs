@@ -223,7 +223,7 @@ fn nginx_over_a_unix_socket_gets_a_host_header() {
         assert_eq!(r.read_all().unwrap(), b"over AF_UNIX\n");
     }
     let mut c = client(&nginx.unix);
-    c.set_host(None).unwrap();
+    c = c.with_host(None).unwrap();
     let mut r = c
         .connect()
         .unwrap()

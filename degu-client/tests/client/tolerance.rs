@@ -89,7 +89,7 @@ fn a_close_delimited_body_as_a_stream_and_a_stall_is_no_end() {
         let _ = rx.recv_timeout(TIMEOUT);
     });
     let mut c = client(&server.address);
-    c.set_timeout(Some(Duration::from_millis(200)));
+    c = c.with_timeout(Some(Duration::from_millis(200)));
     let mut conn = c.connect().unwrap();
     let mut r = conn.get("/", &Headers::new()).unwrap();
     let err = r.read_all().unwrap_err();
@@ -443,7 +443,7 @@ fn proxy_to(upstream: Client) -> degu_server::ServerHandle {
             .request(request.method, &uri, &Headers::new(), request.body.take())?
             .into())
     };
-    let options = ServerOptions::default().timeout(Some(TIMEOUT));
+    let options = ServerOptions::default().with_timeout(Some(TIMEOUT));
     Server::bind(&"127.0.0.1:0".parse().unwrap(), app, options)
         .unwrap()
         .spawn()

@@ -51,7 +51,7 @@ impl Drop for TempDir {
 /// A client for `address` with the test timeout.
 pub fn client(address: &Address) -> Client {
     let mut c = Client::new(address.clone());
-    c.set_timeout(Some(TIMEOUT));
+    c = c.with_timeout(Some(TIMEOUT));
     c
 }
 

@@ -28,7 +28,7 @@ fn tempdir(tag: &str) -> PathBuf {
 }
 
 fn serve(app: impl App) -> ServerHandle {
-    let opts = ServerOptions::default().timeout(Some(Duration::from_secs(10)));
+    let opts = ServerOptions::default().with_timeout(Some(Duration::from_secs(10)));
     Server::bind(&IPV4_LOOPBACK, app, opts)
         .unwrap()
         .spawn()

@@ -79,7 +79,7 @@ fn assert_served_once(address: &degu_server::Address) {
 fn app_panic_closes_only_its_connection() {
     // With max_connections 2, a panicking connection that leaked its slot
     // would soon lock everyone out.
-    let server = serve(app, ServerOptions::default().max_connections(2));
+    let server = serve(app, ServerOptions::default().with_max_connections(2));
     let mut other = Client::connect(server.address());
     assert_eq!(other.get("/").text(), "ok");
     for _ in 0..10 {
@@ -101,7 +101,7 @@ fn app_panic_closes_only_its_connection() {
 
 #[test]
 fn app_error_closes_its_connection() {
-    let server = serve(app, ServerOptions::default().max_connections(2));
+    let server = serve(app, ServerOptions::default().with_max_connections(2));
     let mut other = Client::connect(server.address());
     for _ in 0..10 {
         assert_closed_silently(server.address(), &req("GET", "/error", &[]));
@@ -190,7 +190,7 @@ fn bodies_that_break_their_framing_cut_the_response_short() {
 
 #[test]
 fn session_counts_and_store_live_per_connection() {
-    let server = serve(app, ServerOptions::default().max_requests(7));
+    let server = serve(app, ServerOptions::default().with_max_requests(7));
     let mut a = Client::connect(server.address());
     let mut b = Client::connect(server.address());
     assert_eq!(a.get("/store").text(), "1 of 7");

@@ -85,7 +85,7 @@ fn no_response_lost_when_max_requests_ends_the_connection() {
         let server = serve_at(
             &address,
             demo::app,
-            ServerOptions::default().max_requests(10),
+            ServerOptions::default().with_max_requests(10),
         );
         pipelined_then_closed(server.address(), 10, &[]);
         assert_eq!(server.shutdown(), 0);
@@ -149,7 +149,7 @@ fn trickle_until_closed(c: &mut Client) -> usize {
 fn the_linger_is_bounded_in_time_under_a_trickle() {
     let server = serve(
         demo::app,
-        ServerOptions::default().linger(Duration::from_millis(300)),
+        ServerOptions::default().with_linger(Duration::from_millis(300)),
     );
     // After a refused request.
     let mut c = Client::connect(server.address());
@@ -171,8 +171,8 @@ fn a_lingering_connection_gives_way_to_a_new_one() {
     let server = serve(
         demo::app,
         ServerOptions::default()
-            .max_connections(1)
-            .linger(Duration::from_secs(60)),
+            .with_max_connections(1)
+            .with_linger(Duration::from_secs(60)),
     );
     let mut a = Client::connect(server.address());
     a.send(req("GET", "/", &[("connection", "close")]));
@@ -237,7 +237,7 @@ fn a_fifo_in_the_files_root_does_not_pin_a_connection() {
     std::os::unix::fs::symlink("fifo", dir.path().join("link")).unwrap();
     let server = serve(
         FilesApp::new(dir.path()).unwrap(),
-        ServerOptions::default().max_connections(2),
+        ServerOptions::default().with_max_connections(2),
     );
     // Clients that ask for the FIFO and leave at once, more of them than
     // there are slots.
@@ -274,7 +274,7 @@ fn a_symlink_swapped_in_during_requests_never_serves_outside_the_root() {
     std::os::unix::fs::symlink(&outside, root.join("e")).unwrap();
     let server = serve(
         FilesApp::new(&root).unwrap(),
-        ServerOptions::default().max_requests(10_000),
+        ServerOptions::default().with_max_requests(10_000),
     );
     let stop = Arc::new(AtomicBool::new(false));
     let swaps = {
@@ -357,7 +357,7 @@ fn child_log_lines() {
     let server = serve_at(
         &Address::Unix(dir.path().join("server.sock")),
         demo::app,
-        ServerOptions::default().timeout(Some(Duration::from_millis(300))),
+        ServerOptions::default().with_timeout(Some(Duration::from_millis(300))),
     );
     // A client whose own socket name holds line breaks and an escape.
     let name = dir

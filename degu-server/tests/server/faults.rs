@@ -82,7 +82,7 @@ fn until_idle(server: &ServerHandle) {
 }
 
 fn short() -> ServerOptions {
-    ServerOptions::default().timeout(Some(Duration::from_millis(300)))
+    ServerOptions::default().with_timeout(Some(Duration::from_millis(300)))
 }
 
 /// The server still answers a plain GET.
@@ -252,7 +252,7 @@ fn child_slowloris() {
         return;
     }
     let before = usage();
-    let server = serve(degu_server::demo::app, short().max_connections(50));
+    let server = serve(degu_server::demo::app, short().with_max_connections(50));
     let addr = server.address().clone();
     // 500 connections that each send half a preamble and stall: 50 take
     // the slots (until the timeout frees them), the others are refused.

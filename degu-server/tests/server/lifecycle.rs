@@ -83,7 +83,7 @@ fn shutdown_lets_the_request_in_flight_finish() {
 
 #[test]
 fn shutdown_gives_up_on_a_stuck_app_after_its_bound() {
-    let options = ServerOptions::default().shutdown_timeout(Duration::from_millis(200));
+    let options = ServerOptions::default().with_shutdown_timeout(Duration::from_millis(200));
     let (server, entered, release) = blocker(options);
     let address = server.address().clone();
     let mut busy = Client::connect(&address);

@@ -12,9 +12,9 @@ use crate::util::{Client, IO_TIMEOUT, req, serve};
 #[test]
 fn options_are_validated_at_bind() {
     let bad = [
-        ServerOptions::default().max_connections(0),
-        ServerOptions::default().max_requests(0),
-        ServerOptions::default().timeout(Some(Duration::ZERO)),
+        ServerOptions::default().with_max_connections(0),
+        ServerOptions::default().with_max_requests(0),
+        ServerOptions::default().with_timeout(Some(Duration::ZERO)),
     ];
     for options in bad {
         assert!(
@@ -24,18 +24,14 @@ fn options_are_validated_at_bind() {
     }
     let d = ServerOptions::default();
     assert_eq!(
-        (
-            d.get_max_connections(),
-            d.get_max_requests(),
-            d.get_timeout()
-        ),
+        (d.max_connections(), d.max_requests(), d.timeout()),
         (50, 1000, Some(Duration::from_secs(30)))
     );
 }
 
 #[test]
 fn max_connections_refuses_extra_connections_unserved() {
-    let server = serve(demo::app, ServerOptions::default().max_connections(2));
+    let server = serve(demo::app, ServerOptions::default().with_max_connections(2));
     let address = server.address().clone();
     let mut a = Client::connect(&address);
     let mut b = Client::connect(&address);
@@ -81,7 +77,7 @@ fn max_connections_refuses_extra_connections_unserved() {
 
 #[test]
 fn max_requests_closes_after_the_last() {
-    let server = serve(demo::app, ServerOptions::default().max_requests(3));
+    let server = serve(demo::app, ServerOptions::default().with_max_requests(3));
     let mut c = Client::connect(server.address());
     for i in 0..3 {
         let r = c.get("/info");
@@ -102,7 +98,7 @@ fn max_requests_closes_after_the_last() {
     }
     c.expect_closed();
     // With max_requests 1.
-    let server = serve(demo::app, ServerOptions::default().max_requests(1));
+    let server = serve(demo::app, ServerOptions::default().with_max_requests(1));
     let mut c = Client::connect(server.address());
     assert_eq!(c.send_body("PUT", "/echo", b"once").text(), "once");
     c.expect_closed();
@@ -111,7 +107,7 @@ fn max_requests_closes_after_the_last() {
 fn timeout_server() -> degu_server::ServerHandle {
     serve(
         demo::app,
-        ServerOptions::default().timeout(Some(Duration::from_millis(300))),
+        ServerOptions::default().with_timeout(Some(Duration::from_millis(300))),
     )
 }
 
@@ -182,7 +178,7 @@ fn timeout_cuts_off_peers_that_stop_reading() {
     };
     let server = serve(
         app,
-        ServerOptions::default().timeout(Some(Duration::from_millis(300))),
+        ServerOptions::default().with_timeout(Some(Duration::from_millis(300))),
     );
     let mut c = Client::connect(server.address());
     c.send(req("GET", "/", &[]));

@@ -135,11 +135,11 @@ fn http_1_0_gets_no_100_continue() {
 fn max_headers_is_a_server_option() {
     let headers: String = (0..10).map(|i| format!("x-h{i}: {i}\r\n")).collect();
     let wire = format!("GET / HTTP/1.1\r\n{headers}\r\n");
-    let server = serve(demo::app, ServerOptions::default().max_headers(10));
+    let server = serve(demo::app, ServerOptions::default().with_max_headers(10));
     let mut c = Client::connect(server.address());
     c.send(&wire);
     assert_eq!(c.response(false).status(), 200);
-    let server = serve(demo::app, ServerOptions::default().max_headers(9));
+    let server = serve(demo::app, ServerOptions::default().with_max_headers(9));
     let mut c = Client::connect(server.address());
     c.send(&wire);
     let r = c.response(false);
@@ -150,7 +150,7 @@ fn max_headers_is_a_server_option() {
             degu_server::Server::bind(
                 &degu_core::IPV4_LOOPBACK,
                 demo::app,
-                ServerOptions::default().max_headers(bad)
+                ServerOptions::default().with_max_headers(bad)
             )
             .is_err()
         );

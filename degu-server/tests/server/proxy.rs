@@ -12,7 +12,7 @@ use degu_server::proxy::ProxyApp;
 use degu_server::{Server, ServerHandle, ServerOptions, demo};
 
 fn opts() -> ServerOptions {
-    ServerOptions::default().timeout(Some(Duration::from_secs(10)))
+    ServerOptions::default().with_timeout(Some(Duration::from_secs(10)))
 }
 
 fn unix_address(tag: &str) -> Address {

@@ -1,4 +1,5 @@
-//! Every route of DEMO.md, through `degu_server::demo::app`.
+//! Every route of the demo app's contract (the `degu_server::demo` module
+//! docs), through `degu_server::demo::app`.
 
 use degu_server::Chunk;
 

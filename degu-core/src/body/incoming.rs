@@ -1,213 +1,17 @@
-//! Bodies: input bodies that read from a connection without ever reading
-//! past their end, and output bodies that write themselves.
-//!
-//! | kind | framing | source |
-//! |---|---|---|
-//! | [`Body`] | content-length | any `Read` (or a connection) |
-//! | [`ChunkedBody`] | chunked (trailers on opt-in) | any `Read` (or a connection) |
-//! | [`CloseBody`] | none: the end of its source ends it | any `Read` (or a connection) |
-//! | [`BodyIter`] | content-length | an iterator of byte pieces |
-//! | [`ChunkedBodyIter`] | chunked | an iterator of [`Chunk`]s, or of borrowed `(extension, data)` pieces |
-//! | bytes | content-length | a `Vec<u8>`, `&[u8]`, `String`, `&str` |
-//!
-//! [`Incoming`] is what a connection yields (a `Body`, a `ChunkedBody`, or
-//! for a response without framing a `CloseBody`); [`Outgoing`] is anything
-//! that can be sent, including *no body*, which is not the same as an
-//! empty body. An `Incoming` converts into an `Outgoing`: that is how an
-//! app echoes a request body or a proxy forwards an upstream one,
-//! streaming, chunk boundaries and extensions intact.
-//!
-//! A [`CloseBody`] has no length to declare, so it is never sent on as
-//! it came: as an [`Outgoing`] its framing is [`Framing::Chunked`] and
-//! [`Outgoing::write_to`] sends its bytes as chunks (to an HTTP/1.0 peer,
-//! [`Outgoing::write_data_to`] sends them raw, delimited by the end of the
-//! connection again). Trailers read after a chunked body are not passed
-//! on: a chunked body written again ends with `0\r\n\r\n`.
+//! Input bodies: what a connection yields, read without ever reading past
+//! their end.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::io::{self, Read, Write};
 
+use super::{
+    COPY_BUF, Chunk, ConnSource, Extension, FileSource, Plain, Source, Src, chunk_head, write_all,
+    write_chunk,
+};
 use crate::error::{Error, Result, show};
 use crate::headers::Headers;
-use crate::message::Transport;
-use crate::parse::{Framing, MAX_CHUNK_LINE, MAX_CHUNK_SIZE, parse_chunk_line, parse_extension};
-use crate::range::MAX_LENGTH;
-use crate::reader::Reader;
-use crate::shared::BodySource;
+use crate::parse::{Framing, MAX_CHUNK_LINE, MAX_CHUNK_SIZE, parse_chunk_line};
 use crate::tables::{self, all_in};
-
-/// Where an input body's bytes come from: `Read`, plus a line reader for
-/// chunk-size lines and a hook called once the body has been read to its
-/// end (transports use it to know the connection can move on).
-pub trait Source: Read {
-    /// Reads one `\r\n`-terminated line of at most `max` bytes (with its
-    /// `\r\n`) into `line` (cleared first), without the `\r\n`. The default
-    /// reads one byte at a time, so it never reads past the line.
-    fn read_line_into(&mut self, line: &mut Vec<u8>, max: usize) -> Result<()> {
-        line.clear();
-        let mut b = [0u8; 1];
-        loop {
-            match self.read(&mut b) {
-                Ok(0) => return Err(Error::UnexpectedEof("chunk line")),
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
-            }
-            if b[0] == b'\n' {
-                if line.last() != Some(&b'\r') {
-                    return Err(Error::BadChunkSize(show(line)));
-                }
-                line.pop();
-                return Ok(());
-            }
-            line.push(b[0]);
-            if line.len() + 1 > max {
-                return Err(Error::ChunkLineTooLong);
-            }
-        }
-    }
-
-    /// Called once, when the body has been read to its very end.
-    fn on_complete(&mut self) {}
-
-    /// Called when the body found its framing broken (too short, a bad
-    /// chunk line, a missing `\r\n`): the connection under it cannot be
-    /// trusted any more.
-    fn on_error(&mut self) {}
-
-    /// For a source reading a file: the file and the offset of the next
-    /// byte, so a transport may send it with `sendfile` instead.
-    fn file_position(&self) -> Option<(&std::fs::File, u64)> {
-        None
-    }
-
-    /// Tells a file source that `n` bytes were sent by other means (see
-    /// [`file_position`](Self::file_position)).
-    fn advance(&mut self, n: u64) {
-        let _ = n;
-    }
-}
-
-/// A body's source on a connection's transport (see
-/// [`Body::from_connection`]).
-pub type ConnSource = BodySource<Box<dyn Transport>>;
-
-/// Where a body reads from: its connection, held inline, or any source in
-/// a box.
-enum Src<'a> {
-    Conn(ConnSource),
-    Any(Box<dyn Source + 'a>),
-}
-
-impl Read for Src<'_> {
-    #[inline]
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Src::Conn(s) => s.read(buf),
-            Src::Any(s) => s.read(buf),
-        }
-    }
-}
-
-impl Source for Src<'_> {
-    fn read_line_into(&mut self, line: &mut Vec<u8>, max: usize) -> Result<()> {
-        match self {
-            Src::Conn(s) => s.read_line_into(line, max),
-            Src::Any(s) => s.read_line_into(line, max),
-        }
-    }
-    fn on_complete(&mut self) {
-        match self {
-            Src::Conn(s) => s.on_complete(),
-            Src::Any(s) => s.on_complete(),
-        }
-    }
-    fn on_error(&mut self) {
-        match self {
-            Src::Conn(s) => s.on_error(),
-            Src::Any(s) => s.on_error(),
-        }
-    }
-    fn file_position(&self) -> Option<(&std::fs::File, u64)> {
-        match self {
-            Src::Conn(s) => s.file_position(),
-            Src::Any(s) => s.file_position(),
-        }
-    }
-    fn advance(&mut self, n: u64) {
-        match self {
-            Src::Conn(s) => s.advance(n),
-            Src::Any(s) => s.advance(n),
-        }
-    }
-}
-
-/// A region of a file as a [`Source`], read with positional reads (the
-/// file's own offset is never used or moved).
-#[derive(Debug)]
-pub struct FileSource {
-    file: std::fs::File,
-    pos: u64,
-}
-
-impl Read for FileSource {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        use std::os::unix::fs::FileExt;
-        let n = self.file.read_at(buf, self.pos)?;
-        self.pos += n as u64;
-        Ok(n)
-    }
-}
-
-impl Source for FileSource {
-    fn file_position(&self) -> Option<(&std::fs::File, u64)> {
-        Some((&self.file, self.pos))
-    }
-
-    fn advance(&mut self, n: u64) {
-        self.pos += n;
-    }
-}
-
-impl<R: Read> Source for Reader<R> {
-    fn read_line_into(&mut self, line: &mut Vec<u8>, max: usize) -> Result<()> {
-        let l = self.read_line(max, "chunk line")?;
-        line.clear();
-        line.extend_from_slice(l);
-        Ok(())
-    }
-}
-
-impl<S: Source + ?Sized> Source for &mut S {
-    fn read_line_into(&mut self, line: &mut Vec<u8>, max: usize) -> Result<()> {
-        (**self).read_line_into(line, max)
-    }
-    fn on_complete(&mut self) {
-        (**self).on_complete()
-    }
-    fn on_error(&mut self) {
-        (**self).on_error()
-    }
-}
-
-/// Any `Read` as a [`Source`] with the default (byte-at-a-time) line
-/// reader. Wrap slow readers (files, sockets) in a `BufReader` first.
-pub struct Plain<R>(pub R);
-
-impl<R: Read> Read for Plain<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buf)
-    }
-}
-
-impl<R: Read> Source for Plain<R> {}
-
-const COPY_BUF: usize = 64 * 1024;
-
-fn write_all(w: &mut dyn Write, bytes: &[u8]) -> Result<()> {
-    w.write_all(bytes).map_err(Error::from)
-}
 
 /// A content-length body: exactly `content_length` bytes from a reader,
 /// never more, never fewer (a short read is an error).
@@ -220,7 +24,7 @@ fn write_all(w: &mut dyn Write, bytes: &[u8]) -> Result<()> {
 /// assert!(Body::new(&b"hi"[..], 5).read_all().is_err()); // too short
 /// ```
 pub struct Body<'a> {
-    src: Src<'a>,
+    pub(super) src: Src<'a>,
     content_length: u64,
     remaining: u64,
     started: bool,
@@ -229,24 +33,23 @@ pub struct Body<'a> {
 
 impl<'a> Body<'a> {
     /// A body of `content_length` bytes read from `reader`.
-    pub fn new(reader: impl Read + 'a, content_length: u64) -> Body<'a> {
+    pub fn new(reader: impl Read + Send + 'a, content_length: u64) -> Body<'a> {
         Body::from_source(Plain(reader), content_length)
     }
 
-    /// A body of `content_length` bytes read from a [`Source`], whose
-    /// [`on_complete`](Source::on_complete) is called at the end.
-    pub fn from_source(src: impl Source + 'a, content_length: u64) -> Body<'a> {
+    /// A body of `content_length` bytes read from a [`Source`].
+    pub fn from_source(src: impl Source + Send + 'a, content_length: u64) -> Body<'a> {
         Body::with_src(Src::Any(Box::new(src)), content_length)
     }
 
     /// A body of `content_length` bytes read from its connection: like
     /// [`from_source`](Self::from_source), without boxing the source (so
     /// a request or response body costs no allocation).
-    pub fn from_connection(src: ConnSource, content_length: u64) -> Body<'a> {
+    pub(crate) fn from_connection(src: ConnSource, content_length: u64) -> Body<'a> {
         Body::with_src(Src::Conn(src), content_length)
     }
 
-    fn with_src(src: Src<'a>, content_length: u64) -> Body<'a> {
+    pub(super) fn with_src(src: Src<'a>, content_length: u64) -> Body<'a> {
         let mut body = Body {
             src,
             content_length,
@@ -265,7 +68,7 @@ impl<'a> Body<'a> {
     /// positional reads. A file shorter than `offset + len` is an error
     /// when the body is written (too short), never a short body.
     pub fn file(file: std::fs::File, offset: u64, len: u64) -> Body<'static> {
-        Body::from_source(FileSource { file, pos: offset }, len)
+        Body::with_src(Src::File(FileSource { file, pos: offset }), len)
     }
 
     /// For a body made by [`Body::file`] and not yet started: the file,
@@ -414,92 +217,6 @@ impl fmt::Debug for Body<'_> {
     }
 }
 
-/// A chunk extension: one `(key, value)` pair.
-pub type Extension = (String, String);
-
-/// One chunk of a chunked body: an optional extension and its data. The
-/// final chunk, and only it, has empty data.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Chunk {
-    /// The `;key=value` extension, if any.
-    pub ext: Option<Extension>,
-    /// The data.
-    pub data: Vec<u8>,
-}
-
-impl Chunk {
-    /// A chunk without extension.
-    pub fn new(data: impl Into<Vec<u8>>) -> Chunk {
-        Chunk {
-            ext: None,
-            data: data.into(),
-        }
-    }
-
-    /// A chunk with the extension `key=value`.
-    pub fn with_ext(
-        key: impl Into<String>,
-        value: impl Into<String>,
-        data: impl Into<Vec<u8>>,
-    ) -> Chunk {
-        Chunk {
-            ext: Some((key.into(), value.into())),
-            data: data.into(),
-        }
-    }
-
-    /// True for the final (empty) chunk.
-    pub fn is_final(&self) -> bool {
-        self.data.is_empty()
-    }
-}
-
-/// Writes one chunk: size line (with its extension), data, `\r\n`; for an
-/// empty `data`, the final chunk and the empty line that ends the body.
-pub fn write_chunk(w: &mut dyn Write, ext: Option<(&str, &str)>, data: &[u8]) -> Result<u64> {
-    let head = chunk_head(ext, data.len() as u64)?;
-    let mut total = head.len() as u64;
-    if data.is_empty() {
-        let mut last = head;
-        last.extend_from_slice(b"\r\n");
-        write_all(w, &last)?;
-        return Ok(total + 2);
-    }
-    if data.len() <= 16 * 1024 {
-        let mut all = head;
-        all.extend_from_slice(data);
-        all.extend_from_slice(b"\r\n");
-        write_all(w, &all)?;
-    } else {
-        write_all(w, &head)?;
-        write_all(w, data)?;
-        write_all(w, b"\r\n")?;
-    }
-    total += data.len() as u64 + 2;
-    Ok(total)
-}
-
-fn chunk_head(ext: Option<(&str, &str)>, size: u64) -> Result<Vec<u8>> {
-    if size > MAX_CHUNK_SIZE {
-        return Err(Error::ChunkTooLarge(size));
-    }
-    let mut head = Vec::with_capacity(32);
-    write!(head, "{size:x}").map_err(Error::Io)?;
-    if let Some((k, v)) = ext {
-        head.push(b';');
-        let start = head.len();
-        head.extend_from_slice(k.as_bytes());
-        head.push(b'=');
-        head.extend_from_slice(v.as_bytes());
-        parse_extension(&head[start..])?;
-    }
-    if head.len() + 2 > MAX_CHUNK_LINE {
-        return Err(Error::ChunkLineTooLong);
-    }
-    head.extend_from_slice(b"\r\n");
-    Ok(head)
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ChunkState {
     /// Expecting a chunk-size line.
@@ -555,7 +272,7 @@ pub const MAX_TRAILER_SECTION: usize = 32 * 1024;
 /// assert_eq!(err.to_string(), r#"bad chunk terminator: "X-""#);
 /// ```
 pub struct ChunkedBody<'a> {
-    src: Src<'a>,
+    pub(super) src: Src<'a>,
     state: ChunkState,
     line: Vec<u8>,
     started: bool,
@@ -567,23 +284,22 @@ pub struct ChunkedBody<'a> {
 impl<'a> ChunkedBody<'a> {
     /// A chunked body read from `reader` (wrap slow readers in a
     /// `BufReader`: chunk lines are read a byte at a time).
-    pub fn new(reader: impl Read + 'a) -> ChunkedBody<'a> {
+    pub fn new(reader: impl Read + Send + 'a) -> ChunkedBody<'a> {
         ChunkedBody::from_source(Plain(reader))
     }
 
-    /// A chunked body read from a [`Source`], whose
-    /// [`on_complete`](Source::on_complete) is called after the final chunk.
-    pub fn from_source(src: impl Source + 'a) -> ChunkedBody<'a> {
+    /// A chunked body read from a [`Source`].
+    pub fn from_source(src: impl Source + Send + 'a) -> ChunkedBody<'a> {
         ChunkedBody::with_src(Src::Any(Box::new(src)))
     }
 
     /// A chunked body read from its connection: like
     /// [`from_source`](Self::from_source), without boxing the source.
-    pub fn from_connection(src: ConnSource) -> ChunkedBody<'a> {
+    pub(crate) fn from_connection(src: ConnSource) -> ChunkedBody<'a> {
         ChunkedBody::with_src(Src::Conn(src))
     }
 
-    fn with_src(src: Src<'a>) -> ChunkedBody<'a> {
+    pub(super) fn with_src(src: Src<'a>) -> ChunkedBody<'a> {
         ChunkedBody {
             src,
             state: ChunkState::Head,
@@ -909,8 +625,8 @@ fn parse_trailer(line: &mut [u8]) -> Result<(String, String)> {
 /// it whole and never reuses that connection.
 ///
 /// Its end cannot be told from a connection cut short: only an I/O error
-/// is an error. Sent on (as an [`Outgoing`]), it is chunked (see the
-/// [module](self) docs).
+/// is an error. Sent on (as an [`Outgoing`](crate::Outgoing)), it is
+/// chunked (see the [module](crate::body) docs).
 ///
 /// ```
 /// use degu_core::{CloseBody, Framing, Incoming, Outgoing};
@@ -925,7 +641,7 @@ fn parse_trailer(line: &mut [u8]) -> Result<(String, String)> {
 /// assert_eq!(out, b"5\r\nhello\r\n0\r\n\r\n");
 /// ```
 pub struct CloseBody<'a> {
-    src: Src<'a>,
+    pub(super) src: Src<'a>,
     received: u64,
     done: bool,
     started: bool,
@@ -933,24 +649,22 @@ pub struct CloseBody<'a> {
 
 impl<'a> CloseBody<'a> {
     /// A body of everything `reader` yields.
-    pub fn new(reader: impl Read + 'a) -> CloseBody<'a> {
+    pub fn new(reader: impl Read + Send + 'a) -> CloseBody<'a> {
         CloseBody::from_source(Plain(reader))
     }
 
-    /// A body of everything a [`Source`] yields; its
-    /// [`on_complete`](Source::on_complete) is called at the end of the
-    /// stream, its [`on_error`](Source::on_error) on a read error.
-    pub fn from_source(src: impl Source + 'a) -> CloseBody<'a> {
+    /// A body of everything a [`Source`] yields.
+    pub fn from_source(src: impl Source + Send + 'a) -> CloseBody<'a> {
         CloseBody::with_src(Src::Any(Box::new(src)))
     }
 
     /// A body read from its connection up to the connection's end: like
     /// [`from_source`](Self::from_source), without boxing the source.
-    pub fn from_connection(src: ConnSource) -> CloseBody<'a> {
+    pub(crate) fn from_connection(src: ConnSource) -> CloseBody<'a> {
         CloseBody::with_src(Src::Conn(src))
     }
 
-    fn with_src(src: Src<'a>) -> CloseBody<'a> {
+    pub(super) fn with_src(src: Src<'a>) -> CloseBody<'a> {
         CloseBody {
             src,
             received: 0,
@@ -1066,214 +780,6 @@ impl fmt::Debug for CloseBody<'_> {
     }
 }
 
-trait Pieces {
-    fn next_piece(&mut self, f: &mut dyn FnMut(&[u8]) -> Result<()>) -> Option<Result<()>>;
-}
-
-impl<I, B> Pieces for I
-where
-    I: Iterator<Item = B>,
-    B: AsRef<[u8]>,
-{
-    fn next_piece(&mut self, f: &mut dyn FnMut(&[u8]) -> Result<()>) -> Option<Result<()>> {
-        self.next().map(|b| f(b.as_ref()))
-    }
-}
-
-/// A content-length body produced by an iterator of byte pieces whose
-/// lengths must add up to the declared length: too many or too few bytes
-/// is an error (raised before the extra bytes are written).
-///
-/// ```
-/// use degu_core::BodyIter;
-/// let mut out = Vec::new();
-/// BodyIter::new(["hello", ", ", "world"], 12).write_to(&mut out).unwrap();
-/// assert_eq!(out, b"hello, world");
-/// assert!(BodyIter::new(["toolong"], 3).write_to(&mut Vec::new()).is_err());
-/// ```
-pub struct BodyIter<'a> {
-    pieces: Box<dyn Pieces + 'a>,
-    content_length: u64,
-    started: bool,
-}
-
-impl<'a> BodyIter<'a> {
-    /// A body of `content_length` bytes from `pieces`.
-    pub fn new<I, B>(pieces: I, content_length: u64) -> BodyIter<'a>
-    where
-        I: IntoIterator<Item = B>,
-        I::IntoIter: 'a,
-        B: AsRef<[u8]>,
-    {
-        BodyIter {
-            pieces: Box::new(pieces.into_iter()),
-            content_length,
-            started: false,
-        }
-    }
-
-    /// The declared length.
-    pub fn content_length(&self) -> u64 {
-        self.content_length
-    }
-
-    /// Writes every piece to `w`; returns bytes written.
-    pub fn write_to(&mut self, w: &mut dyn Write) -> Result<u64> {
-        if self.started {
-            return Err(Error::BodyConsumed);
-        }
-        self.started = true;
-        let expected = self.content_length;
-        let mut total = 0u64;
-        let mut write = |piece: &[u8]| -> Result<()> {
-            if total + piece.len() as u64 > expected {
-                return Err(Error::BodyTooLong { expected });
-            }
-            write_all(w, piece)?;
-            total += piece.len() as u64;
-            Ok(())
-        };
-        while let Some(r) = self.pieces.next_piece(&mut write) {
-            r?;
-        }
-        if total != expected {
-            return Err(Error::BodyTooShort {
-                expected,
-                received: total,
-            });
-        }
-        Ok(total)
-    }
-}
-
-impl fmt::Debug for BodyIter<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BodyIter")
-            .field("content_length", &self.content_length)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A chunked body produced by an iterator of [`Chunk`]s; the last, and
-/// only the last, has empty data.
-///
-/// ```
-/// use degu_core::{Chunk, ChunkedBodyIter};
-/// let chunks = vec![Chunk::with_ext("i", "0", "hello"), Chunk::new("")];
-/// let mut out = Vec::new();
-/// ChunkedBodyIter::new(chunks).write_to(&mut out).unwrap();
-/// assert_eq!(out, b"5;i=0\r\nhello\r\n0\r\n\r\n");
-/// assert!(ChunkedBodyIter::new(vec![Chunk::new("x")]).write_to(&mut Vec::new()).is_err());
-/// ```
-pub struct ChunkedBodyIter<'a> {
-    chunks: Box<dyn ChunkSeq + 'a>,
-    started: bool,
-}
-
-/// Chunks to write, one at a time.
-trait ChunkSeq {
-    /// Writes the next chunk to `w` (framed, or only its data when `raw`):
-    /// the bytes written and whether it was the final chunk; `None` when
-    /// there are no more. A final chunk is written only once it is known
-    /// that no chunk follows it.
-    fn write_next(&mut self, w: &mut dyn Write, raw: bool) -> Option<Result<(u64, bool)>>;
-}
-
-struct Seq<I: Iterator>(std::iter::Peekable<I>);
-
-impl<I, B> ChunkSeq for Seq<I>
-where
-    I: Iterator<Item = (Option<Extension>, B)>,
-    B: AsRef<[u8]>,
-{
-    fn write_next(&mut self, w: &mut dyn Write, raw: bool) -> Option<Result<(u64, bool)>> {
-        let (ext, data) = self.0.next()?;
-        let data = data.as_ref();
-        let last = data.is_empty();
-        // The final chunk ends the body for the peer: make sure it is the
-        // last before writing it.
-        if last && self.0.peek().is_some() {
-            return Some(Err(Error::EmptyChunkNotLast));
-        }
-        if raw {
-            return Some(write_all(w, data).map(|()| (data.len() as u64, last)));
-        }
-        let ext = ext.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
-        Some(write_chunk(w, ext, data).map(|n| (n, last)))
-    }
-}
-
-impl<'a> ChunkedBodyIter<'a> {
-    /// A chunked body from `chunks`.
-    pub fn new<I>(chunks: I) -> ChunkedBodyIter<'a>
-    where
-        I: IntoIterator<Item = Chunk>,
-        I::IntoIter: 'a,
-    {
-        ChunkedBodyIter::from_pieces(chunks.into_iter().map(|c| (c.ext, c.data)))
-    }
-
-    /// A chunked body from `(extension, data)` pairs, whose data is any
-    /// bytes (`&'static [u8]`, a shared buffer, a `Vec`): written as it
-    /// is, never copied. The last pair, and only it, has empty data.
-    ///
-    /// ```
-    /// use degu_core::ChunkedBodyIter;
-    /// static DATA: [u8; 4] = *b"abcd";
-    /// let pieces = [(None, &DATA[..2]), (Some(("i".into(), "1".into())), &DATA[2..]), (None, &[][..])];
-    /// let mut out = Vec::new();
-    /// ChunkedBodyIter::from_pieces(pieces).write_to(&mut out).unwrap();
-    /// assert_eq!(out, b"2\r\nab\r\n2;i=1\r\ncd\r\n0\r\n\r\n");
-    /// ```
-    pub fn from_pieces<I, B>(pieces: I) -> ChunkedBodyIter<'a>
-    where
-        I: IntoIterator<Item = (Option<Extension>, B)>,
-        I::IntoIter: 'a,
-        B: AsRef<[u8]>,
-    {
-        ChunkedBodyIter {
-            chunks: Box::new(Seq(pieces.into_iter().peekable())),
-            started: false,
-        }
-    }
-
-    /// Writes every chunk to `w`; returns bytes written.
-    pub fn write_to(&mut self, w: &mut dyn Write) -> Result<u64> {
-        self.write(w, false)
-    }
-
-    /// Writes only the chunks' data, one after the other (no chunk
-    /// framing, boundaries and extensions lost), as a body delimited by the
-    /// end of the connection is sent to an HTTP/1.0 peer; returns bytes
-    /// written. The chunks are checked as [`write_to`](Self::write_to)
-    /// checks them.
-    pub fn write_data_to(&mut self, w: &mut dyn Write) -> Result<u64> {
-        self.write(w, true)
-    }
-
-    fn write(&mut self, w: &mut dyn Write, raw: bool) -> Result<u64> {
-        if self.started {
-            return Err(Error::BodyConsumed);
-        }
-        self.started = true;
-        let mut total = 0;
-        while let Some(r) = self.chunks.write_next(w, raw) {
-            let (n, last) = r?;
-            total += n;
-            if last {
-                return Ok(total);
-            }
-        }
-        Err(Error::MissingFinalChunk)
-    }
-}
-
-impl fmt::Debug for ChunkedBodyIter<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ChunkedBodyIter").finish_non_exhaustive()
-    }
-}
-
 /// A body read from a connection: content-length, chunked, or (a
 /// response without framing) delimited by the connection's end.
 #[derive(Debug)]
@@ -1297,7 +803,8 @@ impl Incoming<'_> {
         }
     }
 
-    /// The framing the body is sent on with ([`Outgoing::from`]):
+    /// The framing the body is sent on with
+    /// ([`Outgoing::from`](crate::Outgoing::from)):
     /// `content-length` for a [`Body`], chunked for a [`ChunkedBody`],
     /// and chunked too for a [`CloseBody`], whose length is not known
     /// until it ends (tell it apart with
@@ -1352,213 +859,5 @@ impl Read for Incoming<'_> {
             Incoming::Chunked(c) => c.read(buf),
             Incoming::Close(c) => c.read(buf),
         }
-    }
-}
-
-/// Anything that can be sent as a body, or no body at all.
-#[derive(Debug, Default)]
-pub enum Outgoing<'a> {
-    /// No body (not the same as an empty one).
-    #[default]
-    None,
-    /// Bytes in memory (content-length framing).
-    Bytes(Cow<'a, [u8]>),
-    /// A content-length body from a reader.
-    Body(Body<'a>),
-    /// A chunked body from a reader.
-    Chunked(ChunkedBody<'a>),
-    /// A content-length body from an iterator.
-    BodyIter(BodyIter<'a>),
-    /// A chunked body from an iterator.
-    ChunkedIter(ChunkedBodyIter<'a>),
-    /// A body of unknown length read to the end of its source (an
-    /// upstream's close-delimited body, proxied): sent chunked, or raw to
-    /// an HTTP/1.0 peer (see [`write_data_to`](Self::write_data_to)).
-    Close(CloseBody<'a>),
-}
-
-impl Outgoing<'_> {
-    /// The framing this body needs.
-    pub fn framing(&self) -> Framing {
-        match self {
-            Outgoing::None => Framing::None,
-            Outgoing::Bytes(b) => Framing::Length(b.len() as u64),
-            Outgoing::Body(b) => Framing::Length(b.content_length()),
-            Outgoing::BodyIter(b) => Framing::Length(b.content_length()),
-            Outgoing::Chunked(_) | Outgoing::ChunkedIter(_) | Outgoing::Close(_) => {
-                Framing::Chunked
-            }
-        }
-    }
-
-    /// True when the body reads from a connection (a request body echoed
-    /// back, an upstream body proxied): its bytes are not all there yet.
-    pub fn reads_connection(&self) -> bool {
-        match self {
-            Outgoing::Body(b) => matches!(b.src, Src::Conn(_)),
-            Outgoing::Chunked(c) => matches!(c.src, Src::Conn(_)),
-            Outgoing::Close(c) => matches!(c.src, Src::Conn(_)),
-            _ => false,
-        }
-    }
-
-    /// True for no body.
-    pub fn is_none(&self) -> bool {
-        matches!(self, Outgoing::None)
-    }
-
-    /// Writes only the body's data to `w`, without chunk framing: how a
-    /// chunked or close-delimited body goes to an HTTP/1.0 peer, delimited
-    /// by the end of the connection (a content-length body is written as
-    /// it is). Returns bytes written.
-    pub fn write_data_to(&mut self, w: &mut dyn Write) -> Result<u64> {
-        match self {
-            Outgoing::Chunked(c) => Ok(io::copy(c, w)?),
-            Outgoing::ChunkedIter(c) => c.write_data_to(w),
-            Outgoing::Close(c) => c.write_to(w),
-            other => other.write_to(w),
-        }
-    }
-
-    /// Writes the body to `w` framed as [`framing`](Self::framing) says
-    /// (a [`CloseBody`] as chunks); returns bytes written.
-    pub fn write_to(&mut self, w: &mut dyn Write) -> Result<u64> {
-        match self {
-            Outgoing::None => Ok(0),
-            Outgoing::Bytes(b) => {
-                write_all(w, b)?;
-                Ok(b.len() as u64)
-            }
-            Outgoing::Body(b) => b.write_to(w),
-            Outgoing::Chunked(c) => c.write_to(w),
-            Outgoing::BodyIter(b) => b.write_to(w),
-            Outgoing::ChunkedIter(c) => c.write_to(w),
-            Outgoing::Close(c) => c.write_chunked_to(w),
-        }
-    }
-
-    /// Makes `headers` declare this body's framing: adds `content-length`
-    /// or `transfer-encoding: chunked` when missing, and refuses headers
-    /// that contradict the body. With no body, headers that declare one are
-    /// refused unless `declared_ok` (a response to HEAD).
-    pub fn apply_framing(&self, headers: &mut Headers, declared_ok: bool) -> Result<()> {
-        match self.missing_framing(headers.framing()?, declared_ok)? {
-            Framing::None => Ok(()),
-            Framing::Length(n) => headers.insert("content-length", n.to_string()),
-            Framing::Chunked => headers.insert("transfer-encoding", "chunked"),
-        }
-    }
-
-    /// What [`apply_framing`](Self::apply_framing) would add to headers
-    /// that declare `declared` ([`Headers::framing`]), without changing
-    /// them: the framing header this body needs and they lack
-    /// ([`Framing::None`] when they already declare it, or there is no
-    /// body), or the same error. A writer can then put the header straight
-    /// into the preamble (see [`write_framing`](crate::write_framing)).
-    pub fn missing_framing(&self, declared: Framing, declared_ok: bool) -> Result<Framing> {
-        match (self.framing(), declared) {
-            (Framing::None, Framing::None) => Ok(Framing::None),
-            (Framing::None, _) if declared_ok => Ok(Framing::None),
-            (Framing::None, d) => Err(Error::FramingMismatch(format!(
-                "no body, but the headers declare {d:?}"
-            ))),
-            (Framing::Length(n), _) if n > MAX_LENGTH => Err(Error::BadContentLength(format!(
-                "{n} is more than 16 digits"
-            ))),
-            (Framing::Length(n), Framing::None) => Ok(Framing::Length(n)),
-            (Framing::Length(n), Framing::Length(m)) if n == m => Ok(Framing::None),
-            (Framing::Chunked, Framing::None) => Ok(Framing::Chunked),
-            (Framing::Chunked, Framing::Chunked) => Ok(Framing::None),
-            (body, d) => Err(Error::FramingMismatch(format!(
-                "the body is {body:?}, the headers declare {d:?}"
-            ))),
-        }
-    }
-}
-
-impl From<()> for Outgoing<'_> {
-    fn from(_: ()) -> Self {
-        Outgoing::None
-    }
-}
-impl From<Vec<u8>> for Outgoing<'_> {
-    fn from(v: Vec<u8>) -> Self {
-        Outgoing::Bytes(Cow::Owned(v))
-    }
-}
-impl<'a> From<&'a [u8]> for Outgoing<'a> {
-    fn from(v: &'a [u8]) -> Self {
-        Outgoing::Bytes(Cow::Borrowed(v))
-    }
-}
-impl<'a, const N: usize> From<&'a [u8; N]> for Outgoing<'a> {
-    fn from(v: &'a [u8; N]) -> Self {
-        Outgoing::Bytes(Cow::Borrowed(v))
-    }
-}
-impl<'a> From<&'a str> for Outgoing<'a> {
-    fn from(v: &'a str) -> Self {
-        Outgoing::Bytes(Cow::Borrowed(v.as_bytes()))
-    }
-}
-impl From<String> for Outgoing<'_> {
-    fn from(v: String) -> Self {
-        Outgoing::Bytes(Cow::Owned(v.into_bytes()))
-    }
-}
-impl<'a> From<Body<'a>> for Outgoing<'a> {
-    fn from(b: Body<'a>) -> Self {
-        Outgoing::Body(b)
-    }
-}
-impl<'a> From<ChunkedBody<'a>> for Outgoing<'a> {
-    fn from(b: ChunkedBody<'a>) -> Self {
-        Outgoing::Chunked(b)
-    }
-}
-impl<'a> From<BodyIter<'a>> for Outgoing<'a> {
-    fn from(b: BodyIter<'a>) -> Self {
-        Outgoing::BodyIter(b)
-    }
-}
-impl<'a> From<ChunkedBodyIter<'a>> for Outgoing<'a> {
-    fn from(b: ChunkedBodyIter<'a>) -> Self {
-        Outgoing::ChunkedIter(b)
-    }
-}
-impl<'a> From<CloseBody<'a>> for Outgoing<'a> {
-    fn from(b: CloseBody<'a>) -> Self {
-        Outgoing::Close(b)
-    }
-}
-impl<'a> From<Incoming<'a>> for Outgoing<'a> {
-    /// The same body, to be sent on with the framing
-    /// [`Incoming::framing`] names: a close-delimited body goes out
-    /// chunked ([`Outgoing::Close`]), never unframed.
-    fn from(b: Incoming<'a>) -> Self {
-        match b {
-            Incoming::Body(b) => Outgoing::Body(b),
-            Incoming::Chunked(c) => Outgoing::Chunked(c),
-            Incoming::Close(c) => Outgoing::Close(c),
-        }
-    }
-}
-impl<'a> From<Option<Incoming<'a>>> for Outgoing<'a> {
-    fn from(b: Option<Incoming<'a>>) -> Self {
-        b.map_or(Outgoing::None, Outgoing::from)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_chunk_after_the_final_one_is_refused_before_the_final_is_written() {
-        let chunks = vec![Chunk::new("a"), Chunk::new(""), Chunk::new("b")];
-        let mut out = Vec::new();
-        let err = ChunkedBodyIter::new(chunks).write_to(&mut out).unwrap_err();
-        assert!(matches!(err, Error::EmptyChunkNotLast));
-        assert_eq!(out, b"1\r\na\r\n", "the peer must not see a complete body");
     }
 }

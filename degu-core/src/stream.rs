@@ -1,0 +1,261 @@
+//! The plain socket a connection starts on ([`PlainStream`]), what is
+//! known about a connection ([`ConnectionInfo`]), and the one hook that
+//! turns a plain socket into the transport HTTP runs over ([`Wrapper`]:
+//! TLS, for degu-tls). Both the server and the client use these; nothing
+//! here opens a socket (degu-server binds and accepts, degu-client
+//! connects).
+
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use crate::address::Address;
+use crate::error::{Error, Result, Stall};
+use crate::message::Transport;
+
+/// A connected plain socket: TCP (IPv4 or IPv6) or AF_UNIX.
+///
+/// What a server accepts and a client connects, before any [`Wrapper`].
+/// It reads and writes through a shared reference as well (as
+/// `&TcpStream` does), and reports a socket timeout as
+/// [`Error::TimedOut`] naming what stalled.
+#[derive(Debug)]
+pub enum PlainStream {
+    /// A TCP socket.
+    Tcp(TcpStream),
+    /// An AF_UNIX stream socket (a path or an abstract name).
+    Unix(UnixStream),
+}
+
+/// An AF_UNIX peer's process credentials (`SO_PEERCRED`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Credentials {
+    /// Process id.
+    pub pid: u32,
+    /// User id.
+    pub uid: u32,
+    /// Group id.
+    pub gid: u32,
+}
+
+impl PlainStream {
+    /// True for a TCP socket.
+    pub fn is_tcp(&self) -> bool {
+        matches!(self, PlainStream::Tcp(_))
+    }
+
+    /// Sets the read and the write timeout (`None`: block forever).
+    pub fn set_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.set_read_timeout(timeout)?;
+        self.set_write_timeout(timeout)
+    }
+
+    /// Sets the read timeout (`None`: block forever).
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        match self {
+            PlainStream::Tcp(s) => s.set_read_timeout(timeout),
+            PlainStream::Unix(s) => s.set_read_timeout(timeout),
+        }
+    }
+
+    /// Sets the write timeout (`None`: block forever).
+    pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        match self {
+            PlainStream::Tcp(s) => s.set_write_timeout(timeout),
+            PlainStream::Unix(s) => s.set_write_timeout(timeout),
+        }
+    }
+
+    /// The read timeout (`None`: reads wait forever).
+    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        match self {
+            PlainStream::Tcp(s) => s.read_timeout(),
+            PlainStream::Unix(s) => s.read_timeout(),
+        }
+    }
+
+    /// The write timeout (`None`: writes wait forever).
+    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        match self {
+            PlainStream::Tcp(s) => s.write_timeout(),
+            PlainStream::Unix(s) => s.write_timeout(),
+        }
+    }
+
+    /// Shuts down the read half, the write half, or both.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        match self {
+            PlainStream::Tcp(s) => s.shutdown(how),
+            PlainStream::Unix(s) => s.shutdown(how),
+        }
+    }
+
+    /// Another handle to the same socket.
+    pub fn try_clone(&self) -> io::Result<PlainStream> {
+        Ok(match self {
+            PlainStream::Tcp(s) => PlainStream::Tcp(s.try_clone()?),
+            PlainStream::Unix(s) => PlainStream::Unix(s.try_clone()?),
+        })
+    }
+
+    /// The peer's credentials over AF_UNIX; `None` for TCP.
+    pub fn credentials(&self) -> Option<Credentials> {
+        match self {
+            PlainStream::Unix(s) => {
+                let c = rustix::net::sockopt::socket_peercred(s.as_fd()).ok()?;
+                Some(Credentials {
+                    pid: c.pid.as_raw_nonzero().get() as u32,
+                    uid: c.uid.as_raw(),
+                    gid: c.gid.as_raw(),
+                })
+            }
+            PlainStream::Tcp(_) => None,
+        }
+    }
+
+    /// A socket timeout as [`Error::TimedOut`] naming what stalled (the
+    /// socket's own timeout read back); other errors unchanged.
+    fn stalled(&self, e: io::Error, stall: Stall) -> io::Error {
+        Error::name_timeout(e, stall, || {
+            match stall {
+                Stall::Write => self.write_timeout(),
+                _ => self.read_timeout(),
+            }
+            .ok()
+            .flatten()
+        })
+    }
+}
+
+impl Read for PlainStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        (&*self).read_vectored(bufs)
+    }
+}
+
+impl Read for &PlainStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let r = match *self {
+            PlainStream::Tcp(s) => (&mut &*s).read(buf),
+            PlainStream::Unix(s) => (&mut &*s).read(buf),
+        };
+        r.map_err(|e| self.stalled(e, Stall::Read))
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        let r = match *self {
+            PlainStream::Tcp(s) => (&mut &*s).read_vectored(bufs),
+            PlainStream::Unix(s) => (&mut &*s).read_vectored(bufs),
+        };
+        r.map_err(|e| self.stalled(e, Stall::Read))
+    }
+}
+
+impl Write for PlainStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        (&*self).write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Write for &PlainStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let r = match *self {
+            PlainStream::Tcp(s) => (&mut &*s).write(buf),
+            PlainStream::Unix(s) => (&mut &*s).write(buf),
+        };
+        r.map_err(|e| self.stalled(e, Stall::Write))
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let r = match *self {
+            PlainStream::Tcp(s) => (&mut &*s).write_vectored(bufs),
+            PlainStream::Unix(s) => (&mut &*s).write_vectored(bufs),
+        };
+        r.map_err(|e| self.stalled(e, Stall::Write))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl AsFd for PlainStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            PlainStream::Tcp(s) => s.as_fd(),
+            PlainStream::Unix(s) => s.as_fd(),
+        }
+    }
+}
+
+impl AsRawFd for PlainStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.as_fd().as_raw_fd()
+    }
+}
+
+impl Transport for PlainStream {
+    fn plain_fd(&self) -> Option<BorrowedFd<'_>> {
+        Some(self.as_fd())
+    }
+
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        self.shutdown(Shutdown::Write)
+    }
+}
+
+/// What is known about a connection's transport: over TLS, the peer's
+/// certificates and the server name asked for (see [`Transport::info`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConnectionInfo {
+    /// True over TLS.
+    pub tls: bool,
+    /// The peer's certificate chain (DER, leaf first) when it presented
+    /// one over TLS.
+    pub peer_certificates: Option<Vec<Vec<u8>>>,
+    /// The TLS server name (SNI) the client asked for, if any.
+    pub server_name: Option<String>,
+}
+
+/// Turns a plain socket, just accepted by a server or connected by a
+/// client, into the transport a connection speaks HTTP over. degu-tls's
+/// TLS server and client are wrappers that run the handshake; without a
+/// wrapper, a connection runs on the plain socket as it is.
+///
+/// One wrapper serves every connection of a server, or of a client and
+/// its clones, so it is `Send + Sync`.
+///
+/// ```
+/// use degu_core::{Address, PlainStream, Transport, Wrapper};
+///
+/// /// Logs each connection, then speaks plain HTTP.
+/// struct Logging;
+/// impl Wrapper for Logging {
+///     fn wrap(&self, stream: PlainStream, peer: &Address)
+///         -> degu_core::Result<Box<dyn Transport>>
+///     {
+///         eprintln!("connection with {peer}");
+///         Ok(Box::new(stream))
+///     }
+/// }
+/// ```
+pub trait Wrapper: Send + Sync {
+    /// Wraps `stream`, connected with `peer` (the server a client
+    /// connected to, or the client a server accepted); an error closes the
+    /// socket, and the connection is not made.
+    fn wrap(&self, stream: PlainStream, peer: &Address) -> Result<Box<dyn Transport>>;
+}
