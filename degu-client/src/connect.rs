@@ -79,7 +79,7 @@ fn connect_one(
         // non-blocking one would fail at once on a full backlog).
         socket.set_write_timeout(timeout)?;
         socket.connect(sa)?;
-        let stream = PlainStream::Unix(UnixStream::from(socket));
+        let stream = PlainStream::from(UnixStream::from(socket));
         stream.set_read_timeout(timeout)?;
         return Ok(stream);
     }
@@ -90,7 +90,7 @@ fn connect_one(
     socket.set_tcp_nodelay(true)?;
     socket.set_read_timeout(timeout)?;
     socket.set_write_timeout(timeout)?;
-    Ok(PlainStream::Tcp(TcpStream::from(socket)))
+    Ok(PlainStream::from(TcpStream::from(socket)))
 }
 
 /// Opens a plain socket to `address`, with `timeout` as its connect, read

@@ -24,7 +24,8 @@ use crate::parse::{
     Framing, MAX_HEADERS, MAX_PREAMBLE, MAX_RESPONSE_HEADERS, Method, RequestPreamble, Version,
     parse_request_with,
 };
-use crate::shared::{BodyTracker, Shared, SharedWriter, body_source, shared};
+use crate::reader::Reader;
+use crate::shared::{BodyTracker, Shared, SharedWriter, body_source, shared, shared_reader};
 use crate::stream::ConnectionInfo;
 use crate::write::{write_framing, write_header_line, write_request_head, write_response_head};
 
@@ -140,6 +141,21 @@ pub enum UnreadBody {
     Failed,
 }
 
+/// What [`Conn::read_available`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Available {
+    /// A whole preamble is buffered, or the buffer is full without one
+    /// (which [`Conn::read_preamble`] refuses): reading a preamble now
+    /// waits for nothing.
+    Ready,
+    /// Part of a preamble is buffered; the rest has not arrived.
+    Partial,
+    /// Nothing is buffered and nothing has arrived.
+    Nothing,
+    /// The peer ended the stream, with nothing buffered.
+    Closed,
+}
+
 /// A transport that is closed: what a body still alive reads after
 /// [`Conn::close`].
 struct ClosedTransport;
@@ -172,6 +188,18 @@ impl Conn {
         }
     }
 
+    /// A connection over `transport` that holds no read buffer yet, as a
+    /// [parked](Self::park) one: for a server that accepts connections
+    /// faster than they send.
+    pub fn without_buffer(transport: Box<dyn Transport>) -> Conn {
+        Conn {
+            cell: shared_reader(Reader::unbuffered(transport)),
+            body: None,
+            preamble: None,
+            out: Vec::new(),
+        }
+    }
+
     /// What the transport knows about the connection.
     pub fn info(&self) -> ConnectionInfo {
         self.cell.borrow_mut().get_ref().info()
@@ -187,6 +215,63 @@ impl Conn {
     /// is detached).
     fn new_body(&mut self, framing: Framing, trailers: bool) -> Option<Incoming<'static>> {
         Some(new_body(&self.cell, &mut self.body, framing, trailers))
+    }
+
+    // --- parking: a connection between requests, waiting on an event loop ---
+
+    /// Reads without blocking (see [`Transport::read_nonblocking`]) what
+    /// the peer has sent toward its next preamble, and says whether a
+    /// preamble can be read now. A stream that ends in the middle of a
+    /// preamble is an error ([`Error::UnexpectedEof`]).
+    pub fn read_available(&mut self) -> Result<Available> {
+        let mut reader = self.cell.borrow_mut();
+        loop {
+            if reader.preamble_ready() {
+                return Ok(Available::Ready);
+            }
+            match reader.fill_with(|t, buf| t.read_nonblocking(buf)) {
+                Ok(0) if reader.buffered().is_empty() => return Ok(Available::Closed),
+                Ok(0) => return Err(Error::UnexpectedEof("preamble")),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Ok(if reader.buffered().is_empty() {
+                        Available::Nothing
+                    } else {
+                        Available::Partial
+                    });
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::Io(e)),
+            }
+        }
+    }
+
+    /// True when bytes are buffered: a pipelined request, or part of one.
+    pub fn has_buffered(&self) -> bool {
+        !self.cell.borrow_mut().buffered().is_empty()
+    }
+
+    /// True when a preamble can be read without waiting (see
+    /// [`Available::Ready`]).
+    pub fn preamble_ready(&self) -> bool {
+        self.cell.borrow_mut().preamble_ready()
+    }
+
+    /// Readies a connection to wait between requests holding as little
+    /// memory as it can: gives up the 32 KiB read buffer when nothing is
+    /// buffered (returned, for a pool) and the buffer preambles are
+    /// written in. The next read takes a buffer from
+    /// [`attach_buffer`](Self::attach_buffer), or allocates one.
+    pub fn park(&mut self) -> Option<Box<[u8]>> {
+        self.out = Vec::new();
+        self.cell.borrow_mut().release_buffer()
+    }
+
+    /// Gives a parked connection a read buffer (from a pool) before it
+    /// reads again; one of another size than [`BUFFER_SIZE`](crate::BUFFER_SIZE), or a
+    /// connection that has one, drops it.
+    pub fn attach_buffer(&mut self, buf: Box<[u8]>) {
+        self.cell.borrow_mut().attach_buffer(buf);
     }
 
     // --- the server's side ---
@@ -381,6 +466,10 @@ impl Conn {
         }
         let out = &mut self.out;
         out.clear();
+        if out.capacity() == 0 {
+            // Given up by `park`.
+            out.reserve(1024);
+        }
         if unframed {
             write_response_head(out, status, &resp.reason, &Headers::new())?;
             for (name, value) in resp.headers.iter() {
@@ -458,6 +547,10 @@ impl Conn {
     ) -> Result<()> {
         let out = &mut self.out;
         out.clear();
+        if out.capacity() == 0 {
+            // Given up by `park`.
+            out.reserve(1024);
+        }
         write_request_head(out, method, uri, &Headers::new())?;
         if method.forbids_body() && !body.is_none() {
             return Err(Error::BodyNotAllowed(method));

@@ -133,6 +133,24 @@ pub trait Transport: Read + Write + Send {
     fn shutdown_write(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+
+    /// Reads what has arrived without waiting: `Ok(0)` at the end of the
+    /// stream, an error of kind `WouldBlock` when nothing has arrived
+    /// yet. A server parks a connection between requests, and reads its
+    /// next preamble as it trickles in, only when its transport can do
+    /// this; the default (an in-memory pipe, say) cannot
+    /// (`Unsupported`), and such a connection is served on one thread
+    /// from start to end.
+    fn read_nonblocking(&mut self, _buf: &mut [u8]) -> std::io::Result<usize> {
+        Err(std::io::ErrorKind::Unsupported.into())
+    }
+
+    /// Writes what can be written without waiting: an error of kind
+    /// `WouldBlock` when nothing can. The default cannot
+    /// (`Unsupported`).
+    fn write_nonblocking(&mut self, _buf: &[u8]) -> std::io::Result<usize> {
+        Err(std::io::ErrorKind::Unsupported.into())
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for Box<T> {
@@ -146,5 +164,13 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
 
     fn shutdown_write(&mut self) -> std::io::Result<()> {
         (**self).shutdown_write()
+    }
+
+    fn read_nonblocking(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        (**self).read_nonblocking(buf)
+    }
+
+    fn write_nonblocking(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        (**self).write_nonblocking(buf)
     }
 }

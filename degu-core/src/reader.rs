@@ -50,6 +50,17 @@ impl<R> Reader<R> {
         }
     }
 
+    /// Wraps `inner` with no buffer yet: the first read allocates one,
+    /// unless [`attach_buffer`](Self::attach_buffer) gives it one first.
+    pub(crate) fn unbuffered(inner: R) -> Reader<R> {
+        Reader {
+            inner,
+            buf: Box::default(),
+            pos: 0,
+            end: 0,
+        }
+    }
+
     /// The wrapped reader.
     pub fn get_ref(&self) -> &R {
         &self.inner
@@ -81,6 +92,63 @@ impl<R> Reader<R> {
     pub fn consume(&mut self, n: usize) {
         self.pos = (self.pos + n).min(self.end);
     }
+
+    /// Gives up the buffer when nothing is buffered (a parked connection
+    /// need not hold 32 KiB); the next read takes one from
+    /// [`attach_buffer`](Self::attach_buffer), or allocates one.
+    pub fn release_buffer(&mut self) -> Option<Box<[u8]>> {
+        if self.pos != self.end || self.buf.is_empty() {
+            return None;
+        }
+        self.pos = 0;
+        self.end = 0;
+        Some(std::mem::take(&mut self.buf))
+    }
+
+    /// Gives a released reader a buffer back (one of [`BUFFER_SIZE`]
+    /// bytes; another size, or a reader that has one, drops it).
+    pub fn attach_buffer(&mut self, buf: Box<[u8]>) {
+        if self.buf.is_empty() && buf.len() == BUFFER_SIZE {
+            self.buf = buf;
+        }
+    }
+
+    /// True when the buffer holds a whole preamble, or is full without
+    /// one (which [`read_preamble`](Self::read_preamble) refuses): either
+    /// way, reading a preamble waits for nothing more.
+    pub(crate) fn preamble_ready(&self) -> bool {
+        let avail = &self.buf[self.pos..self.end];
+        avail.len() >= MAX_PREAMBLE || find_end(avail, 0).is_some()
+    }
+
+    /// Makes room to read into: a buffer if the reader has none, the
+    /// unconsumed bytes moved to the front when the tail is full.
+    #[inline]
+    fn make_room(&mut self) {
+        if self.pos == self.end {
+            self.pos = 0;
+            self.end = 0;
+            if self.buf.is_empty() {
+                self.buf = vec![0u8; BUFFER_SIZE].into_boxed_slice();
+            }
+        } else if self.end == self.buf.len() {
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
+            self.pos = 0;
+        }
+    }
+
+    /// Reads more bytes into the buffer with `read` (a non-blocking
+    /// read, say); returns how many, as `read` does.
+    pub(crate) fn fill_with(
+        &mut self,
+        read: impl FnOnce(&mut R, &mut [u8]) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        self.make_room();
+        let n = read(&mut self.inner, &mut self.buf[self.end..])?;
+        self.end += n;
+        Ok(n)
+    }
 }
 
 impl<R: Read> Reader<R> {
@@ -88,14 +156,7 @@ impl<R: Read> Reader<R> {
     /// the stream). Moves unconsumed bytes to the front when the buffer's
     /// tail is full.
     fn fill(&mut self) -> io::Result<usize> {
-        if self.pos == self.end {
-            self.pos = 0;
-            self.end = 0;
-        } else if self.end == self.buf.len() {
-            self.buf.copy_within(self.pos..self.end, 0);
-            self.end -= self.pos;
-            self.pos = 0;
-        }
+        self.make_room();
         loop {
             match self.inner.read(&mut self.buf[self.end..]) {
                 Ok(n) => {
@@ -225,7 +286,7 @@ impl<R: Read> Read for Reader<R> {
             return Ok(0);
         }
         if self.pos == self.end {
-            if out.len() >= self.buf.len() {
+            if out.len() >= BUFFER_SIZE {
                 // A large read bypasses the buffer: it cannot overshoot,
                 // since it reads at most what the caller asked for.
                 return self.inner.read(out);

@@ -61,8 +61,13 @@ impl<T> SharedConn<T> {
 
 /// Makes a new [`Shared`] cell around `transport`.
 pub(crate) fn shared<T>(transport: T) -> Shared<T> {
+    shared_reader(Reader::new(transport))
+}
+
+/// Makes a new [`Shared`] cell around `reader`.
+pub(crate) fn shared_reader<T>(reader: Reader<T>) -> Shared<T> {
     Arc::new(SharedConn {
-        reader: Mutex::new(Reader::new(transport)),
+        reader: Mutex::new(reader),
         track: Track {
             body: AtomicU64::new(0),
             state: AtomicU8::new(BodyState::Detached as u8),

@@ -9,6 +9,7 @@ use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::UnixStream;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::address::Address;
@@ -20,13 +21,28 @@ use crate::message::Transport;
 /// What a server accepts and a client connects, before any [`Wrapper`].
 /// It reads and writes through a shared reference as well (as
 /// `&TcpStream` does), and reports a socket timeout as
-/// [`Error::TimedOut`] naming what stalled.
+/// [`Error::TimedOut`] naming what stalled. [`share`](Self::share) gives
+/// another handle on the same descriptor (no new one is opened), so a
+/// server can shut down or time a socket that a TLS stream owns; the
+/// socket closes when its last handle is dropped.
 #[derive(Debug)]
 pub enum PlainStream {
     /// A TCP socket.
-    Tcp(TcpStream),
+    Tcp(Arc<TcpStream>),
     /// An AF_UNIX stream socket (a path or an abstract name).
-    Unix(UnixStream),
+    Unix(Arc<UnixStream>),
+}
+
+impl From<TcpStream> for PlainStream {
+    fn from(s: TcpStream) -> PlainStream {
+        PlainStream::Tcp(Arc::new(s))
+    }
+}
+
+impl From<UnixStream> for PlainStream {
+    fn from(s: UnixStream) -> PlainStream {
+        PlainStream::Unix(Arc::new(s))
+    }
 }
 
 /// An AF_UNIX peer's process credentials (`SO_PEERCRED`).
@@ -92,12 +108,43 @@ impl PlainStream {
         }
     }
 
-    /// Another handle to the same socket.
+    /// Another handle to the same socket, on a new descriptor (`dup`).
     pub fn try_clone(&self) -> io::Result<PlainStream> {
         Ok(match self {
-            PlainStream::Tcp(s) => PlainStream::Tcp(s.try_clone()?),
-            PlainStream::Unix(s) => PlainStream::Unix(s.try_clone()?),
+            PlainStream::Tcp(s) => PlainStream::from(s.try_clone()?),
+            PlainStream::Unix(s) => PlainStream::from(s.try_clone()?),
         })
+    }
+
+    /// Another handle to the same socket on the same descriptor: no
+    /// system call, no descriptor spent. The socket closes when the last
+    /// handle is dropped.
+    pub fn share(&self) -> PlainStream {
+        match self {
+            PlainStream::Tcp(s) => PlainStream::Tcp(Arc::clone(s)),
+            PlainStream::Unix(s) => PlainStream::Unix(Arc::clone(s)),
+        }
+    }
+
+    /// Reads what has arrived without waiting, whatever the socket's
+    /// mode (`recv` with `MSG_DONTWAIT`): `Ok(0)` at the end of the
+    /// stream, an error of kind `WouldBlock` when nothing has arrived.
+    pub fn read_nonblocking(&self, buf: &mut [u8]) -> io::Result<usize> {
+        rustix::net::recv(self, buf, rustix::net::RecvFlags::DONTWAIT)
+            .map(|(n, _)| n)
+            .map_err(io::Error::from)
+    }
+
+    /// Writes what the socket takes without waiting, whatever its mode
+    /// (`send` with `MSG_DONTWAIT`): an error of kind `WouldBlock` when
+    /// it takes nothing.
+    pub fn write_nonblocking(&self, buf: &[u8]) -> io::Result<usize> {
+        rustix::net::send(
+            self,
+            buf,
+            rustix::net::SendFlags::DONTWAIT | rustix::net::SendFlags::NOSIGNAL,
+        )
+        .map_err(io::Error::from)
     }
 
     /// The peer's credentials over AF_UNIX; `None` for TCP.
@@ -142,16 +189,16 @@ impl Read for PlainStream {
 impl Read for &PlainStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let r = match *self {
-            PlainStream::Tcp(s) => (&mut &*s).read(buf),
-            PlainStream::Unix(s) => (&mut &*s).read(buf),
+            PlainStream::Tcp(s) => (&mut &**s).read(buf),
+            PlainStream::Unix(s) => (&mut &**s).read(buf),
         };
         r.map_err(|e| self.stalled(e, Stall::Read))
     }
 
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
         let r = match *self {
-            PlainStream::Tcp(s) => (&mut &*s).read_vectored(bufs),
-            PlainStream::Unix(s) => (&mut &*s).read_vectored(bufs),
+            PlainStream::Tcp(s) => (&mut &**s).read_vectored(bufs),
+            PlainStream::Unix(s) => (&mut &**s).read_vectored(bufs),
         };
         r.map_err(|e| self.stalled(e, Stall::Read))
     }
@@ -174,16 +221,16 @@ impl Write for PlainStream {
 impl Write for &PlainStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let r = match *self {
-            PlainStream::Tcp(s) => (&mut &*s).write(buf),
-            PlainStream::Unix(s) => (&mut &*s).write(buf),
+            PlainStream::Tcp(s) => (&mut &**s).write(buf),
+            PlainStream::Unix(s) => (&mut &**s).write(buf),
         };
         r.map_err(|e| self.stalled(e, Stall::Write))
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         let r = match *self {
-            PlainStream::Tcp(s) => (&mut &*s).write_vectored(bufs),
-            PlainStream::Unix(s) => (&mut &*s).write_vectored(bufs),
+            PlainStream::Tcp(s) => (&mut &**s).write_vectored(bufs),
+            PlainStream::Unix(s) => (&mut &**s).write_vectored(bufs),
         };
         r.map_err(|e| self.stalled(e, Stall::Write))
     }
@@ -211,6 +258,14 @@ impl AsRawFd for PlainStream {
 impl Transport for PlainStream {
     fn plain_fd(&self) -> Option<BorrowedFd<'_>> {
         Some(self.as_fd())
+    }
+
+    fn read_nonblocking(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        PlainStream::read_nonblocking(self, buf)
+    }
+
+    fn write_nonblocking(&mut self, buf: &[u8]) -> io::Result<usize> {
+        PlainStream::write_nonblocking(self, buf)
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {
@@ -258,4 +313,23 @@ pub trait Wrapper: Send + Sync {
     /// connected to, or the client a server accepted); an error closes the
     /// socket, and the connection is not made.
     fn wrap(&self, stream: PlainStream, peer: &Address) -> Result<Box<dyn Transport>>;
+
+    /// True when [`wrap_deferred`](Self::wrap_deferred) returns without
+    /// waiting for the peer. A server then wraps each accepted socket on
+    /// its event thread, and drives the handshake there as the peer's
+    /// bytes arrive, so a slow peer holds no worker thread; otherwise
+    /// (the default) it runs [`wrap`](Self::wrap) on a worker.
+    fn defers_handshake(&self) -> bool {
+        false
+    }
+
+    /// Wraps `stream` without waiting for the peer (when
+    /// [`defers_handshake`](Self::defers_handshake) says so): the
+    /// transport returned completes its handshake as it is used, through
+    /// [`Transport::read_nonblocking`] while an event loop drives it, or
+    /// through blocking reads and writes. The default runs
+    /// [`wrap`](Self::wrap).
+    fn wrap_deferred(&self, stream: PlainStream, peer: &Address) -> Result<Box<dyn Transport>> {
+        self.wrap(stream, peer)
+    }
 }

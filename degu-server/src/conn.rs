@@ -2,16 +2,14 @@
 //! until the peer leaves, a limit is reached, or something goes wrong.
 
 use std::fmt;
-use std::io::Read;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::time::Duration;
 
-use degu_core::{
-    Conn, Error, Method, PlainStream, Response, StaticHeader, Transport, UnreadBody, Version,
-};
+use degu_core::{Conn, Error, Method, Response, StaticHeader, Transport, UnreadBody, Version};
 
 use crate::app::{App, AppError, ConnectionInfo};
+use crate::patient;
 use crate::request::Request;
 use crate::session::Session;
 
@@ -19,35 +17,52 @@ use crate::session::Session;
 /// keep a connection alive; a larger unread body closes the connection.
 pub const DRAIN_LIMIT: u64 = 1024 * 1024;
 
-/// While lingering (see [`close_gracefully`]), the longest the server
+/// While lingering (see [`Outcome::Linger`]), the longest the server
 /// waits for the peer's next bytes before it takes the peer to be done:
 /// longer than a retransmission, shorter than patience.
-const LINGER_GAP: Duration = Duration::from_secs(1);
+pub(crate) const LINGER_GAP: Duration = Duration::from_secs(1);
 
-/// A connection's state, as the server (and its shutdown) sees it.
-pub(crate) mod state {
-    /// Between requests: waiting for the next preamble.
-    pub(crate) const IDLE: u8 = 0;
-    /// Reading a preamble's rest, running the app, writing a response.
-    pub(crate) const BUSY: u8 = 1;
-    /// Said its last word; reading and discarding what the peer still
-    /// sends (see `close_gracefully`). Such a connection gives way to a
-    /// new one when every slot is taken.
-    pub(crate) const LINGERING: u8 = 2;
-}
-
+/// What the request loop needs besides the connection and its session.
 pub(crate) struct ConnCtx<'a> {
     pub app: &'a dyn App,
     pub max_requests: u64,
     pub stop: &'a AtomicBool,
-    /// One of [`state`]'s values.
-    pub state: &'a AtomicU8,
-    /// The plain socket under the transport (none for in-memory ones).
-    pub sock: Option<&'a PlainStream>,
-    /// The longest the connection lingers after the server ended it.
-    pub linger: Duration,
     /// Most headers in a request.
     pub max_headers: usize,
+    /// For a connection an event thread can park between requests: the
+    /// mode its [`Patient`](crate::patient::Patient) transport reads in,
+    /// and how many connections wait for a worker. `None`: the loop
+    /// serves the connection to its end.
+    pub park: Option<(&'a AtomicU8, &'a AtomicUsize)>,
+}
+
+/// How [`serve_some`] left a connection.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// Between requests, quiet: back to the event thread to wait for its
+    /// next request (any bytes of it already read are kept).
+    Park,
+    /// Ended by the server: its output is to be shut down, and what the
+    /// peer still sends read and discarded for a while before the socket
+    /// closes.
+    ///
+    /// Closing a socket whose peer has sent bytes not yet read (pipelined
+    /// requests behind the last one answered, the rest of a refused or
+    /// unread body) makes the kernel answer with a reset, and a reset
+    /// destroys the response bytes still on their way, so the peer would
+    /// miss the end of the last response and its `connection: close`. So
+    /// the output is ended first (TLS `close_notify`, then
+    /// `shutdown(SHUT_WR)`: the peer reads all of it, then the end of the
+    /// stream), and then what the peer still sends is read and discarded
+    /// until it closes its side, it is quiet for [`LINGER_GAP`], or the
+    /// `linger` option has passed in all, whichever comes first: a peer
+    /// that trickles bytes holds the connection no longer than `linger`.
+    /// The event thread does the discarding, so a lingering connection
+    /// holds no worker; it gives way to a new connection when every slot
+    /// is taken.
+    Linger(CloseReason),
+    /// Over: the peer left, or the connection broke.
+    Closed(CloseReason),
 }
 
 /// Why a connection ended, as the server logs it (`- ADDR Handled N
@@ -61,6 +76,9 @@ pub enum CloseReason {
     PeerClosed,
     /// The connection waited its whole `timeout` for the next request.
     Timeout,
+    /// A request's preamble (over TLS, with the handshake) was not whole
+    /// within `header_timeout` of its first byte.
+    HeaderTimeout,
     /// The connection served `max_requests` requests.
     MaxRequests,
     /// The request or the response said `connection: close`, or the
@@ -93,6 +111,7 @@ impl fmt::Display for CloseReason {
             CloseReason::RefusedByOnConnect => f.write_str("refused by on_connect"),
             CloseReason::PeerClosed => f.write_str("peer closed the connection"),
             CloseReason::Timeout => f.write_str("timeout"),
+            CloseReason::HeaderTimeout => f.write_str("preamble not whole within header_timeout"),
             CloseReason::MaxRequests => f.write_str("max_requests reached"),
             CloseReason::ConnectionClose => f.write_str("connection: close"),
             CloseReason::ShuttingDown => f.write_str("server shutting down"),
@@ -124,6 +143,7 @@ impl CloseReason {
         match self {
             CloseReason::PeerClosed
             | CloseReason::Timeout
+            | CloseReason::HeaderTimeout
             | CloseReason::WriteError(_)
             | CloseReason::BodyCutShort => false,
             CloseReason::BadRequest(e) | CloseReason::ResponseError(e) => !broken(e),
@@ -170,76 +190,100 @@ pub fn serve_transport(
     app: &dyn App,
 ) -> CloseReason {
     let stop = AtomicBool::new(false);
-    let state = AtomicU8::new(state::BUSY);
     let ctx = ConnCtx {
         app,
         max_requests: session.max_requests(),
         stop: &stop,
-        state: &state,
-        sock: None,
-        linger: Duration::ZERO,
         max_headers: degu_core::MAX_HEADERS,
+        park: None,
     };
-    serve(transport, info, session, &ctx)
-}
-
-/// Runs the connection, then closes it (gracefully when the server is the
-/// one ending it); returns why it ended.
-pub(crate) fn serve(
-    transport: Box<dyn Transport>,
-    info: &ConnectionInfo,
-    session: &mut Session,
-    ctx: &ConnCtx<'_>,
-) -> CloseReason {
-    if !ctx.app.on_connect(session, info) {
+    if !app.on_connect(session, info) {
         return CloseReason::RefusedByOnConnect;
     }
     let mut conn = Conn::new(transport);
-    let reason = serve_requests(&mut conn, session, ctx);
-    if reason.server_initiated() {
-        close_gracefully(&mut conn, ctx);
+    match serve_some(&mut conn, session, &ctx) {
+        Outcome::Linger(reason) => {
+            let _ = conn.shutdown_write();
+            reason
+        }
+        Outcome::Closed(reason) => reason,
+        Outcome::Park => unreachable!("a connection without `park` is never parked"),
     }
-    reason
 }
 
-/// The request loop: returns why it stopped.
-fn serve_requests(conn: &mut Conn, session: &mut Session, ctx: &ConnCtx<'_>) -> CloseReason {
+/// Serves requests on `conn` until it is quiet between requests and can
+/// be parked, or ends; a connection the server ends is to have its output
+/// shut down next (see [`Outcome::Linger`]).
+pub(crate) fn serve_some(conn: &mut Conn, session: &mut Session, ctx: &ConnCtx<'_>) -> Outcome {
+    match serve_requests(conn, session, ctx) {
+        Ok(()) => Outcome::Park,
+        Err(reason) if reason.server_initiated() => Outcome::Linger(reason),
+        Err(reason) => Outcome::Closed(reason),
+    }
+}
+
+/// The request loop: returns `Ok` when the connection is to be parked,
+/// or why it ended.
+fn serve_requests(
+    conn: &mut Conn,
+    session: &mut Session,
+    ctx: &ConnCtx<'_>,
+) -> Result<(), CloseReason> {
     // One request, refilled for each request on the connection.
     let mut request = Request::blank();
     loop {
         if session.requests >= ctx.max_requests {
-            return CloseReason::MaxRequests;
+            return Err(CloseReason::MaxRequests);
         }
-        ctx.state.store(state::IDLE, Ordering::SeqCst);
-        if ctx.stop.load(Ordering::SeqCst) {
-            return CloseReason::ShuttingDown;
+        let mut awaiting = None;
+        if let Some((mode, queued)) = ctx.park
+            && !conn.preamble_ready()
+        {
+            // The next request has not arrived: wait for it a little,
+            // unless other connections wait for a worker.
+            if ctx.stop.load(Ordering::SeqCst) {
+                return Err(CloseReason::ShuttingDown);
+            }
+            if queued.load(Ordering::Relaxed) > 0 {
+                return Ok(());
+            }
+            mode.store(patient::mode::AWAITING, Ordering::Relaxed);
+            awaiting = Some(mode);
+        } else if ctx.park.is_none() && ctx.stop.load(Ordering::SeqCst) {
+            return Err(CloseReason::ShuttingDown);
         }
-        let head = conn.read_preamble().and_then(|found| {
+        let found = conn.read_preamble();
+        if let Some(mode) = awaiting {
+            mode.store(patient::mode::EXCHANGE, Ordering::Relaxed);
+            if matches!(&found, Err(e) if e.is_timeout()) {
+                return Ok(());
+            }
+        }
+        let head = found.and_then(|found| {
             if !found {
                 return Ok(None);
             }
-            ctx.state.store(state::BUSY, Ordering::SeqCst);
             let (head, ()) =
                 conn.parse_request(ctx.max_headers, |p, body| request.refill(p, body))?;
             Ok(Some(head))
         });
         let head = match head {
             Ok(Some(head)) => head,
-            Ok(None) => return CloseReason::PeerClosed,
+            Ok(None) => return Err(CloseReason::PeerClosed),
             Err(e) => {
                 if e.is_timeout() {
-                    return CloseReason::Timeout;
+                    return Err(CloseReason::Timeout);
                 }
                 if !broken(&e) {
                     refuse(conn, &e);
                 }
-                return CloseReason::BadRequest(e);
+                return Err(CloseReason::BadRequest(e));
             }
         };
         if head.expects_continue
             && let Err(e) = conn.write_continue()
         {
-            return CloseReason::WriteError(e);
+            return Err(CloseReason::WriteError(e));
         }
         let result = catch_unwind(AssertUnwindSafe(|| ctx.app.call(session, &mut request)));
         // A body the app left in the request is the connection's to
@@ -249,11 +293,11 @@ fn serve_requests(conn: &mut Conn, session: &mut Session, ctx: &ConnCtx<'_>) -> 
             Ok(Ok(r)) => r,
             Ok(Err(e)) => {
                 conn.fail_body();
-                return CloseReason::AppError(e);
+                return Err(CloseReason::AppError(e));
             }
             Err(_) => {
                 conn.fail_body();
-                return CloseReason::AppPanicked;
+                return Err(CloseReason::AppPanicked);
             }
         };
         // The last response on this connection says so, so a client sees a
@@ -269,21 +313,24 @@ fn serve_requests(conn: &mut Conn, session: &mut Session, ctx: &ConnCtx<'_>) -> 
             Ok(close) => close,
             Err(e) => {
                 conn.fail_body();
-                return CloseReason::ResponseError(e);
+                return Err(CloseReason::ResponseError(e));
             }
         };
         session.requests += 1;
         match conn.finish_body(DRAIN_LIMIT) {
             Ok(()) => {}
-            Err(UnreadBody::CutShort) => return CloseReason::BodyCutShort,
-            Err(UnreadBody::TooLarge) => return CloseReason::BodyNotConsumed,
-            Err(UnreadBody::Failed) => return CloseReason::BodyFailed,
+            Err(UnreadBody::CutShort) => return Err(CloseReason::BodyCutShort),
+            Err(UnreadBody::TooLarge) => return Err(CloseReason::BodyNotConsumed),
+            Err(UnreadBody::Failed) => return Err(CloseReason::BodyFailed),
         }
         if head.close || close_after {
-            return CloseReason::ConnectionClose;
+            return Err(CloseReason::ConnectionClose);
         }
         if session.requests >= ctx.max_requests {
-            return CloseReason::MaxRequests;
+            return Err(CloseReason::MaxRequests);
+        }
+        if ctx.stop.load(Ordering::SeqCst) {
+            return Err(CloseReason::ShuttingDown);
         }
     }
 }
@@ -319,44 +366,5 @@ fn refuse(conn: &mut Conn, e: &Error) {
         .map(|r| r.body(text));
     if let Ok(response) = &mut response {
         let _ = conn.write_response(Method::Get, Version::Http11, true, response);
-    }
-}
-
-/// Ends a connection the server chose to end without losing what it sent.
-///
-/// Closing a socket whose peer has sent bytes not yet read (pipelined
-/// requests behind the last one answered, the rest of a refused or unread
-/// body) makes the kernel answer with a reset, and a reset destroys the
-/// response bytes still on their way, so the peer would miss the end of
-/// the last response and its `connection: close`. So: end the output
-/// (TLS `close_notify`, then `shutdown(SHUT_WR)`: the peer reads all of it,
-/// then the end of the stream), then read and discard what the peer still
-/// sends until it closes its side, it is quiet for [`LINGER_GAP`], or
-/// `linger` has passed in all, whichever comes first: a peer that
-/// trickles bytes holds the connection no longer than `linger`. Meanwhile
-/// the connection is [`state::LINGERING`], and gives way to a new
-/// connection when every slot is taken.
-fn close_gracefully(conn: &mut Conn, ctx: &ConnCtx<'_>) {
-    ctx.state.store(state::LINGERING, Ordering::SeqCst);
-    let _ = conn.shutdown_write();
-    if let Some(sock) = ctx.sock {
-        discard_input(sock, ctx.linger);
-    }
-}
-
-/// Reads and discards from `sock` until the peer closes or errs, is quiet
-/// for [`LINGER_GAP`], or `linger` has passed.
-pub(crate) fn discard_input(sock: &PlainStream, linger: Duration) {
-    let deadline = Instant::now() + linger;
-    let mut buf = [0u8; 8192];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || sock.set_read_timeout(Some(left.min(LINGER_GAP))).is_err() {
-            return;
-        }
-        match (&mut &*sock).read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {}
-        }
     }
 }

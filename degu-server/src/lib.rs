@@ -55,14 +55,17 @@ mod app;
 pub mod applib;
 mod conn;
 pub mod demo;
+mod event;
 pub mod files;
 mod options;
+mod patient;
 #[cfg(feature = "proxy")]
 pub mod proxy;
 mod request;
 mod server;
 mod session;
 pub mod socket;
+mod worker;
 
 pub use app::{App, AppError, AppResult, ConnectionInfo};
 pub use conn::{CloseReason, DRAIN_LIMIT, serve_transport};

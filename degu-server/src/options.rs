@@ -4,22 +4,36 @@ use std::time::Duration;
 
 use degu_core::{Error, Result};
 
-/// How a server runs: connection and request limits and timeouts.
+/// How a server runs: connection, worker and request limits, and
+/// timeouts.
+///
+/// A server's connections cost a thread only while a request runs: one
+/// event thread holds every connection that waits for its next request
+/// or is still sending its preamble, and hands each complete preamble to
+/// a worker thread (at most `max_workers` of them), so `max_connections`
+/// (open connections) and `max_workers` (requests running at once) are
+/// separate limits. (The original Python library ran one thread per
+/// connection, 50 at most.)
 ///
 /// ```
 /// use std::time::Duration;
 /// let opts = degu_server::ServerOptions::default()
-///     .with_max_connections(10)
+///     .with_max_workers(8)
 ///     .with_timeout(Some(Duration::from_secs(5)));
-/// assert_eq!(opts.max_connections(), 10);
+/// assert_eq!(opts.max_workers(), 8);
+/// assert_eq!(opts.max_connections(), 10_000);
 /// assert_eq!(opts.max_requests(), 1000);
 /// assert!(degu_server::ServerOptions::default().with_max_requests(0).validate().is_err());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerOptions {
     max_connections: usize,
+    max_workers: usize,
     max_requests: u64,
     timeout: Option<Duration>,
+    header_timeout: Option<Duration>,
+    worker_wait: Duration,
+    worker_idle: Duration,
     shutdown_timeout: Duration,
     linger: Duration,
     max_headers: usize,
@@ -28,9 +42,13 @@ pub struct ServerOptions {
 impl Default for ServerOptions {
     fn default() -> Self {
         ServerOptions {
-            max_connections: 50,
+            max_connections: 10_000,
+            max_workers: 256,
             max_requests: 1000,
             timeout: Some(Duration::from_secs(30)),
+            header_timeout: Some(Duration::from_secs(10)),
+            worker_wait: Duration::from_millis(20),
+            worker_idle: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(10),
             linger: Duration::from_secs(5),
             max_headers: degu_core::MAX_HEADERS,
@@ -39,10 +57,44 @@ impl Default for ServerOptions {
 }
 
 impl ServerOptions {
-    /// Most connections served at once (default 50); past it a new
-    /// connection is closed without being served.
+    /// Most connections open at once (default 10 000); past it a new
+    /// connection is closed without being served (a connection lingering
+    /// after its last response gives way first). Lowered at
+    /// [`bind`](crate::Server::bind) to what the process's descriptor
+    /// limit (`RLIMIT_NOFILE`) allows, with a warning in the log.
     pub fn with_max_connections(mut self, n: usize) -> Self {
         self.max_connections = n;
+        self
+    }
+
+    /// Most requests running at once, each on a worker thread (default
+    /// 256, which suits apps that block on I/O). Workers start as
+    /// requests come and end after a while without one. When all are
+    /// busy, connections with a whole request waiting queue up (in
+    /// arrival order); they are not refused.
+    pub fn with_max_workers(mut self, n: usize) -> Self {
+        self.max_workers = n;
+        self
+    }
+
+    /// How long a request's whole preamble (request line and headers)
+    /// may take to arrive, from its first byte (default 10 s; over TLS
+    /// the handshake counts too, from the connection's start). A peer
+    /// that trickles its preamble is cut off at this deadline however
+    /// slowly it sends. `None`: no deadline but `timeout` per read.
+    pub fn with_header_timeout(mut self, t: Option<Duration>) -> Self {
+        self.header_timeout = t;
+        self
+    }
+
+    /// How long a worker waits for a connection's next request after a
+    /// response before it gives the connection back to the event thread
+    /// (default 20 ms; at most `timeout`). A client that sends its
+    /// requests one after the other is served by the same worker with no
+    /// hand-off; a quiet connection costs no thread after this. A worker
+    /// does not wait when other requests are queued for a worker.
+    pub fn with_worker_wait(mut self, t: Duration) -> Self {
+        self.worker_wait = t;
         self
     }
 
@@ -52,9 +104,11 @@ impl ServerOptions {
         self
     }
 
-    /// Socket read and write timeout (default 30 s; `None`: wait forever,
-    /// not recommended facing untrusted peers). An idle keep-alive
-    /// connection or a slow peer is cut off after it.
+    /// How long a connection may wait for its next request, and a read of
+    /// a request body or a write of a response may wait for the peer
+    /// (default 30 s; `None`: wait forever, not recommended facing
+    /// untrusted peers). An idle keep-alive connection or a stalled peer
+    /// is cut off after it.
     pub fn with_timeout(mut self, t: Option<Duration>) -> Self {
         self.timeout = t;
         self
@@ -93,9 +147,36 @@ impl ServerOptions {
         self
     }
 
+    /// How long a worker thread waits for work before it ends (default
+    /// 10 s): the pool grows with the load and shrinks after it.
+    pub fn with_worker_idle(mut self, t: Duration) -> Self {
+        self.worker_idle = t;
+        self
+    }
+
     /// The max_connections setting.
     pub fn max_connections(&self) -> usize {
         self.max_connections
+    }
+
+    /// The max_workers setting.
+    pub fn max_workers(&self) -> usize {
+        self.max_workers
+    }
+
+    /// The header_timeout setting.
+    pub fn header_timeout(&self) -> Option<Duration> {
+        self.header_timeout
+    }
+
+    /// The worker_wait setting.
+    pub fn worker_wait(&self) -> Duration {
+        self.worker_wait
+    }
+
+    /// The worker_idle setting.
+    pub fn worker_idle(&self) -> Duration {
+        self.worker_idle
     }
 
     /// The max_requests setting.
@@ -123,11 +204,22 @@ impl ServerOptions {
         self.linger
     }
 
-    /// Checks every option: zero limits, more than 100 headers and a zero
-    /// timeout are errors.
+    /// Checks every option: zero limits, more than 100 headers, a zero
+    /// timeout and a zero `worker_wait` are errors.
     pub fn validate(&self) -> Result<()> {
         if self.max_connections == 0 {
             return Err(Error::Invalid("max_connections must be at least 1".into()));
+        }
+        if self.max_workers == 0 {
+            return Err(Error::Invalid("max_workers must be at least 1".into()));
+        }
+        if self.header_timeout == Some(Duration::ZERO) {
+            return Err(Error::Invalid(
+                "header_timeout must be more than zero".into(),
+            ));
+        }
+        if self.worker_wait.is_zero() {
+            return Err(Error::Invalid("worker_wait must be more than zero".into()));
         }
         if self.max_requests == 0 {
             return Err(Error::Invalid("max_requests must be at least 1".into()));

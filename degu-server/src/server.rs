@@ -1,48 +1,59 @@
-//! The server: bind, accept, one thread per connection, graceful shutdown.
+//! The server: bind, an event thread that accepts and holds waiting
+//! connections, a pool of workers that run requests, graceful shutdown.
 
-use std::collections::HashMap;
 use std::io;
-use std::net::Shutdown;
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use degu_core::{Address, Error, PlainStream, Result, Transport, Wrapper};
-use log::{info, warn};
+use degu_core::{Address, Result, Wrapper};
+use log::warn;
 use socket2::Socket;
 
 use crate::app::App;
-use crate::conn::{ConnCtx, serve, state};
+use crate::event::EventLoop;
 use crate::options::ServerOptions;
-use crate::session::Session;
 use crate::socket::{from_sock_addr, listen};
+use crate::worker::{Back, Pool};
 
-struct Slot {
-    sock: PlainStream,
-    /// One of `conn::state`'s values.
-    state: Arc<AtomicU8>,
-}
-
-#[derive(Default)]
-struct Conns {
-    next_id: u64,
-    slots: HashMap<u64, Slot>,
-    threads: Vec<JoinHandle<()>>,
-}
-
-struct Inner {
-    stop: AtomicBool,
-    conns: Mutex<Conns>,
-    changed: Condvar,
+/// What the event thread, the workers and the handle share.
+pub(crate) struct Inner {
+    pub app: Arc<dyn App>,
+    pub wrapper: Option<Arc<dyn Wrapper>>,
+    pub options: ServerOptions,
+    /// How long a worker waits for a connection's next request (the
+    /// `worker_wait` option, at most `timeout`): the read timeout of
+    /// every connection's socket.
+    pub wait: Duration,
+    pub stop: AtomicBool,
+    pub pool: Pool,
+    /// Connections open (kept by the event thread).
+    pub open: AtomicUsize,
+    /// Connections workers give back, for the event thread.
+    pub back: Mutex<Vec<Back>>,
+    /// An eventfd that wakes the event thread.
+    pub waker: OwnedFd,
 }
 
 impl Inner {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Conns> {
-        // A connection thread never panics while holding the lock (app
-        // panics are caught), so a poisoned lock still holds valid data.
-        self.conns.lock().unwrap_or_else(|p| p.into_inner())
+    /// Gives a connection back to the event thread.
+    pub(crate) fn send_back(&self, back: Back) {
+        let first = {
+            let mut q = self.back.lock().unwrap_or_else(|p| p.into_inner());
+            q.push(back);
+            q.len() == 1
+        };
+        if first {
+            self.wake();
+        }
+    }
+
+    /// Wakes the event thread.
+    pub(crate) fn wake(&self) {
+        let _ = rustix::io::write(&self.waker, &1u64.to_ne_bytes());
     }
 }
 
@@ -73,9 +84,11 @@ pub struct Server {
 
 impl Server {
     /// Binds `address` (any family; port 0 and `unix:@` ask the kernel) and
-    /// listens. Options are validated first.
+    /// listens. Options are validated first; `max_connections` is lowered
+    /// to what the descriptor limit allows.
     pub fn bind(address: &Address, app: impl App, options: ServerOptions) -> Result<Server> {
         options.validate()?;
+        let options = fit_descriptor_limit(options);
         let sock = listen(address, 1024)?;
         let address = from_sock_addr(&sock.local_addr()?);
         Ok(Server {
@@ -109,233 +122,87 @@ impl Server {
         &self.app
     }
 
-    /// The options.
+    /// The options (`max_connections` as lowered to the descriptor
+    /// limit).
     pub fn options(&self) -> &ServerOptions {
         &self.options
     }
 
-    /// Serves on this thread until the process ends (as the original's
-    /// `serve_forever()`); returns only on a fatal accept error.
+    /// Runs the event thread's loop on this thread until the process ends
+    /// (as the original's `serve_forever()`); returns only when it cannot
+    /// run.
     pub fn serve_forever(self) -> Result<()> {
-        let inner = Arc::new(Inner {
-            stop: AtomicBool::new(false),
-            conns: Mutex::new(Conns::default()),
-            changed: Condvar::new(),
-        });
-        self.accept_loop(&inner)
+        let (event_loop, _inner) = self.start()?;
+        event_loop.run();
+        Ok(())
     }
 
     /// Serves on a background thread; the handle gives the address and
     /// shuts the server down. This is the original's TempServer and
     /// EmbeddedServer.
     pub fn spawn(self) -> Result<ServerHandle> {
-        let inner = Arc::new(Inner {
-            stop: AtomicBool::new(false),
-            conns: Mutex::new(Conns::default()),
-            changed: Condvar::new(),
-        });
-        let listener = self.sock.try_clone()?;
         let address = self.address.clone();
-        let shutdown_timeout = self.options.shutdown_timeout();
-        let inner2 = Arc::clone(&inner);
+        let (event_loop, inner) = self.start()?;
         let thread = thread::Builder::new()
-            .name("degu-accept".into())
-            .spawn(move || self.accept_loop(&inner2))?;
+            .name("degu-event".into())
+            .spawn(move || event_loop.run())?;
         Ok(ServerHandle {
             address,
             inner,
-            listener,
             thread: Some(thread),
-            shutdown_timeout,
         })
     }
 
-    fn accept_loop(&self, inner: &Arc<Inner>) -> Result<()> {
-        let unix = self.address.is_unix();
-        let mut backoff = Duration::from_millis(1);
-        loop {
-            let accepted = self.sock.accept();
-            if inner.stop.load(Ordering::SeqCst) {
-                return Ok(());
-            }
-            let (sock, peer) = match accepted {
-                Ok(pair) => {
-                    backoff = Duration::from_millis(1);
-                    pair
-                }
-                Err(e) => {
-                    match e.raw_os_error() {
-                        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => {
-                            warn!("accept: {e}; retrying in {backoff:?}");
-                            thread::sleep(backoff);
-                            backoff = (backoff * 2).min(Duration::from_millis(100));
-                        }
-                        Some(libc::EINVAL | libc::EBADF) => {
-                            return Err(Error::Io(e));
-                        }
-                        _ => warn!("accept: {e}"),
-                    }
-                    continue;
-                }
-            };
-            let peer = if unix {
-                from_sock_addr(&peer)
-            } else {
-                Address::from(
-                    peer.as_socket()
-                        .unwrap_or_else(|| std::net::SocketAddr::from(([0, 0, 0, 0], 0))),
-                )
-            };
-            let stream = if unix {
-                PlainStream::Unix(sock.into())
-            } else {
-                PlainStream::Tcp(sock.into())
-            };
-            self.start_connection(inner, stream, peer);
-        }
-    }
-
-    fn start_connection(&self, inner: &Arc<Inner>, stream: PlainStream, peer: Address) {
-        let mut conns = inner.lock();
-        conns.threads.retain(|t| !t.is_finished());
-        if conns.slots.len() >= self.options.max_connections() && !evict_lingering(&mut conns) {
-            warn!("{peer} refused: already {} connections", conns.slots.len());
-            let _ = stream.shutdown(Shutdown::Both);
-            return;
-        }
-        let clone = match stream.try_clone() {
-            Ok(c) => c,
-            Err(e) => {
-                warn!("{peer} refused: {e}");
-                return;
-            }
+    fn start(self) -> Result<(EventLoop, Arc<Inner>)> {
+        let waker = rustix::event::eventfd(
+            0,
+            rustix::event::EventfdFlags::CLOEXEC | rustix::event::EventfdFlags::NONBLOCK,
+        )
+        .map_err(io::Error::from)?;
+        let wait = match self.options.timeout() {
+            Some(t) => self.options.worker_wait().min(t),
+            None => self.options.worker_wait(),
         };
-        if let PlainStream::Tcp(s) = &stream {
-            let _ = s.set_nodelay(true);
-        }
-        if let Err(e) = stream.set_timeout(self.options.timeout()) {
-            warn!("{peer} refused: {e}");
-            return;
-        }
-        let id = conns.next_id;
-        conns.next_id += 1;
-        let conn_state = Arc::new(AtomicU8::new(state::BUSY));
-        conns.slots.insert(
-            id,
-            Slot {
-                sock: clone,
-                state: Arc::clone(&conn_state),
-            },
-        );
-        let app = Arc::clone(&self.app);
-        let wrapper = self.wrapper.clone();
-        let options = self.options.clone();
-        let inner2 = Arc::clone(inner);
-        let spawned = thread::Builder::new()
-            .name("degu-conn".into())
-            .spawn(move || {
-                run_connection(
-                    stream,
-                    peer,
-                    &*app,
-                    wrapper.as_deref(),
-                    &options,
-                    &inner2,
-                    &conn_state,
-                );
-                // Free the slot before the peer can see the close, so a
-                // peer that reconnects at once is never refused for a
-                // connection that is over.
-                let slot = inner2.lock().slots.remove(&id);
-                inner2.changed.notify_all();
-                if let Some(slot) = slot {
-                    let _ = slot.sock.shutdown(Shutdown::Both);
-                }
-            });
-        match spawned {
-            Ok(t) => conns.threads.push(t),
-            Err(e) => {
-                warn!("cannot start a connection thread: {e}");
-                conns.slots.remove(&id);
-            }
-        }
+        let inner = Arc::new(Inner {
+            app: self.app,
+            wrapper: self.wrapper,
+            pool: Pool::new(self.options.max_workers()),
+            options: self.options,
+            wait,
+            stop: AtomicBool::new(false),
+            open: AtomicUsize::new(0),
+            back: Mutex::new(Vec::new()),
+            waker,
+        });
+        let unix = self.address.is_unix();
+        let event_loop = EventLoop::new(Arc::clone(&inner), self.sock, unix)?;
+        Ok((event_loop, inner))
     }
 }
 
-/// Makes room for a new connection by ending a lingering one (which has
-/// said all it had to say); false when none is lingering.
-fn evict_lingering(conns: &mut Conns) -> bool {
-    let lingering = conns
-        .slots
-        .iter()
-        .find(|(_, slot)| slot.state.load(Ordering::SeqCst) == state::LINGERING)
-        .map(|(id, _)| *id);
-    match lingering.and_then(|id| conns.slots.remove(&id)) {
-        Some(slot) => {
-            let _ = slot.sock.shutdown(Shutdown::Both);
-            true
-        }
-        None => false,
+/// Lowers `max_connections` to what `RLIMIT_NOFILE` leaves room for
+/// (a descriptor per connection, and some to spare for the app), saying
+/// so in the log.
+fn fit_descriptor_limit(options: ServerOptions) -> ServerOptions {
+    const SPARE: u64 = 64;
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+    let Some(limit) = limit else { return options };
+    let room = usize::try_from(limit.saturating_sub(SPARE).max(1)).unwrap_or(usize::MAX);
+    if options.max_connections() <= room {
+        return options;
     }
-}
-
-fn run_connection(
-    stream: PlainStream,
-    peer: Address,
-    app: &dyn App,
-    wrapper: Option<&dyn Wrapper>,
-    options: &ServerOptions,
-    inner: &Inner,
-    conn_state: &AtomicU8,
-) {
-    info!("+ {peer} New connection");
-    let sock = match stream.try_clone() {
-        Ok(s) => s,
-        Err(e) => {
-            info!("- {peer} Handled 0 requests: {e}");
-            return;
-        }
-    };
-    let credentials = stream.credentials();
-    let transport = match wrapper {
-        None => Ok(Box::new(stream) as Box<dyn Transport>),
-        Some(w) => w.wrap(stream, &peer),
-    };
-    let transport = match transport {
-        Ok(t) => t,
-        Err(e) => {
-            info!("- {peer} Handled 0 requests: {e}");
-            return;
-        }
-    };
-    let info = transport.info();
-    let max_requests = options.max_requests();
-    let mut session = Session::new(peer, credentials, max_requests);
-    let ctx = ConnCtx {
-        app,
-        max_requests,
-        stop: &inner.stop,
-        state: conn_state,
-        sock: Some(&sock),
-        linger: options.linger(),
-        max_headers: options.max_headers(),
-    };
-    let reason = serve(transport, &info, &mut session, &ctx);
-    info!(
-        "- {} Handled {} requests: {reason}",
-        session.address(),
-        session.requests()
+    warn!(
+        "max_connections {} lowered to {room}: the descriptor limit (RLIMIT_NOFILE) is {limit}",
+        options.max_connections()
     );
-    drop(session);
+    options.with_max_connections(room)
 }
 
 /// A server running on a background thread.
 pub struct ServerHandle {
     address: Address,
     inner: Arc<Inner>,
-    listener: Socket,
-    thread: Option<JoinHandle<Result<()>>>,
-    shutdown_timeout: Duration,
+    thread: Option<JoinHandle<usize>>,
 }
 
 impl ServerHandle {
@@ -344,17 +211,27 @@ impl ServerHandle {
         &self.address
     }
 
-    /// Connections being served right now.
+    /// Connections open right now (waiting, running a request, or
+    /// lingering after their last response).
     pub fn connections(&self) -> usize {
-        self.inner.lock().slots.len()
+        self.inner.open.load(Ordering::Relaxed)
     }
 
-    /// Stops accepting, closes idle keep-alive connections at once, lets
-    /// in-flight requests finish (for at most the `shutdown_timeout`
-    /// option, after which their sockets are shut down too), joins the
-    /// threads, and removes an AF_UNIX socket file. Returns how many
-    /// connection threads were still running and left behind (0 unless
-    /// an app ignores its closed socket for another `shutdown_timeout`).
+    /// Worker threads running right now (busy or idle; at most
+    /// `max_workers`).
+    pub fn workers(&self) -> usize {
+        self.inner.pool.workers()
+    }
+
+    /// Stops accepting (connections already in the listen backlog are
+    /// taken in first), closes connections that wait with nothing of a
+    /// request at once, answers every request whose preamble has arrived
+    /// (with `connection: close`), lets in-flight requests finish (for at
+    /// most the `shutdown_timeout` option, after which their sockets are
+    /// shut down too), joins the threads, and removes an AF_UNIX socket
+    /// file. Returns how many connections were still running and left
+    /// behind (0 unless an app ignores its closed socket for another
+    /// `shutdown_timeout`).
     pub fn shutdown(mut self) -> usize {
         self.stop()
     }
@@ -364,30 +241,11 @@ impl ServerHandle {
             return 0;
         };
         self.inner.stop.store(true, Ordering::SeqCst);
-        wake(&self.listener, &self.address);
-        let _ = thread.join();
-        {
-            let conns = self.inner.lock();
-            // Lingering connections are left to finish: their time is
-            // bounded by the linger option.
-            for slot in conns.slots.values() {
-                if slot.state.load(Ordering::SeqCst) == state::IDLE {
-                    let _ = slot.sock.shutdown(Shutdown::Both);
-                }
-            }
-        }
-        let mut left = self.wait(self.shutdown_timeout);
-        if left > 0 {
-            warn!("shutdown: closing {left} connections still busy");
-            for slot in self.inner.lock().slots.values() {
-                let _ = slot.sock.shutdown(Shutdown::Both);
-            }
-            left = self.wait(self.shutdown_timeout);
-        }
-        let threads: Vec<_> = std::mem::take(&mut self.inner.lock().threads);
+        self.inner.wake();
+        let left = thread.join().unwrap_or(0);
         let mut abandoned = 0;
-        for t in threads {
-            if t.is_finished() || left == 0 {
+        for t in self.inner.pool.stop() {
+            if left == 0 || t.is_finished() {
                 let _ = t.join();
             } else {
                 abandoned += 1;
@@ -396,25 +254,7 @@ impl ServerHandle {
         if let Address::Unix(path) = &self.address {
             remove_socket_file(path);
         }
-        abandoned
-    }
-
-    fn wait(&self, timeout: Duration) -> usize {
-        let deadline = Instant::now() + timeout;
-        let mut conns = self.inner.lock();
-        while !conns.slots.is_empty() {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            conns = self
-                .inner
-                .changed
-                .wait_timeout(conns, deadline - now)
-                .map(|(g, _)| g)
-                .unwrap_or_else(|p| p.into_inner().0);
-        }
-        conns.slots.len()
+        abandoned.min(left)
     }
 }
 
@@ -429,30 +269,5 @@ fn remove_socket_file(path: &PathBuf) {
         && e.kind() != io::ErrorKind::NotFound
     {
         warn!("cannot remove {}: {e}", path.display());
-    }
-}
-
-/// Wakes a thread blocked in accept(): shutting a listening socket down
-/// makes Linux's accept() fail at once; a connection to ourselves is the
-/// fallback.
-fn wake(listener: &Socket, address: &Address) {
-    let _ = listener.shutdown(Shutdown::Both);
-    let target = match address {
-        Address::Tcp4 { ip, port } if ip.is_unspecified() => Address::Tcp4 {
-            ip: std::net::Ipv4Addr::LOCALHOST,
-            port: *port,
-        },
-        Address::Tcp6 { ip, port, .. } if ip.is_unspecified() => Address::Tcp6 {
-            ip: std::net::Ipv6Addr::LOCALHOST,
-            port: *port,
-            flowinfo: 0,
-            scope_id: degu_core::ScopeId::Index(0),
-        },
-        other => other.clone(),
-    };
-    if let Ok((domain, sa)) = crate::socket::sock_addr(&target)
-        && let Ok(s) = Socket::new(domain, socket2::Type::STREAM, None)
-    {
-        let _ = s.connect_timeout(&sa, Duration::from_millis(100));
     }
 }

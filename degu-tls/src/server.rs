@@ -171,6 +171,17 @@ impl Wrapper for TlsWrapper {
             .map_err(|e| degu_core::Error::from(TlsError::Rustls(e)))?;
         Ok(Box::new(TlsStream::handshake(conn, stream)?))
     }
+
+    /// A server drives the handshake on its event thread.
+    fn defers_handshake(&self) -> bool {
+        true
+    }
+
+    fn wrap_deferred(&self, stream: PlainStream, _peer: &Address) -> Result<Box<dyn Transport>> {
+        let conn = ServerConnection::new(Arc::clone(&self.config))
+            .map_err(|e| degu_core::Error::from(TlsError::Rustls(e)))?;
+        Ok(Box::new(TlsStream::deferred(conn, stream)))
+    }
 }
 
 /// The original's `SSLServer(sslconfig, address, app)`: a

@@ -120,6 +120,17 @@ where
         })
     }
 
+    /// Wraps `conn` over `sock` without a handshake yet: it runs as the
+    /// stream is used, in [`read_nonblocking`](degu_core::Transport::read_nonblocking)
+    /// as the peer's bytes arrive (a server's event loop), or within the
+    /// first blocking read or write (under the socket's timeouts per
+    /// read, rather than one deadline for the whole handshake).
+    pub fn deferred(conn: C, sock: T) -> Self {
+        TlsStream {
+            inner: StreamOwned::new(conn, sock),
+        }
+    }
+
     /// The rustls connection (peer certificates, negotiated suite, ...).
     pub fn conn(&self) -> &C {
         &self.inner.conn
@@ -197,6 +208,76 @@ where
         self.inner.conn.send_close_notify();
         self.push()?;
         self.inner.sock.shutdown_write()
+    }
+
+    /// Takes in the TLS records that have arrived (handshake messages
+    /// too: the handshake advances here, its replies written without
+    /// waiting) and returns the plaintext they carry; `WouldBlock` when
+    /// none has arrived yet.
+    fn read_nonblocking(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.inner.conn.reader().read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                r => return r,
+            }
+            let n = self
+                .inner
+                .conn
+                .read_tls(&mut NoWait(&mut self.inner.sock))?;
+            let processed = self.inner.conn.process_new_packets();
+            // Replies (the handshake's next flight, an alert) go out now
+            // if the socket takes them; what it does not take yet goes
+            // with the next write.
+            while self.inner.conn.wants_write() {
+                match self.inner.conn.write_tls(&mut NoWait(&mut self.inner.sock)) {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => return Err(e),
+                }
+            }
+            if let Err(e) = processed {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+            }
+            if n == 0 {
+                // The end of the stream: rustls says whether it was clean.
+                return self.inner.conn.reader().read(buf);
+            }
+        }
+    }
+
+    fn write_nonblocking(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.inner.conn.is_handshaking() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let n = self.inner.conn.writer().write(buf)?;
+        while self.inner.conn.wants_write() {
+            match self.inner.conn.write_tls(&mut NoWait(&mut self.inner.sock)) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// A transport read and written without waiting (see
+/// [`degu_core::Transport::read_nonblocking`]).
+struct NoWait<'a, T>(&'a mut T);
+
+impl<T: degu_core::Transport> Read for NoWait<'_, T> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read_nonblocking(buf)
+    }
+}
+
+impl<T: degu_core::Transport> Write for NoWait<'_, T> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write_nonblocking(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 

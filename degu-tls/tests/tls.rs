@@ -586,9 +586,9 @@ fn the_servers_last_word_ends_with_close_notify() {
 }
 
 #[test]
-fn a_trickled_handshake_is_cut_off_at_the_timeout() {
+fn a_trickled_handshake_is_cut_off_at_the_header_timeout() {
     let pki = TestPki::new("degu test CA");
-    let opts = ServerOptions::default().with_timeout(Some(Duration::from_millis(500)));
+    let opts = ServerOptions::default().with_header_timeout(Some(Duration::from_millis(500)));
     let handle = SslServer::bind(pki.server_config(), &IPV4_LOOPBACK, demo::app, opts)
         .unwrap()
         .spawn()
@@ -615,5 +615,50 @@ fn a_trickled_handshake_is_cut_off_at_the_timeout() {
         sent < hello.len(),
         "the handshake went on past its deadline"
     );
+    assert_eq!(handle.shutdown(), 0);
+}
+
+#[test]
+fn a_trickled_client_hello_holds_no_worker() {
+    // One worker, and a peer trickling its ClientHello a byte at a time:
+    // the handshake runs on the event thread, so the worker stays free
+    // for everyone else.
+    let pki = TestPki::new("degu test CA");
+    let opts = ServerOptions::default()
+        .with_max_workers(1)
+        .with_header_timeout(Some(Duration::from_secs(30)));
+    let handle = SslServer::bind(pki.server_config(), &IPV4_LOOPBACK, demo::app, opts)
+        .unwrap()
+        .spawn()
+        .unwrap();
+    let Address::Tcp4 { port, .. } = *handle.address() else {
+        unreachable!()
+    };
+    let name = degu_tls::rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let mut conn = degu_tls::rustls::ClientConnection::new(pki.client_config(), name).unwrap();
+    let mut hello = Vec::new();
+    conn.write_tls(&mut hello).unwrap();
+    let mut slow = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let client = SslClient::new(pki.client_config(), handle.address().clone())
+        .with_timeout(Some(Duration::from_secs(5)));
+    for b in &hello[..20] {
+        slow.write_all(&[*b]).unwrap();
+        // Each request is a fresh connection with a full handshake.
+        let mut c = client.connect().unwrap();
+        let mut r = c.get("/", &Headers::new()).unwrap();
+        assert_eq!(r.read_all().unwrap(), b"hello, world");
+    }
+    // The trickler is still there, waiting on the event thread, once the
+    // server has seen the other connections end (polled, boundedly).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while handle.connections() != 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} connections",
+            handle.connections()
+        );
+        std::thread::yield_now();
+    }
+    drop(slow);
     assert_eq!(handle.shutdown(), 0);
 }

@@ -82,7 +82,12 @@ fn until_idle(server: &ServerHandle) {
 }
 
 fn short() -> ServerOptions {
-    ServerOptions::default().with_timeout(Some(Duration::from_millis(300)))
+    // Workers end as soon as they are idle, so the thread count comes
+    // back to where it was.
+    ServerOptions::default()
+        .with_timeout(Some(Duration::from_millis(300)))
+        .with_header_timeout(Some(Duration::from_millis(300)))
+        .with_worker_idle(Duration::from_millis(1))
 }
 
 /// The server still answers a plain GET.
@@ -255,7 +260,8 @@ fn child_slowloris() {
     let server = serve(degu_server::demo::app, short().with_max_connections(50));
     let addr = server.address().clone();
     // 500 connections that each send half a preamble and stall: 50 take
-    // the slots (until the timeout frees them), the others are refused.
+    // the slots (until the header timeout frees them), the others are
+    // refused.
     let mut loris = Vec::new();
     for _ in 0..500 {
         if let Ok(mut s) = Stream::connect(&addr) {

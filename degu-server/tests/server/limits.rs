@@ -15,6 +15,9 @@ fn options_are_validated_at_bind() {
         ServerOptions::default().with_max_connections(0),
         ServerOptions::default().with_max_requests(0),
         ServerOptions::default().with_timeout(Some(Duration::ZERO)),
+        ServerOptions::default().with_max_workers(0),
+        ServerOptions::default().with_header_timeout(Some(Duration::ZERO)),
+        ServerOptions::default().with_worker_wait(Duration::ZERO),
     ];
     for options in bad {
         assert!(
@@ -24,8 +27,20 @@ fn options_are_validated_at_bind() {
     }
     let d = ServerOptions::default();
     assert_eq!(
-        (d.max_connections(), d.max_requests(), d.timeout()),
-        (50, 1000, Some(Duration::from_secs(30)))
+        (
+            d.max_connections(),
+            d.max_workers(),
+            d.max_requests(),
+            d.timeout(),
+            d.header_timeout()
+        ),
+        (
+            10_000,
+            256,
+            1000,
+            Some(Duration::from_secs(30)),
+            Some(Duration::from_secs(10))
+        )
     );
 }
 

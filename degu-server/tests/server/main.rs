@@ -22,6 +22,7 @@ mod applib;
 mod apps;
 mod attacks;
 mod connection;
+mod events;
 mod faults;
 mod interop;
 mod lifecycle;

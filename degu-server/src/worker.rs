@@ -1,0 +1,313 @@
+//! Workers: the elastic pool of threads that run requests.
+//!
+//! The event thread hands a connection to the pool when a whole preamble
+//! is buffered ([`Job::Serve`]), or when its wrapper must run a blocking
+//! handshake ([`Job::Wrap`]). A worker serves it (the app call, bodies
+//! and response with blocking I/O), keeps it while the next request comes
+//! within `worker_wait`, and then sends it back to the event thread
+//! ([`Back`]) to wait, to linger after the server ended it, or to be
+//! forgotten. Threads start when a job finds no idle worker (up to
+//! `max_workers`) and end after `worker_idle` without a job.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+
+use degu_core::{Address, Conn, Credentials, PlainStream, Transport};
+use log::{info, warn};
+
+use crate::conn::{CloseReason, ConnCtx, Outcome, serve_some};
+use crate::patient::{Patient, mode};
+use crate::server::Inner;
+use crate::session::Session;
+
+/// A connection's place in the event thread's table: its index, and the
+/// generation of the slot (a slot reused by a later connection has
+/// another).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SlotId {
+    pub idx: u32,
+    pub era: u32,
+}
+
+/// A connection with its protocol state and session, as it moves between
+/// the event thread and the workers.
+pub(crate) struct Live {
+    pub id: SlotId,
+    pub conn: Conn,
+    pub session: Session,
+    /// How its [`Patient`] transport reads (set by the request loop).
+    pub mode: Arc<AtomicU8>,
+    /// Whether the app's `on_connect` has run.
+    pub greeted: bool,
+    /// Whether its transport reads without blocking, so the event
+    /// thread can hold it between requests; if not, a worker serves it
+    /// to its end.
+    pub parkable: bool,
+}
+
+impl Live {
+    /// A new connection over `transport` (on `sock`), holding no read
+    /// buffer yet.
+    pub(crate) fn new(
+        id: SlotId,
+        transport: Box<dyn Transport>,
+        sock: &PlainStream,
+        session: Session,
+        inner: &Inner,
+    ) -> Live {
+        let mode = Arc::new(AtomicU8::new(mode::EXCHANGE));
+        let patient = Patient::new(
+            transport,
+            sock.share(),
+            Arc::clone(&mode),
+            inner.wait,
+            inner.options.timeout(),
+        );
+        Live {
+            id,
+            conn: Conn::without_buffer(Box::new(patient)),
+            session,
+            mode,
+            greeted: false,
+            parkable: true,
+        }
+    }
+}
+
+/// An accepted socket whose wrapper runs a blocking handshake.
+pub(crate) struct Fresh {
+    pub id: SlotId,
+    pub stream: PlainStream,
+    pub peer: Address,
+    pub credentials: Option<Credentials>,
+}
+
+/// Work for a worker.
+pub(crate) enum Job {
+    /// Serve requests: a whole preamble is buffered.
+    Serve(Box<Live>),
+    /// Run the wrapper's handshake, then serve.
+    Wrap(Box<Fresh>),
+}
+
+/// What a worker tells the event thread about a connection it had.
+pub(crate) enum Back {
+    /// Quiet between requests: wait for the next one.
+    Park(Box<Live>),
+    /// Ended by the server (its worker shuts its output down): discard
+    /// what the peer still sends, then close.
+    Linger(SlotId),
+    /// Over: forget it (its socket closes).
+    Gone(SlotId),
+}
+
+#[derive(Default)]
+struct PoolState {
+    jobs: VecDeque<Job>,
+    /// Workers waiting for a job and not yet woken for one.
+    idle: usize,
+    /// Wake-ups sent and not yet taken.
+    woken: usize,
+    workers: usize,
+    threads: Vec<JoinHandle<()>>,
+    stop: bool,
+}
+
+/// The worker pool.
+pub(crate) struct Pool {
+    state: Mutex<PoolState>,
+    work: Condvar,
+    /// Jobs waiting for a worker (read without the lock by a worker
+    /// deciding whether to wait for its connection's next request).
+    pub queued: AtomicUsize,
+    max: usize,
+}
+
+impl Pool {
+    pub(crate) fn new(max: usize) -> Pool {
+        Pool {
+            state: Mutex::new(PoolState::default()),
+            work: Condvar::new(),
+            queued: AtomicUsize::new(0),
+            max,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, PoolState> {
+        // Jobs run outside the lock, and app panics are caught: a
+        // poisoned lock still holds valid data.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues `job` for a worker, waking an idle one or starting one.
+    pub(crate) fn push(&self, inner: &Arc<Inner>, job: Job) {
+        let mut st = self.lock();
+        st.jobs.push_back(job);
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        if st.idle > 0 {
+            st.idle -= 1;
+            st.woken += 1;
+            self.work.notify_one();
+        } else if st.workers < self.max {
+            st.threads.retain(|t| !t.is_finished());
+            let inner2 = Arc::clone(inner);
+            match thread::Builder::new()
+                .name("degu-worker".into())
+                .spawn(move || work(&inner2))
+            {
+                Ok(t) => {
+                    st.workers += 1;
+                    st.threads.push(t);
+                }
+                Err(e) => warn!("cannot start a worker thread: {e}"),
+            }
+        }
+    }
+
+    /// Makes idle workers end, and returns every worker thread.
+    pub(crate) fn stop(&self) -> Vec<JoinHandle<()>> {
+        let mut st = self.lock();
+        st.stop = true;
+        self.work.notify_all();
+        std::mem::take(&mut st.threads)
+    }
+
+    /// Worker threads running.
+    pub(crate) fn workers(&self) -> usize {
+        self.lock().workers
+    }
+}
+
+/// A worker thread: runs jobs until idle for `worker_idle` or stopped.
+fn work(inner: &Arc<Inner>) {
+    let pool = &inner.pool;
+    let mut st = pool.lock();
+    loop {
+        if let Some(job) = st.jobs.pop_front() {
+            pool.queued.fetch_sub(1, Ordering::Relaxed);
+            drop(st);
+            run(inner, job);
+            st = pool.lock();
+            continue;
+        }
+        if st.stop {
+            break;
+        }
+        st.idle += 1;
+        let (guard, waited) = pool
+            .work
+            .wait_timeout(st, inner.options.worker_idle())
+            .unwrap_or_else(|p| p.into_inner());
+        st = guard;
+        if st.woken > 0 {
+            st.woken -= 1;
+        } else {
+            st.idle -= 1;
+            if waited.timed_out() && st.jobs.is_empty() {
+                break;
+            }
+        }
+    }
+    st.workers -= 1;
+}
+
+/// Runs one job, and tells the event thread how the connection was left.
+fn run(inner: &Arc<Inner>, job: Job) {
+    let mut live = match job {
+        Job::Serve(live) => live,
+        Job::Wrap(fresh) => match wrap(inner, *fresh) {
+            Ok(live) => Box::new(live),
+            Err(id) => return inner.send_back(Back::Gone(id)),
+        },
+    };
+    let Live {
+        id,
+        conn,
+        session,
+        mode,
+        greeted,
+        parkable,
+    } = &mut *live;
+    let outcome = if !*greeted && {
+        *greeted = true;
+        !inner.app.on_connect(session, &conn.info())
+    } {
+        Outcome::Linger(CloseReason::RefusedByOnConnect)
+    } else {
+        let ctx = ConnCtx {
+            app: &*inner.app,
+            max_requests: session.max_requests(),
+            stop: &inner.stop,
+            max_headers: inner.options.max_headers(),
+            park: parkable.then_some((&**mode, &inner.pool.queued)),
+        };
+        serve_some(conn, session, &ctx)
+    };
+    let id = *id;
+    match outcome {
+        Outcome::Park => inner.send_back(Back::Park(live)),
+        Outcome::Linger(reason) => {
+            log_end(&live.session, &reason);
+            // Lingering before the peer can see the end, so a peer that
+            // reconnects at once finds the slot ready to give way.
+            inner.send_back(Back::Linger(id));
+            let _ = live.conn.shutdown_write();
+        }
+        Outcome::Closed(reason) => {
+            log_end(&live.session, &reason);
+            drop(live);
+            inner.send_back(Back::Gone(id));
+        }
+    }
+}
+
+/// Logs a connection's end.
+pub(crate) fn log_end(session: &Session, reason: &dyn std::fmt::Display) {
+    info!(
+        "- {} Handled {} requests: {reason}",
+        session.address(),
+        session.requests()
+    );
+}
+
+/// Runs a blocking wrapper's handshake, within `header_timeout` (or
+/// `timeout`) as a whole.
+fn wrap(inner: &Inner, fresh: Fresh) -> Result<Live, SlotId> {
+    let Fresh {
+        id,
+        stream,
+        peer,
+        credentials,
+    } = fresh;
+    let wrapper = inner
+        .wrapper
+        .as_deref()
+        .expect("a Wrap job comes from a server with a wrapper");
+    let sock = stream.share();
+    let limit = inner.options.header_timeout().or(inner.options.timeout());
+    let transport = sock
+        .set_read_timeout(limit)
+        .map_err(degu_core::Error::Io)
+        .and_then(|()| wrapper.wrap(stream, &peer))
+        .and_then(|t| {
+            sock.set_read_timeout(Some(inner.wait))?;
+            Ok(t)
+        });
+    let session = Session::new(peer, credentials, inner.options.max_requests());
+    match transport {
+        Ok(mut t) => {
+            // A transport that cannot read without blocking (an empty
+            // read says) is served on this worker to its end.
+            let parkable = !matches!(t.read_nonblocking(&mut []), Err(e) if e.kind() == std::io::ErrorKind::Unsupported);
+            let mut live = Live::new(id, t, &sock, session, inner);
+            live.parkable = parkable;
+            Ok(live)
+        }
+        Err(e) => {
+            log_end(&session, &e);
+            Err(id)
+        }
+    }
+}
