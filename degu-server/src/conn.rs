@@ -236,20 +236,20 @@ fn serve_requests(
             return Err(CloseReason::MaxRequests);
         }
         let mut awaiting = None;
-        if let Some((mode, queued)) = ctx.park
-            && !conn.preamble_ready()
-        {
-            // The next request has not arrived: wait for it a little,
-            // unless other connections wait for a worker.
-            if ctx.stop.load(Ordering::SeqCst) {
+        if let Some((mode, queued)) = ctx.park {
+            // Unless the next request is here already: stop when the
+            // server stops, give the connection back when others wait
+            // for a worker, else wait for the request a little (a read
+            // in the awaiting mode; none happens when it is here).
+            if ctx.stop.load(Ordering::SeqCst) && !conn.preamble_ready() {
                 return Err(CloseReason::ShuttingDown);
             }
-            if queued.load(Ordering::Relaxed) > 0 {
+            if queued.load(Ordering::Relaxed) > 0 && !conn.preamble_ready() {
                 return Ok(());
             }
             mode.store(patient::mode::AWAITING, Ordering::Relaxed);
             awaiting = Some(mode);
-        } else if ctx.park.is_none() && ctx.stop.load(Ordering::SeqCst) {
+        } else if ctx.stop.load(Ordering::SeqCst) {
             return Err(CloseReason::ShuttingDown);
         }
         let found = conn.read_preamble();

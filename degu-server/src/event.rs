@@ -444,10 +444,13 @@ impl EventLoop {
     // --- waiting connections ---
 
     /// Holds `live` until its next preamble is whole.
-    fn wait_for_request(&mut self, live: Box<Live>, started: bool) {
+    fn wait_for_request(&mut self, mut live: Box<Live>, started: bool) {
         let id = live.id;
         if live.conn.preamble_ready() {
             return self.dispatch(live);
+        }
+        if let Some(buf) = live.conn.park() {
+            self.keep_buffer(buf);
         }
         let deadline = self.deadline_for(started);
         if let Some(slot) = self.slot(id) {
