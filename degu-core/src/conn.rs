@@ -156,6 +156,38 @@ pub enum Available {
     Closed,
 }
 
+/// A thread's own buffers, lent to each connection it serves in turn (see
+/// [`Conn::swap_buffers`]): a full-size read buffer and a buffer for
+/// preambles.
+pub struct ConnBuffers {
+    read: Box<[u8]>,
+    write: Vec<u8>,
+}
+
+impl ConnBuffers {
+    /// A full-size ([`BUFFER_SIZE`](crate::BUFFER_SIZE)) read buffer, and a
+    /// preamble buffer of 1 KiB.
+    pub fn new() -> ConnBuffers {
+        ConnBuffers {
+            read: vec![0u8; crate::BUFFER_SIZE].into_boxed_slice(),
+            write: Vec::with_capacity(1024),
+        }
+    }
+
+    /// True when the read buffer is a full-size one (it is not while a
+    /// connection has it, or after that connection was dropped holding
+    /// it).
+    pub fn is_whole(&self) -> bool {
+        self.read.len() == crate::BUFFER_SIZE
+    }
+}
+
+impl Default for ConnBuffers {
+    fn default() -> ConnBuffers {
+        ConnBuffers::new()
+    }
+}
+
 /// A transport that is closed: what a body still alive reads after
 /// [`Conn::close`].
 struct ClosedTransport;
@@ -230,8 +262,19 @@ impl Conn {
                 return Ok(Available::Ready);
             }
             match reader.fill_with(|t, buf| t.read_nonblocking(buf)) {
-                Ok(0) if reader.buffered().is_empty() => return Ok(Available::Closed),
-                Ok(0) => return Err(Error::UnexpectedEof("preamble")),
+                Ok((0, _)) if reader.buffered().is_empty() => return Ok(Available::Closed),
+                Ok((0, _)) => return Err(Error::UnexpectedEof("preamble")),
+                // A read that did not fill the room took all there was
+                // (a stream socket's, or a TLS stream's plaintext): asking
+                // again would only hear "would block". What arrives later
+                // is a new event.
+                Ok((n, room)) if n < room => {
+                    return Ok(if reader.preamble_ready() {
+                        Available::Ready
+                    } else {
+                        Available::Partial
+                    });
+                }
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     return Ok(if reader.buffered().is_empty() {
@@ -258,7 +301,7 @@ impl Conn {
     }
 
     /// Readies a connection to wait between requests holding as little
-    /// memory as it can: gives up the 32 KiB read buffer when nothing is
+    /// memory as it can: gives up its read buffer when nothing is
     /// buffered (returned, for a pool) and the buffer preambles are
     /// written in. The next read takes a buffer from
     /// [`attach_buffer`](Self::attach_buffer), or allocates one.
@@ -268,10 +311,35 @@ impl Conn {
     }
 
     /// Gives a parked connection a read buffer (from a pool) before it
-    /// reads again; one of another size than [`BUFFER_SIZE`](crate::BUFFER_SIZE), or a
-    /// connection that has one, drops it.
+    /// reads again: a small one (say [`SMALL_BUFFER_SIZE`](crate::SMALL_BUFFER_SIZE))
+    /// grows when a preamble needs it. One larger than
+    /// [`BUFFER_SIZE`](crate::BUFFER_SIZE), or a connection that has one
+    /// already, drops it.
     pub fn attach_buffer(&mut self, buf: Box<[u8]>) {
         self.cell.borrow_mut().attach_buffer(buf);
+    }
+
+    /// The size of the connection's read buffer (0 when it has none).
+    pub fn buffer_capacity(&self) -> usize {
+        self.cell.borrow_mut().capacity()
+    }
+
+    /// Trades buffers with a thread that serves many connections in turn
+    /// (a server's worker): the connection takes `bufs`' read buffer (what
+    /// it had buffered moves into it) and preamble buffer, and `bufs`
+    /// holds the ones it gave up. Called again when the thread is done
+    /// with the connection, it gives the thread its buffers back, and the
+    /// connection keeps anything still buffered (a pipelined request) in
+    /// its own, so a connection that waits between requests holds at most
+    /// a small buffer, while the thread's full-size ones never move. Call
+    /// it between requests only (not between
+    /// [`read_preamble`](Self::read_preamble) and
+    /// [`parse_request`](Self::parse_request)).
+    pub fn swap_buffers(&mut self, bufs: &mut ConnBuffers) {
+        self.preamble = None;
+        self.cell.borrow_mut().swap_buffer(&mut bufs.read);
+        self.out.clear();
+        std::mem::swap(&mut self.out, &mut bufs.write);
     }
 
     // --- the server's side ---
@@ -793,6 +861,10 @@ impl<W: Write> Write for Coalesce<'_, W> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::VecDeque;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
 
     /// Accepts at most `max` bytes per call, counting calls.
@@ -860,6 +932,132 @@ mod tests {
             let (out, _) = coalesce(preamble, &mut chunked, max);
             assert_eq!(out, [&preamble[..], b"3;k=v\r\nabc\r\n0\r\n\r\n"].concat());
         }
+    }
+
+    /// Gives its bytes out in the given pieces, one per non-blocking
+    /// read (then "would block"), counting the reads.
+    struct Pieces {
+        pieces: VecDeque<Vec<u8>>,
+        reads: Arc<AtomicUsize>,
+    }
+
+    impl Read for Pieces {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.read_nonblocking(buf)
+        }
+    }
+
+    impl Write for Pieces {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Transport for Pieces {
+        fn read_nonblocking(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.reads.fetch_add(1, Ordering::Relaxed);
+            let Some(mut piece) = self.pieces.pop_front() else {
+                return Err(io::ErrorKind::WouldBlock.into());
+            };
+            let n = piece.len().min(buf.len());
+            buf[..n].copy_from_slice(&piece[..n]);
+            if n < piece.len() {
+                self.pieces.push_front(piece.split_off(n));
+            }
+            Ok(n)
+        }
+    }
+
+    fn pieces(pieces: &[&[u8]]) -> (Conn, Arc<AtomicUsize>) {
+        let reads = Arc::default();
+        let t = Pieces {
+            pieces: pieces.iter().map(|p| p.to_vec()).collect(),
+            reads: Arc::clone(&reads),
+        };
+        (Conn::without_buffer(Box::new(t)), reads)
+    }
+
+    fn reads(n: &AtomicUsize) -> usize {
+        n.load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn a_short_read_is_all_there_was() {
+        let (mut conn, n) = pieces(&[b"GET / HTTP/1.1\r\n", b"\r\n"]);
+        conn.attach_buffer(vec![0u8; crate::SMALL_BUFFER_SIZE].into_boxed_slice());
+        assert_eq!(conn.read_available().unwrap(), Available::Partial);
+        assert_eq!(reads(&n), 1, "a short read is not followed by another");
+        assert_eq!(conn.read_available().unwrap(), Available::Ready);
+        assert_eq!(reads(&n), 2);
+        assert_eq!(conn.read_available().unwrap(), Available::Ready);
+        assert_eq!(reads(&n), 2, "nothing is read with a preamble ready");
+    }
+
+    #[test]
+    fn a_small_buffer_grows_for_a_long_preamble() {
+        let mut wire = b"GET / HTTP/1.1\r\n".to_vec();
+        for i in 0..300 {
+            wire.extend_from_slice(format!("x-h{i}: {i:020}\r\n").as_bytes());
+        }
+        wire.extend_from_slice(b"\r\nGET /next HTTP/1.1\r\n\r\n");
+        assert!(wire.len() > 4 * crate::SMALL_BUFFER_SIZE);
+        let (mut conn, _) = pieces(&[&wire]);
+        conn.attach_buffer(vec![0u8; crate::SMALL_BUFFER_SIZE].into_boxed_slice());
+        assert_eq!(conn.read_available().unwrap(), Available::Ready);
+        let cap = conn.buffer_capacity();
+        assert!(
+            cap > 4 * crate::SMALL_BUFFER_SIZE && cap <= crate::BUFFER_SIZE,
+            "{cap}"
+        );
+        assert!(conn.read_preamble().unwrap());
+        let uri = conn.parse_request(400, |p, _| {
+            assert_eq!(p.headers.len(), 300);
+            p.uri.to_owned()
+        });
+        assert_eq!(uri.unwrap().1, "/");
+        assert!(conn.read_preamble().unwrap());
+        let uri = conn.parse_request(400, |p, _| p.uri.to_owned()).unwrap().1;
+        assert_eq!(uri, "/next");
+    }
+
+    #[test]
+    fn swapped_buffers_keep_what_is_buffered() {
+        let (mut conn, _) = pieces(&[b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nGET /c"]);
+        conn.attach_buffer(vec![0u8; crate::SMALL_BUFFER_SIZE].into_boxed_slice());
+        assert_eq!(conn.read_available().unwrap(), Available::Ready);
+        // A worker lends its buffers: the connection's bytes move along.
+        let mut bufs = ConnBuffers::new();
+        conn.swap_buffers(&mut bufs);
+        assert_eq!(conn.buffer_capacity(), crate::BUFFER_SIZE);
+        assert!(!bufs.is_whole());
+        assert!(conn.read_preamble().unwrap());
+        let uri = conn.parse_request(8, |p, _| p.uri.to_owned()).unwrap().1;
+        assert_eq!(uri, "/a");
+        // And takes them back: the pipelined rest stays with the
+        // connection, in its small buffer.
+        conn.swap_buffers(&mut bufs);
+        assert!(bufs.is_whole());
+        assert_eq!(conn.buffer_capacity(), crate::SMALL_BUFFER_SIZE);
+        assert!(conn.park().is_none(), "bytes are buffered");
+        assert!(conn.read_preamble().unwrap());
+        let uri = conn.parse_request(8, |p, _| p.uri.to_owned()).unwrap().1;
+        assert_eq!(uri, "/b");
+        // Given back with only part of a preamble buffered.
+        conn.swap_buffers(&mut bufs);
+        conn.swap_buffers(&mut bufs);
+        assert_eq!(conn.read_available().unwrap(), Available::Partial);
+        // With nothing buffered, a connection gets a buffer only when
+        // bytes need one, and gives it up when parked.
+        let (mut conn, _) = pieces(&[]);
+        let mut bufs = ConnBuffers::new();
+        conn.swap_buffers(&mut bufs);
+        conn.swap_buffers(&mut bufs);
+        assert!(bufs.is_whole());
+        assert_eq!(conn.buffer_capacity(), 0);
+        assert!(conn.park().is_none());
     }
 
     #[test]

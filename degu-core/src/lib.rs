@@ -80,7 +80,7 @@ pub use body::{
     Body, BodyIter, Chunk, ChunkHead, ChunkedBody, ChunkedBodyIter, CloseBody, Extension, Incoming,
     MAX_TRAILER_SECTION, MAX_TRAILERS, Outgoing, Plain, Source, write_chunk,
 };
-pub use conn::{Available, Conn, RequestHead, ResponseParts, UnreadBody, bodiless};
+pub use conn::{Available, Conn, ConnBuffers, RequestHead, ResponseParts, UnreadBody, bodiless};
 pub use error::{Error, Result, Stall};
 pub use headers::{Headers, StaticHeader, check_header};
 pub use message::{Response, Transport, standard_reason};
@@ -91,7 +91,7 @@ pub use parse::{
     parse_request_with, parse_response, parse_uri, split_path,
 };
 pub use range::{ContentRange, MAX_LENGTH, Range};
-pub use reader::{BUFFER_SIZE, Reader};
+pub use reader::{BUFFER_SIZE, Reader, SMALL_BUFFER_SIZE};
 pub use stream::{ConnectionInfo, Credentials, PlainStream, Wrapper};
 pub use write::{
     write_framing, write_request_head, write_request_preamble, write_response_head,

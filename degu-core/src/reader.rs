@@ -12,9 +12,15 @@ use crate::parse::{
 /// Size of a [`Reader`]'s buffer: exactly one maximal preamble.
 pub const BUFFER_SIZE: usize = MAX_PREAMBLE;
 
+/// Size of the small buffers a waiting connection reads its next preamble
+/// into (see [`Reader::attach_buffer`]): most preambles fit; a longer one
+/// makes the buffer grow, doubling, up to [`BUFFER_SIZE`].
+pub const SMALL_BUFFER_SIZE: usize = 2048;
+
 /// A buffered reader over any `Read` (a socket, a TLS stream, a slice).
 ///
-/// It reads ahead into one fixed 32 KiB buffer, but only *consumes* what a
+/// It reads ahead into one buffer (32 KiB, unless it was given a smaller
+/// one, which grows when a preamble needs it), but only *consumes* what a
 /// caller asks for: a preamble up to its `\r\n\r\n`, a line up to its
 /// `\r\n`, or body bytes up to the caller's buffer length. Whatever follows
 /// (the next pipelined request, say) stays buffered, intact.
@@ -94,7 +100,7 @@ impl<R> Reader<R> {
     }
 
     /// Gives up the buffer when nothing is buffered (a parked connection
-    /// need not hold 32 KiB); the next read takes one from
+    /// need not hold one); the next read takes one from
     /// [`attach_buffer`](Self::attach_buffer), or allocates one.
     pub fn release_buffer(&mut self) -> Option<Box<[u8]>> {
         if self.pos != self.end || self.buf.is_empty() {
@@ -105,12 +111,36 @@ impl<R> Reader<R> {
         Some(std::mem::take(&mut self.buf))
     }
 
-    /// Gives a released reader a buffer back (one of [`BUFFER_SIZE`]
-    /// bytes; another size, or a reader that has one, drops it).
+    /// Gives a reader without a buffer one (from a pool), of any size up
+    /// to [`BUFFER_SIZE`]: a smaller one grows when a preamble needs it.
+    /// An empty buffer, a larger one, or a reader that has one already
+    /// drops it.
     pub fn attach_buffer(&mut self, buf: Box<[u8]>) {
-        if self.buf.is_empty() && buf.len() == BUFFER_SIZE {
+        if self.buf.is_empty() && !buf.is_empty() && buf.len() <= BUFFER_SIZE {
             self.buf = buf;
         }
+    }
+
+    /// Trades buffers with `other` (a thread's own, lent to each
+    /// connection it serves in turn): what is buffered moves to the start
+    /// of the buffer taken (which is replaced by a new one, just large
+    /// enough, when it would not fit), and `other` holds the buffer given
+    /// up. Its contents are stale.
+    pub fn swap_buffer(&mut self, other: &mut Box<[u8]>) {
+        let n = self.end - self.pos;
+        if other.len() < n {
+            *other = vec![0u8; n.next_power_of_two().clamp(SMALL_BUFFER_SIZE, BUFFER_SIZE)]
+                .into_boxed_slice();
+        }
+        other[..n].copy_from_slice(&self.buf[self.pos..self.end]);
+        std::mem::swap(&mut self.buf, other);
+        self.pos = 0;
+        self.end = n;
+    }
+
+    /// The size of the buffer (0 when it has none).
+    pub fn capacity(&self) -> usize {
+        self.buf.len()
     }
 
     /// True when the buffer holds a whole preamble, or is full without
@@ -122,7 +152,8 @@ impl<R> Reader<R> {
     }
 
     /// Makes room to read into: a buffer if the reader has none, the
-    /// unconsumed bytes moved to the front when the tail is full.
+    /// unconsumed bytes moved to the front when the tail is full, and a
+    /// small buffer that is full of unconsumed bytes doubled.
     #[inline]
     fn make_room(&mut self) {
         if self.pos == self.end {
@@ -132,22 +163,37 @@ impl<R> Reader<R> {
                 self.buf = vec![0u8; BUFFER_SIZE].into_boxed_slice();
             }
         } else if self.end == self.buf.len() {
-            self.buf.copy_within(self.pos..self.end, 0);
-            self.end -= self.pos;
-            self.pos = 0;
+            if self.pos > 0 {
+                self.buf.copy_within(self.pos..self.end, 0);
+                self.end -= self.pos;
+                self.pos = 0;
+            } else if self.buf.len() < BUFFER_SIZE {
+                self.grow();
+            }
         }
     }
 
+    /// Doubles a small buffer that is full (up to [`BUFFER_SIZE`]).
+    #[cold]
+    fn grow(&mut self) {
+        let size = (self.buf.len() * 2).clamp(SMALL_BUFFER_SIZE, BUFFER_SIZE);
+        let mut buf = vec![0u8; size].into_boxed_slice();
+        buf[..self.end].copy_from_slice(&self.buf[..self.end]);
+        self.buf = buf;
+    }
+
     /// Reads more bytes into the buffer with `read` (a non-blocking
-    /// read, say); returns how many, as `read` does.
+    /// read, say); returns how many, as `read` does, and how many it was
+    /// offered room for.
     pub(crate) fn fill_with(
         &mut self,
         read: impl FnOnce(&mut R, &mut [u8]) -> io::Result<usize>,
-    ) -> io::Result<usize> {
+    ) -> io::Result<(usize, usize)> {
         self.make_room();
+        let room = self.buf.len() - self.end;
         let n = read(&mut self.inner, &mut self.buf[self.end..])?;
         self.end += n;
-        Ok(n)
+        Ok((n, room))
     }
 }
 

@@ -10,8 +10,10 @@
 //! `header_timeout` of its first byte, and it reads and discards what a
 //! peer still sends after the server ended its connection (see
 //! [`Outcome::Linger`](crate::conn::Outcome::Linger)). A waiting
-//! connection with nothing buffered holds no read buffer: buffers come
-//! from a small pool when bytes arrive and go back when it is empty.
+//! connection with nothing buffered holds no read buffer: a small one
+//! (2 KiB, doubled when a preamble needs more) comes from a pool when
+//! bytes arrive and goes back when it is empty; workers lend their
+//! full-size buffers to the connections they serve.
 //!
 //! Every connection is registered once, one-shot: an event disarms it,
 //! and it is re-armed only while the event thread holds it, so a
@@ -24,7 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use degu_core::{Address, Available, PlainStream, Transport};
+use degu_core::{Address, Available, PlainStream, SMALL_BUFFER_SIZE, Transport};
 use log::{info, warn};
 use rustix::event::epoll;
 use socket2::Socket;
@@ -41,8 +43,8 @@ const LISTENER: u64 = u64::MAX;
 /// write).
 const WAKER: u64 = u64::MAX - 1;
 
-/// Read buffers kept for reuse, at most.
-const POOLED_BUFFERS: usize = 64;
+/// Small read buffers kept for reuse, at most.
+const POOLED_BUFFERS: usize = 256;
 
 /// Longest pause in accepting after the process ran out of descriptors.
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -256,8 +258,19 @@ impl EventLoop {
         self.inner.open.store(self.open, Ordering::Relaxed);
     }
 
+    /// Gives a connection that holds no read buffer a small one.
+    fn lend_buffer(&mut self, live: &mut Live) {
+        if live.conn.buffer_capacity() == 0 {
+            let buf = self
+                .buffers
+                .pop()
+                .unwrap_or_else(|| vec![0u8; SMALL_BUFFER_SIZE].into_boxed_slice());
+            live.conn.attach_buffer(buf);
+        }
+    }
+
     fn keep_buffer(&mut self, buf: Box<[u8]>) {
-        if self.buffers.len() < POOLED_BUFFERS {
+        if buf.len() == SMALL_BUFFER_SIZE && self.buffers.len() < POOLED_BUFFERS {
             self.buffers.push(buf);
         }
     }
@@ -383,17 +396,6 @@ impl EventLoop {
             .and_then(|s| s.sock.as_ref())
             .map(PlainStream::share);
         let Some(sock) = sock else { return };
-        // Registered disarmed; armed below when it is to wait here.
-        if let Err(e) = epoll::add(
-            &self.epoll,
-            &sock,
-            Self::data(id),
-            epoll::EventFlags::ONESHOT,
-        ) {
-            warn!("{peer} refused: epoll: {e}");
-            self.remove(id);
-            return;
-        }
         let session = Session::new(peer.clone(), credentials, self.inner.options.max_requests());
         let transport: Box<dyn Transport> = match self.inner.wrapper.clone() {
             None => Box::new(stream),
@@ -406,6 +408,10 @@ impl EventLoop {
                 }
             },
             Some(_) => {
+                // Registered disarmed: a worker runs the handshake.
+                if !self.register(id, &sock, &peer, epoll::EventFlags::ONESHOT) {
+                    return;
+                }
                 let fresh = Fresh {
                     id,
                     stream,
@@ -421,7 +427,33 @@ impl EventLoop {
         // Over TLS the handshake is the start of the first preamble.
         let started = self.inner.wrapper.is_some();
         let live = Box::new(Live::new(id, transport, &sock, session, &self.inner));
-        self.wait_for_request(live, started);
+        let deadline = self.deadline_for(started);
+        if let Some(slot) = self.slot(id) {
+            slot.state = State::Waiting { live, started };
+        }
+        self.set_deadline(id, deadline);
+        // Registered armed, waiting for its first request.
+        let armed = epoll::EventFlags::IN | epoll::EventFlags::ONESHOT;
+        self.register(id, &sock, &peer, armed);
+    }
+
+    /// Registers a new connection with `flags`; false (and the connection
+    /// forgotten) when epoll refuses.
+    fn register(
+        &mut self,
+        id: SlotId,
+        sock: &PlainStream,
+        peer: &Address,
+        flags: epoll::EventFlags,
+    ) -> bool {
+        match epoll::add(&self.epoll, sock, Self::data(id), flags) {
+            Ok(()) => true,
+            Err(e) => {
+                warn!("{peer} refused: epoll: {e}");
+                self.remove(id);
+                false
+            }
+        }
     }
 
     /// Makes room by ending a lingering connection; false when none is.
@@ -495,9 +527,7 @@ impl EventLoop {
 
     fn read_waiting(&mut self, mut live: Box<Live>, started: bool) {
         let id = live.id;
-        if let Some(buf) = self.buffers.pop() {
-            live.conn.attach_buffer(buf);
-        }
+        self.lend_buffer(&mut live);
         match live.conn.read_available() {
             Ok(Available::Ready) => self.dispatch(live),
             Ok(Available::Partial) => {
@@ -693,9 +723,7 @@ impl EventLoop {
             else {
                 continue;
             };
-            if let Some(buf) = self.buffers.pop() {
-                live.conn.attach_buffer(buf);
-            }
+            self.lend_buffer(&mut live);
             match live.conn.read_available() {
                 Ok(Available::Ready) => self.dispatch(live),
                 Ok(Available::Partial) => {

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 
-use degu_core::{Address, Conn, Credentials, PlainStream, Transport};
+use degu_core::{Address, Conn, ConnBuffers, Credentials, PlainStream, Transport};
 use log::{info, warn};
 
 use crate::conn::{CloseReason, ConnCtx, Outcome, serve_some};
@@ -183,12 +183,18 @@ impl Pool {
 /// A worker thread: runs jobs until idle for `worker_idle` or stopped.
 fn work(inner: &Arc<Inner>) {
     let pool = &inner.pool;
+    // The read and preamble buffers this worker lends to each connection
+    // it serves (a waiting connection holds at most a small one).
+    let mut bufs = ConnBuffers::new();
     let mut st = pool.lock();
     loop {
         if let Some(job) = st.jobs.pop_front() {
             pool.queued.fetch_sub(1, Ordering::Relaxed);
             drop(st);
-            run(inner, job);
+            if !bufs.is_whole() {
+                bufs = ConnBuffers::new();
+            }
+            run(inner, job, &mut bufs);
             st = pool.lock();
             continue;
         }
@@ -214,7 +220,7 @@ fn work(inner: &Arc<Inner>) {
 }
 
 /// Runs one job, and tells the event thread how the connection was left.
-fn run(inner: &Arc<Inner>, job: Job) {
+fn run(inner: &Arc<Inner>, job: Job, bufs: &mut ConnBuffers) {
     let mut live = match job {
         Job::Serve(live) => live,
         Job::Wrap(fresh) => match wrap(inner, *fresh) {
@@ -222,6 +228,7 @@ fn run(inner: &Arc<Inner>, job: Job) {
             Err(id) => return inner.send_back(Back::Gone(id)),
         },
     };
+    live.conn.swap_buffers(bufs);
     let Live {
         id,
         conn,
@@ -246,6 +253,9 @@ fn run(inner: &Arc<Inner>, job: Job) {
         serve_some(conn, session, &ctx)
     };
     let id = *id;
+    // The worker's buffers back; the connection keeps what is still
+    // buffered in its own.
+    live.conn.swap_buffers(bufs);
     match outcome {
         Outcome::Park => inner.send_back(Back::Park(live)),
         Outcome::Linger(reason) => {
