@@ -17,7 +17,10 @@
 //!
 //! Every connection is registered once, one-shot: an event disarms it,
 //! and it is re-armed only while the event thread holds it, so a
-//! connection on a worker never wakes this thread.
+//! connection on a worker never wakes this thread. One whose preamble
+//! arrives in pieces is armed edge-triggered until it is whole (each
+//! piece then costs one read, not a read and a re-arm), and disarmed
+//! before it goes to a worker.
 
 use std::io;
 use std::net::Shutdown;
@@ -78,6 +81,9 @@ struct Slot {
     sock: Option<PlainStream>,
     state: State,
     deadline: Option<Instant>,
+    /// Registered edge-triggered and armed (while its preamble trickles
+    /// in), instead of one-shot.
+    edge: bool,
 }
 
 /// The event loop's own state.
@@ -223,6 +229,7 @@ impl EventLoop {
             slot.sock = Some(sock);
             slot.state = State::Busy;
             slot.deadline = None;
+            slot.edge = false;
             SlotId { idx, era: slot.era }
         } else {
             self.slots.push(Slot {
@@ -230,6 +237,7 @@ impl EventLoop {
                 sock: Some(sock),
                 state: State::Busy,
                 deadline: None,
+                edge: false,
             });
             SlotId {
                 idx: (self.slots.len() - 1) as u32,
@@ -277,10 +285,41 @@ impl EventLoop {
 
     /// Arms a connection's one-shot registration.
     fn arm(&mut self, id: SlotId) {
-        let Some(sock) = self.slot_ref(id).and_then(|s| s.sock.as_ref()) else {
+        self.register_as(
+            id,
+            epoll::EventFlags::IN | epoll::EventFlags::ONESHOT,
+            false,
+        );
+    }
+
+    /// Keeps a connection whose preamble is arriving in pieces armed,
+    /// edge-triggered: each piece is an event, with no syscall to re-arm
+    /// it (a trickle costs one read per piece).
+    fn follow(&mut self, id: SlotId) {
+        if self.slot_ref(id).is_some_and(|s| !s.edge) {
+            self.register_as(id, epoll::EventFlags::IN | epoll::EventFlags::ET, true);
+        }
+    }
+
+    /// Disarms a connection about to leave for a worker.
+    fn disarm(&mut self, id: SlotId) {
+        if self.slot_ref(id).is_some_and(|s| s.edge) {
+            self.register_as(id, epoll::EventFlags::ONESHOT, false);
+        }
+    }
+
+    fn register_as(&mut self, id: SlotId, flags: epoll::EventFlags, edge: bool) {
+        let Some(slot) = self
+            .slots
+            .get_mut(id.idx as usize)
+            .filter(|s| s.era == id.era)
+        else {
             return;
         };
-        let flags = epoll::EventFlags::IN | epoll::EventFlags::ONESHOT;
+        slot.edge = edge;
+        let Some(sock) = slot.sock.as_ref() else {
+            return;
+        };
         if let Err(e) = epoll::modify(&self.epoll, sock, Self::data(id), flags) {
             warn!("epoll: {e}");
         }
@@ -505,6 +544,7 @@ impl EventLoop {
     /// Gives a connection with a whole preamble to a worker.
     fn dispatch(&mut self, live: Box<Live>) {
         let id = live.id;
+        self.disarm(id);
         if let Some(slot) = self.slot(id) {
             slot.state = State::Busy;
             slot.deadline = None;
@@ -541,7 +581,7 @@ impl EventLoop {
                 if let Some(deadline) = deadline {
                     self.set_deadline(id, deadline);
                 }
-                self.arm(id);
+                self.follow(id);
             }
             Ok(Available::Nothing) => {
                 if let Some(buf) = live.conn.park() {
