@@ -55,6 +55,11 @@ const MAX_ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// Deadlines are checked at most this often (a sweep over the table).
 const SWEEP_EVERY: Duration = Duration::from_millis(10);
 
+/// Connections past their deadline closed at most between two looks at
+/// the events (closing a socket costs the kernel some work: thousands
+/// of them at once would hold up everyone else).
+const EXPIRE_BATCH: usize = 64;
+
 /// What the event thread knows of a connection.
 enum State {
     Free,
@@ -98,6 +103,8 @@ pub(crate) struct EventLoop {
     buffers: Vec<Box<[u8]>>,
     next_sweep: Option<Instant>,
     last_sweep: Instant,
+    /// Found past their deadline by the last sweep, not yet closed.
+    expired: Vec<SlotId>,
     accept_paused: Option<Instant>,
     backoff: Duration,
     /// When shutdown began.
@@ -132,6 +139,7 @@ impl EventLoop {
             buffers: Vec::new(),
             next_sweep: None,
             last_sweep: Instant::now(),
+            expired: Vec::new(),
             accept_paused: None,
             backoff: Duration::from_millis(1),
             stopping: None,
@@ -146,10 +154,17 @@ impl EventLoop {
         let mut events = Vec::with_capacity(256);
         loop {
             let now = Instant::now();
-            let wake_at = [self.next_sweep, self.accept_paused, self.stop_deadline()]
-                .into_iter()
-                .flatten()
-                .min();
+            // Connections left to expire: only a look at the events first.
+            let expiring = (!self.expired.is_empty()).then_some(now);
+            let wake_at = [
+                expiring,
+                self.next_sweep,
+                self.accept_paused,
+                self.stop_deadline(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             let timeout = wake_at.map(|t| {
                 let d = t.saturating_duration_since(now);
                 rustix::event::Timespec {
@@ -185,11 +200,13 @@ impl EventLoop {
             if self.accept_paused.is_some_and(|t| now >= t) {
                 self.resume_accept();
             }
-            if self.next_sweep.is_some_and(|t| now >= t)
+            if self.expired.is_empty()
+                && self.next_sweep.is_some_and(|t| now >= t)
                 && now.duration_since(self.last_sweep) >= SWEEP_EVERY
             {
                 self.sweep(now);
             }
+            self.expire_some(now);
             if self.inner.stop.load(Ordering::SeqCst) {
                 if self.stopping.is_none() {
                     self.begin_stop(now);
@@ -682,14 +699,15 @@ impl EventLoop {
 
     // --- deadlines ---
 
+    /// Finds the connections past their deadline (closed by
+    /// [`expire_some`](Self::expire_some), a batch at a time).
     fn sweep(&mut self, now: Instant) {
         self.last_sweep = now;
         let mut next: Option<Instant> = None;
-        let mut expired = Vec::new();
         for (i, slot) in self.slots.iter().enumerate() {
             let Some(d) = slot.deadline else { continue };
             if d <= now {
-                expired.push(SlotId {
+                self.expired.push(SlotId {
                     idx: i as u32,
                     era: slot.era,
                 });
@@ -698,8 +716,18 @@ impl EventLoop {
             }
         }
         self.next_sweep = next.map(|n| n.max(now + SWEEP_EVERY));
-        for id in expired {
+    }
+
+    /// Closes up to [`EXPIRE_BATCH`] of the connections the last sweep
+    /// found past their deadline (still past it: one may have moved on
+    /// since).
+    fn expire_some(&mut self, now: Instant) {
+        for _ in 0..EXPIRE_BATCH {
+            let Some(id) = self.expired.pop() else { return };
             let Some(slot) = self.slot(id) else { continue };
+            if slot.deadline.is_none_or(|d| d > now) {
+                continue;
+            }
             match std::mem::replace(&mut slot.state, State::Busy) {
                 State::Waiting { live, started } => {
                     let reason = if started {
@@ -710,9 +738,8 @@ impl EventLoop {
                     log_end(&live.session, &reason);
                     self.end(live);
                 }
-                State::Lingering { until } => {
+                State::Lingering { .. } => {
                     // Quiet for a whole gap, or out of time.
-                    let _ = until;
                     self.remove(id);
                 }
                 other => {
