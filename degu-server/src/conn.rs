@@ -31,7 +31,8 @@ pub(crate) struct ConnCtx<'a> {
     pub max_headers: usize,
     /// For a connection an event thread can park between requests: the
     /// mode its [`Patient`](crate::patient::Patient) transport reads in,
-    /// and how many connections wait for a worker. `None`: the loop
+    /// and how many connections wait with no worker coming for them
+    /// (every worker busy, and no thread left to start). `None`: the loop
     /// serves the connection to its end.
     pub park: Option<(&'a AtomicU8, &'a AtomicUsize)>,
 }
@@ -236,15 +237,16 @@ fn serve_requests(
             return Err(CloseReason::MaxRequests);
         }
         let mut awaiting = None;
-        if let Some((mode, queued)) = ctx.park {
+        if let Some((mode, starved)) = ctx.park {
             // Unless the next request is here already: stop when the
             // server stops, give the connection back when others wait
-            // for a worker, else wait for the request a little (a read
-            // in the awaiting mode; none happens when it is here).
+            // with no worker coming for them, else wait for the request
+            // a little (a read in the awaiting mode; none happens when
+            // it is here).
             if ctx.stop.load(Ordering::SeqCst) && !conn.preamble_ready() {
                 return Err(CloseReason::ShuttingDown);
             }
-            if queued.load(Ordering::Relaxed) > 0 && !conn.preamble_ready() {
+            if starved.load(Ordering::Relaxed) > 0 && !conn.preamble_ready() {
                 return Ok(());
             }
             mode.store(patient::mode::AWAITING, Ordering::Relaxed);

@@ -92,7 +92,8 @@ impl ServerOptions {
     /// (default 20 ms; at most `timeout`). A client that sends its
     /// requests one after the other is served by the same worker with no
     /// hand-off; a quiet connection costs no thread after this. A worker
-    /// does not wait when other requests are queued for a worker.
+    /// does not wait when other requests are queued with every worker
+    /// busy and `max_workers` reached.
     pub fn with_worker_wait(mut self, t: Duration) -> Self {
         self.worker_wait = t;
         self

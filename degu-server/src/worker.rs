@@ -110,6 +110,8 @@ struct PoolState {
     idle: usize,
     /// Wake-ups sent and not yet taken.
     woken: usize,
+    /// Workers started and not yet looking for a job.
+    starting: usize,
     workers: usize,
     threads: Vec<JoinHandle<()>>,
     stop: bool,
@@ -119,9 +121,11 @@ struct PoolState {
 pub(crate) struct Pool {
     state: Mutex<PoolState>,
     work: Condvar,
-    /// Jobs waiting for a worker (read without the lock by a worker
-    /// deciding whether to wait for its connection's next request).
-    pub queued: AtomicUsize,
+    /// Jobs waiting with no worker on its way to them (none idle to wake,
+    /// and no thread left to start): read without the lock by a worker
+    /// deciding whether to wait for its connection's next request, or to
+    /// give it back and take one of them.
+    pub starved: AtomicUsize,
     max: usize,
 }
 
@@ -130,7 +134,7 @@ impl Pool {
         Pool {
             state: Mutex::new(PoolState::default()),
             work: Condvar::new(),
-            queued: AtomicUsize::new(0),
+            starved: AtomicUsize::new(0),
             max,
         }
     }
@@ -141,11 +145,21 @@ impl Pool {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Counts the jobs no worker is on its way to, after a change.
+    fn recount(&self, st: &PoolState) {
+        let starved = st.jobs.len().saturating_sub(st.woken + st.starting);
+        self.starved.store(starved, Ordering::Relaxed);
+    }
+
     /// Queues `job` for a worker, waking an idle one or starting one.
     pub(crate) fn push(&self, inner: &Arc<Inner>, job: Job) {
         let mut st = self.lock();
         st.jobs.push_back(job);
-        self.queued.fetch_add(1, Ordering::Relaxed);
+        self.push_locked(inner, &mut st);
+        self.recount(&st);
+    }
+
+    fn push_locked(&self, inner: &Arc<Inner>, st: &mut PoolState) {
         if st.idle > 0 {
             st.idle -= 1;
             st.woken += 1;
@@ -159,6 +173,7 @@ impl Pool {
             {
                 Ok(t) => {
                     st.workers += 1;
+                    st.starting += 1;
                     st.threads.push(t);
                 }
                 Err(e) => warn!("cannot start a worker thread: {e}"),
@@ -187,9 +202,10 @@ fn work(inner: &Arc<Inner>) {
     // it serves (a waiting connection holds at most a small one).
     let mut bufs = ConnBuffers::new();
     let mut st = pool.lock();
+    st.starting -= 1;
     loop {
         if let Some(job) = st.jobs.pop_front() {
-            pool.queued.fetch_sub(1, Ordering::Relaxed);
+            pool.recount(&st);
             drop(st);
             if !bufs.is_whole() {
                 bufs = ConnBuffers::new();
@@ -209,6 +225,7 @@ fn work(inner: &Arc<Inner>) {
         st = guard;
         if st.woken > 0 {
             st.woken -= 1;
+            pool.recount(&st);
         } else {
             st.idle -= 1;
             if waited.timed_out() && st.jobs.is_empty() {
@@ -248,7 +265,7 @@ fn run(inner: &Arc<Inner>, job: Job, bufs: &mut ConnBuffers) {
             max_requests: session.max_requests(),
             stop: &inner.stop,
             max_headers: inner.options.max_headers(),
-            park: parkable.then_some((&**mode, &inner.pool.queued)),
+            park: parkable.then_some((&**mode, &inner.pool.starved)),
         };
         serve_some(conn, session, &ctx)
     };
