@@ -324,12 +324,19 @@ fn still_open(mut s: &TcpStream) -> bool {
 }
 
 /// A thread writing the next byte of [`SLOW_TAIL`] (then `a`s) to every
-/// connection of a slowloris crowd once per [`SLOW_TICK`]. Dropped, it
-/// stops within 50 ms and closes them.
+/// connection of a slowloris crowd once per [`SLOW_TICK`], the crowd
+/// spread over the tick in [`TRICKLE_STEPS`] groups, as independent slow
+/// peers would be (all at once, the bench would measure its own burst of
+/// writes fighting the server for the CPU). Dropped, it stops within
+/// 50 ms and closes them.
 struct Trickle {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<Vec<TcpStream>>>,
 }
+
+/// The groups a slowloris crowd is trickled in, one after another over
+/// each [`SLOW_TICK`].
+const TRICKLE_STEPS: usize = 100;
 
 impl Trickle {
     /// Starts trickling on `socks` (non-blocking) for at most `ticks`
@@ -337,11 +344,14 @@ impl Trickle {
     fn start(socks: Vec<TcpStream>, ticks: usize) -> io::Result<Trickle> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        let step = SLOW_TICK / TRICKLE_STEPS as u32;
+        let group = socks.len().div_ceil(TRICKLE_STEPS).max(1);
         let thread = thread::Builder::new()
             .name("trickle".into())
             .spawn(move || {
-                let mut next = Instant::now() + SLOW_TICK;
-                for tick in 0..ticks {
+                let start = Instant::now();
+                for k in 0..ticks * TRICKLE_STEPS {
+                    let next = start + step * (k as u32 + 1);
                     loop {
                         if flag.load(Ordering::Relaxed) {
                             return socks;
@@ -353,13 +363,13 @@ impl Trickle {
                             _ => break,
                         }
                     }
+                    let (tick, g) = (k / TRICKLE_STEPS, k % TRICKLE_STEPS);
                     let byte = SLOW_TAIL.get(tick).copied().unwrap_or(b'a');
-                    for mut s in &socks {
+                    for mut s in socks.iter().skip(g * group).take(group) {
                         // Non-blocking: one that the server closed fails,
                         // and is seen as closed at the end.
                         let _ = s.write(&[byte]);
                     }
-                    next += SLOW_TICK;
                 }
                 socks
             })?;
@@ -574,7 +584,7 @@ fn slowloris(kind: &str, n: usize, m: &Mode) -> io::Result<Slow> {
 /// never finish their preamble, and a well-behaved client beside them.
 pub fn section_slowloris(m: &Mode, failures: &mut Vec<String>) -> io::Result<Vec<Table>> {
     let mut rows = Vec::new();
-    for &(name, kind) in SERVERS {
+    for &(name, kind) in SERVERS.iter().filter(|(_, k)| m.runs_server(k)) {
         for &n in &m.slow_levels {
             let what = format!("slowloris {kind} {n}");
             eprintln!("peers: {what}");
@@ -602,7 +612,8 @@ pub fn section_slowloris(m: &Mode, failures: &mut Vec<String>) -> io::Result<Vec
     Ok(vec![Table {
         title: format!(
             "slowloris: each server alone in a child process; N TCP connections each send half \
-             a preamble ({:?}), then one more byte every {} s; {} ms after they are open, a \
+             a preamble ({:?}), then one more byte every {} s (the crowd spread evenly over \
+             those seconds); {} ms after they are open, a \
              well-behaved client starts a GET / on a fresh connection every {} ms for {:.0} s, \
              each given {} s in all (connect to last byte); one run. slow_open: slow connections \
              made (opened one after the other, each connect given {:.1} s, all of them {} s); \
@@ -679,7 +690,7 @@ fn idle(kind: &str, n: usize, m: &Mode) -> io::Result<Idle> {
 /// idle kept-alive connections.
 pub fn section_idle(m: &Mode, failures: &mut Vec<String>) -> io::Result<Vec<Table>> {
     let mut rows = Vec::new();
-    for &(name, kind) in SERVERS {
+    for &(name, kind) in SERVERS.iter().filter(|(_, k)| m.runs_server(k)) {
         for &n in &m.idle_levels {
             let what = format!("idle {kind} {n}");
             eprintln!("peers: {what}");

@@ -8,7 +8,8 @@
 //! SECTION is `roundtrip`, `concurrency`, `slowloris`, `idle`, `bulk` or
 //! `files`; with `--only "PAIR TRANSPORT[,PAIR TRANSPORT...]"` (say
 //! `--only "degu -> degu unix"`), `roundtrip` runs those pairs alone (for
-//! `strace -c -f`). Each writes
+//! `strace -c -f`); with `--only KIND[,KIND...]` (say `--only degu`),
+//! `concurrency`, `slowloris` and `idle` measure those servers alone. Each writes
 //! its table to `DIR/<section>.tsv` (read by xtask, which prints it and
 //! writes the JSON and SVG). Every figure is measured here, every
 //! response checked (status 200 and the right length, or the right bytes
@@ -78,7 +79,8 @@ impl Table {
 
 /// Sizes and repetitions for one mode.
 struct Mode {
-    /// Round trips: run only the pairs named `PAIR TRANSPORT`, comma-separated.
+    /// Round trips: run only the pairs named `PAIR TRANSPORT`; the other
+    /// server sections: only the servers of these kinds (comma-separated).
     only: Option<String>,
     runs: usize,
     round_trips: u64,
@@ -100,6 +102,13 @@ struct Mode {
 }
 
 impl Mode {
+    /// Whether a crowd section measures the server of this `serve` kind.
+    fn runs_server(&self, kind: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|o| o.split(',').any(|k| k.trim() == kind))
+    }
+
     fn new(quick: bool) -> Mode {
         if quick {
             Mode {
@@ -551,6 +560,10 @@ fn section_concurrency(m: &Mode, failures: &mut Vec<String>) -> io::Result<Vec<T
     let mut rows = Vec::new();
     let mut degu_rps = vec![f64::NAN; levels.len()];
     for (si, &(name, s)) in CONC_SERVERS.iter().enumerate() {
+        let kind = name.split(' ').next().unwrap_or(name);
+        if !m.runs_server(kind) {
+            continue;
+        }
         for (li, &c) in levels.iter().enumerate() {
             let (mut r, mut p50, mut p99) = (Vec::new(), Vec::new(), Vec::new());
             for _ in 0..m.runs {
