@@ -4,7 +4,8 @@
 //! - `ci`: `cargo fmt --all --check`, `cargo clippy --workspace
 //!   --all-targets -- -D warnings`, `cargo test --workspace`.
 //! - `bench [--quick] [SECTION...]`: runs the benches (parse, and Degu
-//!   side by side with hyper, tiny_http, ureq and the raw-socket floor)
+//!   side by side with hyper, tiny_http, ureq, astra and the raw-socket
+//!   floor)
 //!   and prints their tables (also written as JSON and SVG under
 //!   `target/degu-bench/`).
 //! - `fuzz [--secs N] [TARGET]`: runs every cargo-fuzz target (or one) for
@@ -33,8 +34,9 @@ usage: cargo xtask <command>
 commands:
   ci                        fmt check, clippy -D warnings, tests
   bench [--quick] [SECTION...]
-                            run the benches (roundtrip, concurrency, bulk,
-                            files, parse), print the tables
+                            run the benches (roundtrip, concurrency,
+                            slowloris, idle, bulk, files, parse), print
+                            the tables
   fuzz [--secs N] [TARGET]  run the fuzz targets for N seconds each (default 30)
   soak [--secs N]           demo server under a random mix of clients for N s (default 30)
 ";

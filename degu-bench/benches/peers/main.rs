@@ -1,36 +1,42 @@
-//! Degu side by side with hyper, tiny_http, ureq and the raw-socket floor
-//! (`cargo xtask bench` runs it, one section per invocation):
+//! Degu side by side with hyper, tiny_http, ureq, astra and the raw-socket
+//! floor (`cargo xtask bench` runs it, one section per invocation):
 //!
 //! ```text
 //! cargo bench -p degu-bench --bench peers -- [--quick] --out DIR SECTION
 //! ```
 //!
-//! SECTION is `roundtrip`, `concurrency`, `bulk` or `files`; with
-//! `--only "PAIR TRANSPORT[,PAIR TRANSPORT...]"` (say `--only "degu -> degu unix"`),
-//! `roundtrip` runs those pairs alone (for `strace -c -f`). Each writes
+//! SECTION is `roundtrip`, `concurrency`, `slowloris`, `idle`, `bulk` or
+//! `files`; with `--only "PAIR TRANSPORT[,PAIR TRANSPORT...]"` (say
+//! `--only "degu -> degu unix"`), `roundtrip` runs those pairs alone (for
+//! `strace -c -f`); with `--only KIND[,KIND...]` (say `--only degu`),
+//! `concurrency`, `slowloris` and `idle` measure those servers alone. Each writes
 //! its table to `DIR/<section>.tsv` (read by xtask, which prints it and
 //! writes the JSON and SVG). Every figure is measured here, every
 //! response checked (status 200 and the right length, or the right bytes
 //! for small bodies). `serve KIND` is internal: a server in a child
-//! process, for its RSS.
+//! process, for its RSS and threads (`slowloris` and `idle` measure every
+//! server that way).
 
 #![allow(
     unreachable_pub,
     reason = "a test or bench binary: `pub` marks what its modules share"
 )]
 
-use std::io::{self, BufRead, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
-use std::sync::{Arc, Barrier};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod crowd;
 mod net;
 mod peers;
 
+use crowd::ServerChild;
 use net::{BULK_BUF, BulkSource, RawClient, Transport, Where};
-use peers::{HyperClient, HyperServer, TinyServer};
+use peers::{AstraServer, HyperClient, HyperServer, TinyServer};
 
 /// A cell of a result table (written tagged, for xtask).
 enum Cell {
@@ -73,16 +79,36 @@ impl Table {
 
 /// Sizes and repetitions for one mode.
 struct Mode {
-    /// Round trips: run only the pairs named `PAIR TRANSPORT`, comma-separated.
+    /// Round trips: run only the pairs named `PAIR TRANSPORT`; the other
+    /// server sections: only the servers of these kinds (comma-separated).
     only: Option<String>,
     runs: usize,
     round_trips: u64,
     unpinned_round_trips: u64,
+    /// Concurrency: the numbers of connections, and the time at each.
+    conc_levels: Vec<usize>,
     conc_time: Duration,
+    /// Slowloris: the numbers of slow connections, and how long the
+    /// well-behaved client runs beside them.
+    slow_levels: Vec<usize>,
+    slow_time: Duration,
+    /// Idle: the numbers of idle connections.
+    idle_levels: Vec<usize>,
+    /// Slowloris and idle: the time for opening a crowd, and for its
+    /// answers.
+    crowd_open: Duration,
+    crowd_answer: Duration,
     bulk_bytes: u64,
 }
 
 impl Mode {
+    /// Whether a crowd section measures the server of this `serve` kind.
+    fn runs_server(&self, kind: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|o| o.split(',').any(|k| k.trim() == kind))
+    }
+
     fn new(quick: bool) -> Mode {
         if quick {
             Mode {
@@ -90,7 +116,13 @@ impl Mode {
                 runs: 1,
                 round_trips: 5_000,
                 unpinned_round_trips: 2_000,
+                conc_levels: vec![1, 8, 50, 200],
                 conc_time: Duration::from_millis(500),
+                slow_levels: vec![200],
+                slow_time: Duration::from_secs(2),
+                idle_levels: vec![1_000],
+                crowd_open: Duration::from_secs(5),
+                crowd_answer: Duration::from_secs(2),
                 bulk_bytes: 64 << 20,
             }
         } else {
@@ -99,7 +131,13 @@ impl Mode {
                 runs: 3,
                 round_trips: 200_000,
                 unpinned_round_trips: 50_000,
+                conc_levels: vec![1, 8, 50, 200, 2_000],
                 conc_time: Duration::from_secs(5),
+                slow_levels: vec![500, 5_000],
+                slow_time: Duration::from_secs(10),
+                idle_levels: vec![1_000, 10_000],
+                crowd_open: Duration::from_secs(20),
+                crowd_answer: Duration::from_secs(5),
                 bulk_bytes: 1 << 30,
             }
         }
@@ -143,6 +181,8 @@ enum Srv {
     Hyper,
     HyperMulti,
     Tiny,
+    /// TCP only, and only in a `serve` child: astra cannot be stopped.
+    Astra,
 }
 
 enum Running {
@@ -150,6 +190,8 @@ enum Running {
     Degu(degu_server::ServerHandle),
     Hyper(HyperServer),
     Tiny(TinyServer),
+    /// Left running: the `serve` child's exit ends it.
+    Astra(AstraServer),
 }
 
 impl Running {
@@ -171,6 +213,13 @@ impl Running {
                 let (w, h) = TinyServer::start(t, 4)?;
                 (w, Running::Tiny(h))
             }
+            Srv::Astra => {
+                if t != Transport::Tcp {
+                    return Err(io::Error::other("astra: TCP only"));
+                }
+                let (w, h) = peers::astra_server()?;
+                (w, Running::Astra(h))
+            }
         })
     }
 
@@ -187,6 +236,7 @@ impl Running {
                 h.stop();
                 Ok(())
             }
+            Running::Astra(h) => h.stop(),
         }
     }
 }
@@ -392,33 +442,74 @@ struct Load {
     p99_us: f64,
 }
 
+/// The time a load client's connect, and each of its reads and writes,
+/// has before the measurement fails.
+const LOAD_IO_LIMIT: Duration = Duration::from_secs(10);
+
 /// `conns` kept-alive connections, each a thread of sequential `GET /`
 /// for `dur`, against a fresh server.
 fn load(s: Srv, conns: usize, dur: Duration) -> io::Result<Load> {
     let (w, server) = Running::start(s, Transport::Tcp)?;
     let result = (|| -> io::Result<Load> {
-        let barrier = Arc::new(Barrier::new(conns + 1));
+        // Every client connects, says so, then waits at the gate (a read
+        // lock, held shut by this thread's write lock) so that all start
+        // together. If a client thread cannot be started (or never says
+        // it is ready), the gate opens with `abort` set: those started
+        // stop at once, and the measurement fails.
+        let gate = Arc::new(RwLock::new(()));
+        let abort = Arc::new(AtomicBool::new(false));
+        let (ready_tx, ready) = mpsc::channel::<()>();
+        let shut = gate
+            .write()
+            .map_err(|_| io::Error::other("gate poisoned"))?;
         let mut threads = Vec::new();
+        let mut spawn_error = None;
         for _ in 0..conns {
-            let (w, barrier) = (w.clone(), barrier.clone());
-            threads.push(thread::spawn(move || -> io::Result<Vec<u32>> {
-                let cl = RawClient::connect(&w, 4096);
-                barrier.wait();
-                let mut cl = cl?;
-                let end = Instant::now() + dur;
-                let mut lat = Vec::with_capacity(1 << 12);
-                loop {
-                    let t0 = Instant::now();
-                    if t0 >= end {
-                        break;
+            let (w, gate, abort, ready_tx) =
+                (w.clone(), gate.clone(), abort.clone(), ready_tx.clone());
+            let spawned = thread::Builder::new().stack_size(256 << 10).spawn(
+                move || -> io::Result<Vec<u32>> {
+                    let cl = RawClient::connect_within(&w, 4096, LOAD_IO_LIMIT);
+                    let _ = ready_tx.send(());
+                    drop(gate.read());
+                    let mut cl = cl?;
+                    if abort.load(Ordering::Relaxed) {
+                        return Ok(Vec::new());
                     }
-                    cl.hello()?;
-                    lat.push(t0.elapsed().as_nanos().min(u32::MAX as u128) as u32);
+                    let end = Instant::now() + dur;
+                    let mut lat = Vec::with_capacity(1 << 12);
+                    loop {
+                        let t0 = Instant::now();
+                        if t0 >= end {
+                            break;
+                        }
+                        cl.hello()?;
+                        lat.push(t0.elapsed().as_nanos().min(u32::MAX as u128) as u32);
+                    }
+                    Ok(lat)
+                },
+            );
+            match spawned {
+                Ok(h) => threads.push(h),
+                Err(e) => {
+                    spawn_error = Some(e);
+                    break;
                 }
-                Ok(lat)
-            }));
+            }
         }
-        barrier.wait();
+        drop(ready_tx);
+        // Each client reports once connected or failed, within its
+        // connect limit.
+        for _ in 0..threads.len() {
+            if ready.recv_timeout(LOAD_IO_LIMIT * 2).is_err() {
+                spawn_error.get_or_insert(io::Error::other("a client never got ready"));
+                break;
+            }
+        }
+        if spawn_error.is_some() {
+            abort.store(true, Ordering::Relaxed);
+        }
+        drop(shut);
         let t0 = Instant::now();
         let mut all = Vec::new();
         let mut err = None;
@@ -430,7 +521,7 @@ fn load(s: Srv, conns: usize, dur: Duration) -> io::Result<Load> {
             }
         }
         let secs = t0.elapsed().as_secs_f64();
-        if let Some(e) = err {
+        if let Some(e) = spawn_error.or(err) {
             return Err(e);
         }
         all.sort_unstable();
@@ -459,15 +550,20 @@ fn srv_kind(name: &str) -> Option<Srv> {
         "degu" => Some(Srv::Degu),
         "hyper" => Some(Srv::HyperMulti),
         "tiny_http" => Some(Srv::Tiny),
+        "astra" => Some(Srv::Astra),
         _ => None,
     }
 }
 
 fn section_concurrency(m: &Mode, failures: &mut Vec<String>) -> io::Result<Vec<Table>> {
-    let levels = [1usize, 8, 50, 200];
+    let levels = &m.conc_levels;
     let mut rows = Vec::new();
-    let mut degu_rps = [f64::NAN; 4];
+    let mut degu_rps = vec![f64::NAN; levels.len()];
     for (si, &(name, s)) in CONC_SERVERS.iter().enumerate() {
+        let kind = name.split(' ').next().unwrap_or(name);
+        if !m.runs_server(kind) {
+            continue;
+        }
         for (li, &c) in levels.iter().enumerate() {
             let (mut r, mut p50, mut p99) = (Vec::new(), Vec::new(), Vec::new());
             for _ in 0..m.runs {
@@ -539,51 +635,24 @@ fn section_concurrency(m: &Mode, failures: &mut Vec<String>) -> io::Result<Vec<T
     Ok(vec![conc, rss])
 }
 
-fn vm_rss_kib(pid: u32) -> io::Result<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    s.lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| io::Error::other("no VmRSS"))
-}
-
 /// Starts `serve KIND` as a child process; VmRSS before and with `conns`
 /// idle connections.
 fn rss(kind: &str, conns: usize) -> io::Result<(u64, u64)> {
-    let exe = std::env::current_exe()?;
-    let mut child = Command::new(exe)
-        .args(["serve", kind])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()?;
-    let result = (|| -> io::Result<(u64, u64)> {
-        let mut line = String::new();
-        let out = child
-            .stdout
-            .take()
-            .ok_or_else(|| io::Error::other("no stdout"))?;
-        io::BufReader::new(out).read_line(&mut line)?;
-        let w = Where::Tcp(line.trim().parse().map_err(io::Error::other)?);
-        thread::sleep(Duration::from_millis(200));
-        let idle = vm_rss_kib(child.id())?;
-        let mut clients = Vec::new();
-        for _ in 0..conns {
-            let mut c = RawClient::connect(&w, 4096)?;
-            c.hello()?;
-            clients.push(c);
-        }
-        thread::sleep(Duration::from_millis(500));
-        let loaded = vm_rss_kib(child.id())?;
-        drop(clients);
-        Ok((idle, loaded))
-    })();
-    drop(child.stdin.take()); // EOF: the child stops its server and exits
-    let status = child.wait()?;
-    let r = result?;
-    if !status.success() {
-        return Err(io::Error::other(format!("serve child: {status}")));
+    let child = ServerChild::start(kind)?;
+    let w = Where::Tcp(child.addr());
+    thread::sleep(Duration::from_millis(200));
+    let idle = child.status()?.rss_kib;
+    let mut clients = Vec::new();
+    for _ in 0..conns {
+        let mut c = RawClient::connect_within(&w, 4096, LOAD_IO_LIMIT)?;
+        c.hello()?;
+        clients.push(c);
     }
-    Ok(r)
+    thread::sleep(Duration::from_millis(500));
+    let loaded = child.status()?.rss_kib;
+    drop(clients);
+    child.stop()?;
+    Ok((idle, loaded))
 }
 
 /// `serve KIND`: a server on TCP loopback; prints its address, runs until
@@ -844,6 +913,8 @@ fn run() -> Result<(), String> {
     let mut m = Mode::new(quick);
     m.only = only;
     let err = |e: io::Error| e.to_string();
+    // Here and in a `serve` child: the crowds need thousands of sockets.
+    crowd::raise_nofile().map_err(|e| format!("raising RLIMIT_NOFILE: {e}"))?;
     let section = rest.first().map(String::as_str);
     if section == Some("serve") {
         return serve(rest.get(1).map_or("", String::as_str)).map_err(err);
@@ -854,6 +925,8 @@ fn run() -> Result<(), String> {
     let (name, tables) = match section {
         Some("roundtrip") => ("roundtrip", section_roundtrip(&m, &mut failures)),
         Some("concurrency") => ("concurrency", section_concurrency(&m, &mut failures)),
+        Some("slowloris") => ("slowloris", crowd::section_slowloris(&m, &mut failures)),
+        Some("idle") => ("idle", crowd::section_idle(&m, &mut failures)),
         Some("bulk") => ("bulk", section_bulk(&m, &mut failures)),
         Some("files") => ("files", section_files(&m, &out, &mut failures)),
         other => return Err(format!("unknown section {other:?}")),

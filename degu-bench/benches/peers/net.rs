@@ -7,6 +7,7 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
+use std::time::Duration;
 
 /// The transport a scenario runs over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,6 +47,26 @@ impl Where {
                 Stream::Tcp(s)
             }
             Where::Unix(p) => Stream::Unix(UnixStream::connect(p)?),
+        })
+    }
+
+    /// A blocking connection whose connect (TCP), reads and writes each
+    /// give up after `t`.
+    pub fn connect_within(&self, t: Duration) -> io::Result<Stream> {
+        Ok(match self {
+            Where::Tcp(a) => {
+                let s = TcpStream::connect_timeout(a, t)?;
+                s.set_nodelay(true)?;
+                s.set_read_timeout(Some(t))?;
+                s.set_write_timeout(Some(t))?;
+                Stream::Tcp(s)
+            }
+            Where::Unix(p) => {
+                let s = UnixStream::connect(p)?;
+                s.set_read_timeout(Some(t))?;
+                s.set_write_timeout(Some(t))?;
+                Stream::Unix(s)
+            }
         })
     }
 
@@ -307,6 +328,15 @@ impl RawClient {
         })
     }
 
+    /// Connects to `w` as [`connect`](Self::connect) does, but the connect,
+    /// each read and each write give up after `t`.
+    pub fn connect_within(w: &Where, cap: usize, t: Duration) -> io::Result<RawClient> {
+        Ok(RawClient {
+            s: w.connect_within(t)?,
+            buf: vec![0; cap],
+        })
+    }
+
     /// Sends `request` and reads its response; `sink` sees the body in
     /// pieces. Returns the body length.
     pub fn exchange(&mut self, request: &[u8], mut sink: impl FnMut(&[u8])) -> io::Result<u64> {
@@ -369,7 +399,8 @@ impl RawClient {
     }
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+/// Where `needle` (not empty) first occurs in `hay`.
+pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     // Preambles are short: a plain scan beats building a searcher.
     let first = needle[0];
     let mut at = 0;
@@ -384,7 +415,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// The value of the `content-length` header (any case) of a preamble.
-fn content_length(head: &[u8]) -> Option<u64> {
+pub fn content_length(head: &[u8]) -> Option<u64> {
     const NAME: &[u8] = b"content-length:";
     for nl in memchr::memchr_iter(b'\n', head) {
         let line = &head[nl + 1..];

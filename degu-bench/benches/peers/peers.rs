@@ -1,5 +1,7 @@
-//! The contenders: Degu, hyper (tokio), tiny_http and ureq, each started
-//! and stopped per measurement so that nothing outlives it.
+//! The contenders: Degu, hyper (tokio), tiny_http, ureq and astra (a
+//! server only), each started and stopped per measurement so that
+//! nothing outlives it (astra, which cannot be stopped, runs only in a
+//! `serve` child process).
 
 use std::convert::Infallible;
 use std::io::{self, Read};
@@ -24,8 +26,17 @@ fn other(e: impl std::fmt::Display) -> io::Error {
 
 // ---------------------------------------------------------------- Degu
 
-/// A Degu server with the given app, `max_requests` and `max_connections`
-/// raised so that no run is cut short.
+/// The options of every Degu server in the benches: the defaults (the
+/// per-read `timeout` among them), with `max_requests` and
+/// `max_connections` raised so that no run is cut short and a crowd of
+/// 10 000 connections is let in. The one place to change them.
+pub fn degu_bench_options() -> degu_server::ServerOptions {
+    degu_server::ServerOptions::default()
+        .with_max_requests(u64::MAX)
+        .with_max_connections(20_000)
+}
+
+/// A Degu server with the given app and [`degu_bench_options`].
 pub fn degu_server(
     t: Transport,
     app: impl degu_server::App,
@@ -34,10 +45,7 @@ pub fn degu_server(
         Transport::Tcp => Where::Tcp("127.0.0.1:0".parse().map_err(other)?),
         Transport::Unix => Where::Unix(unix_path()),
     };
-    let opts = degu_server::ServerOptions::default()
-        .with_max_requests(u64::MAX)
-        .with_max_connections(1000);
-    let h = degu_server::Server::bind(&w.degu(), app, opts)
+    let h = degu_server::Server::bind(&w.degu(), app, degu_bench_options())
         .map_err(other)?
         .spawn()
         .map_err(other)?;
@@ -225,12 +233,29 @@ impl HyperServer {
 /// a multi-thread one (`multi`, one worker per CPU).
 pub fn hyper_server(t: Transport, multi: bool) -> io::Result<(Where, HyperServer)> {
     enum L {
-        Tcp(std::net::TcpListener),
+        Tcp(tokio::net::TcpListener),
         Unix(std::os::unix::net::UnixListener),
     }
+    let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
+    let rt = if multi {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    };
     let (l, w) = match t {
         Transport::Tcp => {
-            let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+            // A listen backlog of 1024, as Degu's (std's and tokio's bind
+            // use 128, which a burst of connections overflows: each SYN
+            // dropped then costs its client a 1 s retransmit).
+            let _rt = rt.enter();
+            let sock = tokio::net::TcpSocket::new_v4()?;
+            sock.set_reuseaddr(true)?;
+            sock.bind("127.0.0.1:0".parse().map_err(other)?)?;
+            let l = sock.listen(1024)?;
             let w = Where::Tcp(l.local_addr()?);
             (L::Tcp(l), w)
         }
@@ -242,33 +267,19 @@ pub fn hyper_server(t: Transport, multi: bool) -> io::Result<(Where, HyperServer
             )
         }
     };
-    let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
-    let rt = if multi {
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?
-    };
     let thread = thread::spawn(move || -> io::Result<()> {
         rt.block_on(async move {
             match l {
-                L::Tcp(l) => {
-                    l.set_nonblocking(true)?;
-                    let l = tokio::net::TcpListener::from_std(l)?;
-                    loop {
-                        tokio::select! {
-                            _ = &mut rx => break,
-                            r = l.accept() => {
-                                let (s, _) = r?;
-                                s.set_nodelay(true)?;
-                                tokio::spawn(serve_hyper(s));
-                            }
+                L::Tcp(l) => loop {
+                    tokio::select! {
+                        _ = &mut rx => break,
+                        r = l.accept() => {
+                            let (s, _) = r?;
+                            s.set_nodelay(true)?;
+                            tokio::spawn(serve_hyper(s));
                         }
                     }
-                }
+                },
                 L::Unix(l) => {
                     l.set_nonblocking(true)?;
                     let l = tokio::net::UnixListener::from_std(l)?;
@@ -452,6 +463,52 @@ impl TinyServer {
             let _ = w.join();
         }
     }
+}
+
+// ---------------------------------------------------------------- astra
+
+/// Most worker threads of the astra server: a connection, idle or not,
+/// holds one for its whole life.
+pub const ASTRA_WORKERS: usize = 512;
+
+/// A running astra server. astra has no shutdown: its threads end with
+/// the process, so it runs only in a `serve` child process.
+pub struct AstraServer {
+    _thread: JoinHandle<io::Result<()>>,
+}
+
+impl AstraServer {
+    /// Does nothing: the server runs on until the process exits.
+    pub fn stop(self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Starts an astra server on TCP loopback (HTTP/1.1 only,
+/// [`ASTRA_WORKERS`] workers) answering every request with hello.
+pub fn astra_server() -> io::Result<(Where, AstraServer)> {
+    // `Server::bind` panics when it cannot bind.
+    let server = std::panic::catch_unwind(|| astra::Server::bind("127.0.0.1:0"))
+        .map_err(|_| other("astra: cannot bind 127.0.0.1:0"))?
+        .max_workers(ASTRA_WORKERS)
+        .http1_only();
+    let w = Where::Tcp(server.local_addr()?);
+    let thread = thread::Builder::new()
+        .name("astra".into())
+        .spawn(move || server.serve(astra_hello))?;
+    Ok((w, AstraServer { _thread: thread }))
+}
+
+/// astra's answer to anything: hello, with a content-length (without
+/// one, astra sends even a body of known length chunked).
+fn astra_hello(_: astra::Request, _: astra::ConnectionInfo) -> astra::Response {
+    astra::ResponseBuilder::new()
+        .header("content-type", "text/plain")
+        .header("content-length", HELLO.len())
+        .body(astra::Body::new(HELLO))
+        // Not reached (the header is valid); an empty body fails the
+        // client's check.
+        .unwrap_or_else(|_| astra::Response::new(astra::Body::empty()))
 }
 
 /// A ureq agent (one kept-alive connection, reused).
