@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use degu_core::{Conn, Error, Method, Response, StaticHeader, Transport, UnreadBody, Version};
@@ -12,6 +12,7 @@ use crate::app::{App, AppError, ConnectionInfo};
 use crate::patient;
 use crate::request::Request;
 use crate::session::Session;
+use crate::worker::mark;
 
 /// Most bytes of an unread request body the server reads and discards to
 /// keep a connection alive; a larger unread body closes the connection.
@@ -29,12 +30,20 @@ pub(crate) struct ConnCtx<'a> {
     pub stop: &'a AtomicBool,
     /// Most headers in a request.
     pub max_headers: usize,
-    /// For a connection an event thread can park between requests: the
-    /// mode its [`Patient`](crate::patient::Patient) transport reads in,
-    /// and how many connections wait with no worker coming for them
-    /// (every worker busy, and no thread left to start). `None`: the loop
-    /// serves the connection to its end.
-    pub park: Option<(&'a AtomicU8, &'a AtomicUsize)>,
+    /// For a connection an event thread can park between requests.
+    /// `None`: the loop serves the connection to its end.
+    pub park: Option<Park<'a>>,
+}
+
+/// What the request loop of a connection served by a worker shares with
+/// the pool.
+pub(crate) struct Park<'a> {
+    /// The mode its [`Patient`](crate::patient::Patient) transport reads in.
+    pub mode: &'a AtomicU8,
+    /// How many connections wait with no worker coming for them.
+    pub starved: &'a AtomicUsize,
+    /// The worker's progress count, raised at each request.
+    pub progress: &'a AtomicU64,
 }
 
 /// How [`serve_some`] left a connection.
@@ -237,7 +246,12 @@ fn serve_requests(
             return Err(CloseReason::MaxRequests);
         }
         let mut awaiting = None;
-        if let Some((mode, starved)) = ctx.park {
+        if let Some(Park {
+            mode,
+            starved,
+            progress,
+        }) = &ctx.park
+        {
             // Unless the next request is here already: stop when the
             // server stops, give the connection back when others wait
             // with no worker coming for them, else wait for the request
@@ -250,16 +264,19 @@ fn serve_requests(
                 return Ok(());
             }
             mode.store(patient::mode::AWAITING, Ordering::Relaxed);
-            awaiting = Some(mode);
+            mark::flag(progress, mark::AWAITING);
+            awaiting = Some((mode, progress));
         } else if ctx.stop.load(Ordering::SeqCst) {
             return Err(CloseReason::ShuttingDown);
         }
         let found = conn.read_preamble();
-        if let Some(mode) = awaiting {
+        if let Some((mode, progress)) = awaiting {
             mode.store(patient::mode::EXCHANGE, Ordering::Relaxed);
             if matches!(&found, Err(e) if e.is_timeout()) {
                 return Ok(());
             }
+            // A request (or the end): progress, for the pool.
+            mark::step(progress);
         }
         let head = found.and_then(|found| {
             if !found {

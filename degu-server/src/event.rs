@@ -38,7 +38,7 @@ use crate::conn::{CloseReason, LINGER_GAP};
 use crate::server::Inner;
 use crate::session::Session;
 use crate::socket::from_sock_addr;
-use crate::worker::{Back, Fresh, Job, Live, SlotId, log_end};
+use crate::worker::{Back, Fresh, GROW_EVERY, Job, Live, SlotId, log_end};
 
 /// Epoll data of the listening socket.
 const LISTENER: u64 = u64::MAX;
@@ -105,6 +105,8 @@ pub(crate) struct EventLoop {
     last_sweep: Instant,
     /// Found past their deadline by the last sweep, not yet closed.
     expired: Vec<SlotId>,
+    /// When the workers were last looked at for held-up ones.
+    last_grow: Instant,
     accept_paused: Option<Instant>,
     backoff: Duration,
     /// When shutdown began.
@@ -140,6 +142,7 @@ impl EventLoop {
             next_sweep: None,
             last_sweep: Instant::now(),
             expired: Vec::new(),
+            last_grow: Instant::now(),
             accept_paused: None,
             backoff: Duration::from_millis(1),
             stopping: None,
@@ -156,8 +159,13 @@ impl EventLoop {
             let now = Instant::now();
             // Connections left to expire: only a look at the events first.
             let expiring = (!self.expired.is_empty()).then_some(now);
+            // Jobs waiting with every worker busy: a look at the workers
+            // soon (some may be held up).
+            let growing = (self.inner.pool.starved.load(Ordering::Relaxed) > 0)
+                .then(|| self.last_grow + GROW_EVERY);
             let wake_at = [
                 expiring,
+                growing,
                 self.next_sweep,
                 self.accept_paused,
                 self.stop_deadline(),
@@ -207,6 +215,12 @@ impl EventLoop {
                 self.sweep(now);
             }
             self.expire_some(now);
+            if now.duration_since(self.last_grow) >= GROW_EVERY
+                && self.inner.pool.starved.load(Ordering::Relaxed) > 0
+            {
+                self.last_grow = now;
+                self.inner.pool.grow(&self.inner, now);
+            }
             if self.inner.stop.load(Ordering::SeqCst) {
                 if self.stopping.is_none() {
                     self.begin_stop(now);

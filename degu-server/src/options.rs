@@ -47,7 +47,7 @@ impl Default for ServerOptions {
             max_requests: 1000,
             timeout: Some(Duration::from_secs(30)),
             header_timeout: Some(Duration::from_secs(10)),
-            worker_wait: Duration::from_millis(20),
+            worker_wait: Duration::from_millis(2),
             worker_idle: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(10),
             linger: Duration::from_secs(5),
@@ -69,9 +69,13 @@ impl ServerOptions {
 
     /// Most requests running at once, each on a worker thread (default
     /// 256, which suits apps that block on I/O). Workers start as
-    /// requests come and end after a while without one. When all are
-    /// busy, connections with a whole request waiting queue up (in
-    /// arrival order); they are not refused.
+    /// requests come, at once up to four per CPU; beyond that, one more
+    /// starts for each worker held up (in the app, a body or a write) for
+    /// 5 ms while requests wait, so apps that do not block are served by
+    /// a few busy threads and apps that block get more within
+    /// milliseconds. Workers end after `worker_idle` without a request.
+    /// When all are busy, connections with a whole request waiting queue
+    /// up (in arrival order); they are not refused.
     pub fn with_max_workers(mut self, n: usize) -> Self {
         self.max_workers = n;
         self
@@ -89,11 +93,13 @@ impl ServerOptions {
 
     /// How long a worker waits for a connection's next request after a
     /// response before it gives the connection back to the event thread
-    /// (default 20 ms; at most `timeout`). A client that sends its
-    /// requests one after the other is served by the same worker with no
-    /// hand-off; a quiet connection costs no thread after this. A worker
-    /// does not wait when other requests are queued with every worker
-    /// busy and `max_workers` reached.
+    /// (default 2 ms, at most `timeout`). A client on the same host or
+    /// network that sends its requests one after the other is served by
+    /// the same worker with no hand-off; a quiet connection costs no
+    /// thread after this. A worker does not wait when requests are queued
+    /// with no worker coming for them, and while it waits it does not
+    /// count as held up (no worker starts beside it), so a longer wait
+    /// can keep queued requests waiting that long.
     pub fn with_worker_wait(mut self, t: Duration) -> Self {
         self.worker_wait = t;
         self

@@ -6,18 +6,28 @@
 //! and response with blocking I/O), keeps it while the next request comes
 //! within `worker_wait`, and then sends it back to the event thread
 //! ([`Back`]) to wait, to linger after the server ended it, or to be
-//! forgotten. Threads start when a job finds no idle worker (up to
-//! `max_workers`) and end after `worker_idle` without a job.
+//! forgotten.
+//!
+//! Threads start when a job finds no idle worker, at once up to a base of
+//! four per CPU (enough to keep the CPUs busy with apps
+//! that do not block, and few enough that they take connections from the
+//! queue in turn instead of each being woken for its own), and beyond it
+//! up to `max_workers` only for workers held up: the event thread
+//! ([`Pool::grow`]) starts one for each worker that has made no progress
+//! (a new job or a new request) for [`STUCK_AFTER`] while jobs wait, so
+//! blocking apps get their threads within milliseconds. Threads end after
+//! `worker_idle` without a job.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
 use degu_core::{Address, Conn, ConnBuffers, Credentials, PlainStream, Transport};
 use log::{info, warn};
 
-use crate::conn::{CloseReason, ConnCtx, Outcome, serve_some};
+use crate::conn::{CloseReason, ConnCtx, Outcome, Park, serve_some};
 use crate::patient::{Patient, mode};
 use crate::server::Inner;
 use crate::session::Session;
@@ -115,6 +125,11 @@ struct PoolState {
     workers: usize,
     threads: Vec<JoinHandle<()>>,
     stop: bool,
+    /// Progress slots not held by a worker.
+    free_slots: Vec<usize>,
+    /// Per progress slot held by a worker: the value last seen, and since
+    /// when.
+    seen: Vec<Option<(u64, Instant)>>,
 }
 
 /// The worker pool.
@@ -127,15 +142,63 @@ pub(crate) struct Pool {
     /// give it back and take one of them.
     pub starved: AtomicUsize,
     max: usize,
+    base: usize,
+    /// Per worker: a count its worker raises at each job and request, so
+    /// the event thread can tell a worker held up from one making
+    /// progress (see [`mark`]).
+    progress: Box<[AtomicU64]>,
+}
+
+/// A worker that has made no progress for this long while jobs wait is
+/// taken to be held up (in the app, a body or a write), and another
+/// worker is started beside it. One waiting for its connection's next
+/// request is not held up: it gives the connection back within
+/// `worker_wait` (and waits only when no job was waiting).
+pub(crate) const STUCK_AFTER: Duration = Duration::from_millis(5);
+
+/// How often the event thread looks for held-up workers while jobs wait.
+pub(crate) const GROW_EVERY: Duration = Duration::from_millis(1);
+
+/// A worker's progress word: a count raised by [`STEP`](mark::STEP) at
+/// each job and request, and two flags for the states in which a worker
+/// is not held up however long it stays in them.
+pub(crate) mod mark {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// Waiting for a job.
+    pub(crate) const IDLE: u64 = 1;
+    /// Waiting for its connection's next request.
+    pub(crate) const AWAITING: u64 = 2;
+    /// One step of the count.
+    pub(crate) const STEP: u64 = 4;
+
+    /// A step forward, flags cleared.
+    pub(crate) fn step(p: &AtomicU64) {
+        let v = p.load(Ordering::Relaxed);
+        p.store((v + STEP) & !(IDLE | AWAITING), Ordering::Relaxed);
+    }
+
+    /// Sets a flag (until the next step).
+    pub(crate) fn flag(p: &AtomicU64, flag: u64) {
+        let v = p.load(Ordering::Relaxed);
+        p.store(v | flag, Ordering::Relaxed);
+    }
 }
 
 impl Pool {
     pub(crate) fn new(max: usize) -> Pool {
+        let cpus = thread::available_parallelism().map_or(1, |n| n.get());
         Pool {
-            state: Mutex::new(PoolState::default()),
+            state: Mutex::new(PoolState {
+                free_slots: (0..max).rev().collect(),
+                seen: vec![None; max],
+                ..PoolState::default()
+            }),
             work: Condvar::new(),
             starved: AtomicUsize::new(0),
             max,
+            base: (4 * cpus).min(max),
+            progress: (0..max).map(|_| AtomicU64::new(0)).collect(),
         }
     }
 
@@ -164,20 +227,72 @@ impl Pool {
             st.idle -= 1;
             st.woken += 1;
             self.work.notify_one();
-        } else if st.workers < self.max {
-            st.threads.retain(|t| !t.is_finished());
-            let inner2 = Arc::clone(inner);
-            match thread::Builder::new()
-                .name("degu-worker".into())
-                .spawn(move || work(&inner2))
-            {
-                Ok(t) => {
-                    st.workers += 1;
-                    st.starting += 1;
-                    st.threads.push(t);
-                }
-                Err(e) => warn!("cannot start a worker thread: {e}"),
+        } else if st.workers < self.base {
+            self.start(inner, st);
+        }
+    }
+
+    /// Starts a worker thread (below `max_workers`).
+    fn start(&self, inner: &Arc<Inner>, st: &mut PoolState) {
+        let Some(slot) = st.free_slots.pop() else {
+            return;
+        };
+        st.threads.retain(|t| !t.is_finished());
+        self.progress[slot].store(0, Ordering::Relaxed);
+        st.seen[slot] = Some((0, Instant::now()));
+        let inner2 = Arc::clone(inner);
+        match thread::Builder::new()
+            .name("degu-worker".into())
+            .spawn(move || work(&inner2, slot))
+        {
+            Ok(t) => {
+                st.workers += 1;
+                st.starting += 1;
+                st.threads.push(t);
             }
+            Err(e) => {
+                st.seen[slot] = None;
+                st.free_slots.push(slot);
+                warn!("cannot start a worker thread: {e}");
+            }
+        }
+    }
+
+    /// With jobs waiting and no worker coming for them: starts a worker
+    /// for each one held up (no progress for [`STUCK_AFTER`]) beyond the
+    /// base, up to `max_workers` and to the jobs waiting. Called by the
+    /// event thread every [`GROW_EVERY`] while jobs wait.
+    pub(crate) fn grow(&self, inner: &Arc<Inner>, now: Instant) {
+        let mut st = self.lock();
+        let starved = st.jobs.len().saturating_sub(st.woken + st.starting);
+        if starved == 0 || st.stop {
+            return;
+        }
+        let mut stuck = 0;
+        let st = &mut *st;
+        for (slot, seen) in st.seen.iter_mut().enumerate() {
+            let Some(seen) = seen else { continue };
+            let p = self.progress[slot].load(Ordering::Relaxed);
+            if p & (mark::IDLE | mark::AWAITING) != 0 {
+                continue;
+            }
+            if p != seen.0 {
+                *seen = (p, now);
+            } else if now.duration_since(seen.1) >= STUCK_AFTER {
+                stuck += 1;
+            }
+        }
+        let active = st.workers - stuck;
+        let want = self
+            .base
+            .saturating_sub(active)
+            .min(starved)
+            .min(self.max - st.workers);
+        for _ in 0..want {
+            self.start(inner, st);
+        }
+        if want > 0 {
+            self.recount(st);
         }
     }
 
@@ -196,8 +311,9 @@ impl Pool {
 }
 
 /// A worker thread: runs jobs until idle for `worker_idle` or stopped.
-fn work(inner: &Arc<Inner>) {
+fn work(inner: &Arc<Inner>, slot: usize) {
     let pool = &inner.pool;
+    let progress = &pool.progress[slot];
     // The read and preamble buffers this worker lends to each connection
     // it serves (a waiting connection holds at most a small one).
     let mut bufs = ConnBuffers::new();
@@ -207,16 +323,18 @@ fn work(inner: &Arc<Inner>) {
         if let Some(job) = st.jobs.pop_front() {
             pool.recount(&st);
             drop(st);
+            mark::step(progress);
             if !bufs.is_whole() {
                 bufs = ConnBuffers::new();
             }
-            run(inner, job, &mut bufs);
+            run(inner, job, &mut bufs, progress);
             st = pool.lock();
             continue;
         }
         if st.stop {
             break;
         }
+        mark::flag(progress, mark::IDLE);
         st.idle += 1;
         let (guard, waited) = pool
             .work
@@ -234,10 +352,12 @@ fn work(inner: &Arc<Inner>) {
         }
     }
     st.workers -= 1;
+    st.seen[slot] = None;
+    st.free_slots.push(slot);
 }
 
 /// Runs one job, and tells the event thread how the connection was left.
-fn run(inner: &Arc<Inner>, job: Job, bufs: &mut ConnBuffers) {
+fn run(inner: &Arc<Inner>, job: Job, bufs: &mut ConnBuffers, progress: &AtomicU64) {
     let mut live = match job {
         Job::Serve(live) => live,
         Job::Wrap(fresh) => match wrap(inner, *fresh) {
@@ -265,7 +385,11 @@ fn run(inner: &Arc<Inner>, job: Job, bufs: &mut ConnBuffers) {
             max_requests: session.max_requests(),
             stop: &inner.stop,
             max_headers: inner.options.max_headers(),
-            park: parkable.then_some((&**mode, &inner.pool.starved)),
+            park: parkable.then_some(Park {
+                mode,
+                starved: &inner.pool.starved,
+                progress,
+            }),
         };
         serve_some(conn, session, &ctx)
     };

@@ -195,6 +195,39 @@ fn a_busy_pool_queues_requests() {
 }
 
 #[test]
+fn blocked_workers_get_company_up_to_max_workers() {
+    // More requests than the workers that start at once (four per CPU)
+    // all block in the app together: the pool starts workers beside the
+    // held-up ones until every request runs.
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let n = 4 * cpus + 8;
+    let (started_tx, started) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel();
+    let server = serve(
+        blocking_app(started_tx, release_rx),
+        ServerOptions::default().with_max_workers(n),
+    );
+    let mut clients: Vec<Client> = (0..n)
+        .map(|_| {
+            let mut c = Client::connect(server.address());
+            c.send(req("GET", "/block", &[]));
+            c
+        })
+        .collect();
+    for i in 0..n {
+        let got = started.recv_timeout(IO_TIMEOUT);
+        assert!(got.is_ok(), "only {i} of {n} requests running at once");
+    }
+    assert_eq!(server.workers(), n);
+    for _ in 0..n {
+        release.send(()).unwrap();
+    }
+    for c in &mut clients {
+        assert_eq!(c.response(false).text(), "/block");
+    }
+}
+
+#[test]
 fn shutdown_loses_no_response() {
     let _big = big_lock();
     let (started_tx, started) = mpsc::channel();
