@@ -585,10 +585,10 @@ fn the_servers_last_word_ends_with_close_notify() {
     }
 }
 
-#[test]
-fn a_trickled_handshake_is_cut_off_at_the_header_timeout() {
+/// A TLS demo server with `opts`, a real ClientHello for it, and a TCP
+/// connection to it on which to trickle that hello.
+fn trickle_setup(opts: ServerOptions) -> (TestPki, ServerHandle, Vec<u8>, std::net::TcpStream) {
     let pki = TestPki::new("degu test CA");
-    let opts = ServerOptions::default().with_header_timeout(Some(Duration::from_millis(500)));
     let handle = SslServer::bind(pki.server_config(), &IPV4_LOOPBACK, demo::app, opts)
         .unwrap()
         .spawn()
@@ -596,13 +596,20 @@ fn a_trickled_handshake_is_cut_off_at_the_header_timeout() {
     let Address::Tcp4 { port, .. } = *handle.address() else {
         unreachable!()
     };
-    // A real ClientHello, one byte every 50 ms: each read the server makes
-    // is answered well within its timeout, the handshake as a whole is not.
     let name = degu_tls::rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
     let mut conn = degu_tls::rustls::ClientConnection::new(pki.client_config(), name).unwrap();
     let mut hello = Vec::new();
     conn.write_tls(&mut hello).unwrap();
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    (pki, handle, hello, s)
+}
+
+#[test]
+fn a_trickled_handshake_is_cut_off_at_the_header_timeout() {
+    let opts = ServerOptions::default().with_header_timeout(Some(Duration::from_millis(500)));
+    // A real ClientHello, one byte every 50 ms: each read the server makes
+    // is answered well within its timeout, the handshake as a whole is not.
+    let (_pki, handle, hello, mut s) = trickle_setup(opts);
     let sent = hello
         .iter()
         .take_while(|b| {
@@ -623,22 +630,10 @@ fn a_trickled_client_hello_holds_no_worker() {
     // One worker, and a peer trickling its ClientHello a byte at a time:
     // the handshake runs on the event thread, so the worker stays free
     // for everyone else.
-    let pki = TestPki::new("degu test CA");
     let opts = ServerOptions::default()
         .with_max_workers(1)
         .with_header_timeout(Some(Duration::from_secs(30)));
-    let handle = SslServer::bind(pki.server_config(), &IPV4_LOOPBACK, demo::app, opts)
-        .unwrap()
-        .spawn()
-        .unwrap();
-    let Address::Tcp4 { port, .. } = *handle.address() else {
-        unreachable!()
-    };
-    let name = degu_tls::rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-    let mut conn = degu_tls::rustls::ClientConnection::new(pki.client_config(), name).unwrap();
-    let mut hello = Vec::new();
-    conn.write_tls(&mut hello).unwrap();
-    let mut slow = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let (pki, handle, hello, mut slow) = trickle_setup(opts);
     let client = SslClient::new(pki.client_config(), handle.address().clone())
         .with_timeout(Some(Duration::from_secs(5)));
     for b in &hello[..20] {
