@@ -125,10 +125,8 @@ struct PoolState {
     workers: usize,
     threads: Vec<JoinHandle<()>>,
     stop: bool,
-    /// Progress slots not held by a worker.
-    free_slots: Vec<usize>,
-    /// Per progress slot held by a worker: the value last seen, and since
-    /// when.
+    /// Per progress slot: for one held by a worker, the value last seen,
+    /// and since when (`None`: free).
     seen: Vec<Option<(u64, Instant)>>,
 }
 
@@ -190,7 +188,6 @@ impl Pool {
         let cpus = thread::available_parallelism().map_or(1, |n| n.get());
         Pool {
             state: Mutex::new(PoolState {
-                free_slots: (0..max).rev().collect(),
                 seen: vec![None; max],
                 ..PoolState::default()
             }),
@@ -218,23 +215,19 @@ impl Pool {
     pub(crate) fn push(&self, inner: &Arc<Inner>, job: Job) {
         let mut st = self.lock();
         st.jobs.push_back(job);
-        self.push_locked(inner, &mut st);
-        self.recount(&st);
-    }
-
-    fn push_locked(&self, inner: &Arc<Inner>, st: &mut PoolState) {
         if st.idle > 0 {
             st.idle -= 1;
             st.woken += 1;
             self.work.notify_one();
         } else if st.workers < self.base {
-            self.start(inner, st);
+            self.start(inner, &mut st);
         }
+        self.recount(&st);
     }
 
     /// Starts a worker thread (below `max_workers`).
     fn start(&self, inner: &Arc<Inner>, st: &mut PoolState) {
-        let Some(slot) = st.free_slots.pop() else {
+        let Some(slot) = st.seen.iter().position(Option::is_none) else {
             return;
         };
         st.threads.retain(|t| !t.is_finished());
@@ -252,7 +245,6 @@ impl Pool {
             }
             Err(e) => {
                 st.seen[slot] = None;
-                st.free_slots.push(slot);
                 warn!("cannot start a worker thread: {e}");
             }
         }
@@ -353,7 +345,6 @@ fn work(inner: &Arc<Inner>, slot: usize) {
     }
     st.workers -= 1;
     st.seen[slot] = None;
-    st.free_slots.push(slot);
 }
 
 /// Runs one job, and tells the event thread how the connection was left.
