@@ -4,13 +4,27 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use degu_core::{Address, Error, Headers, Result, Transport, Wrapper, check_header};
+use degu_core::{
+    Address, BodyState, Error, Headers, Method, Outgoing, Result, Transport, Wrapper, check_header,
+};
 
 use crate::connect::connect_plain;
-use crate::connection::Connection;
+use crate::connection::{Connection, Failure, with_range};
+use crate::pool::Pool;
+use crate::response::Response;
 
 /// The default socket timeout: 65 seconds (the original's).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(65);
+
+/// The default bound on idle pooled connections per client: 16.
+pub const DEFAULT_MAX_IDLE: usize = 16;
+
+/// The default time a pooled connection may wait idle: 4 seconds, under
+/// the shortest keep-alive timeout common servers use (Node and Apache
+/// close an idle connection after 5 s; nginx after 75 s, Degu after
+/// 30 s), so a pooled connection is seldom one the server is closing just
+/// as a request goes out on it.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// A callback run on each new connection before any request; returning
 /// `false` refuses the connection (see [`Client::with_on_connect`]).
@@ -23,13 +37,21 @@ struct Inner {
     timeout: Option<Duration>,
     on_connect: Option<Arc<OnConnect>>,
     base_headers: Headers,
+    max_idle: usize,
+    idle_timeout: Duration,
+    /// Shared by the clones of this client until one changes an option.
+    pool: Arc<Pool>,
 }
 
-/// Where a server is ([`Address`]) and how to connect to it (options): no
-/// socket, no state. `Send + Sync`; cloning is cheap (an `Arc`), and a
-/// `with_` method on a clone changes that clone only.
+/// Where a server is ([`Address`]), how to connect to it (options), and
+/// the idle connections its requests left for the next ones. `Send +
+/// Sync`; cloning is cheap (an `Arc`) and a clone shares the pool; a
+/// `with_` method on a clone changes that clone only, and gives it a
+/// pool of its own.
 ///
-/// [`connect`](Client::connect) opens a [`Connection`].
+/// [`request`](Client::request) (and [`get`](Client::get),
+/// [`put`](Client::put), ...) sends a request on a pooled connection;
+/// [`connect`](Client::connect) opens a [`Connection`] of one's own.
 ///
 /// | option | default |
 /// |---|---|
@@ -37,6 +59,8 @@ struct Inner {
 /// | [`authorization`](Client::with_authorization) | none |
 /// | [`timeout`](Client::with_timeout) | 65 s |
 /// | [`on_connect`](Client::with_on_connect) | none |
+/// | [`max_idle`](Client::with_max_idle) | 16 idle connections kept |
+/// | [`idle_timeout`](Client::with_idle_timeout) | 4 s |
 ///
 /// ```
 /// use degu_client::{Address, Client};
@@ -97,12 +121,20 @@ impl Client {
                 timeout: Some(DEFAULT_TIMEOUT),
                 on_connect: None,
                 base_headers,
+                max_idle: DEFAULT_MAX_IDLE,
+                idle_timeout: DEFAULT_IDLE_TIMEOUT,
+                pool: Arc::default(),
             }),
         }
     }
 
+    /// This client's options to change: its own copy, with a pool of its
+    /// own (a connection made under other options is not reused under
+    /// these).
     fn inner_mut(&mut self) -> &mut Inner {
-        Arc::make_mut(&mut self.inner)
+        let inner = Arc::make_mut(&mut self.inner);
+        inner.pool = Arc::default();
+        inner
     }
 
     /// Where this client connects.
@@ -218,8 +250,218 @@ impl Client {
             )));
         }
         log::debug!("connected to {}", inner.address);
+        inner.pool.opened_one();
         Ok(Connection::new(self.clone(), transport))
     }
+
+    /// The most idle connections kept for reuse.
+    pub fn max_idle(&self) -> usize {
+        self.inner.max_idle
+    }
+
+    /// Sets the most idle connections kept for reuse (0: none, every
+    /// request on a new connection). Default: 16
+    /// ([`DEFAULT_MAX_IDLE`]). More connections than this may be in use
+    /// at once; the ones beyond it close when their exchange is over.
+    pub fn with_max_idle(mut self, n: usize) -> Client {
+        self.inner_mut().max_idle = n;
+        self
+    }
+
+    /// How long a connection may wait idle for reuse.
+    pub fn idle_timeout(&self) -> Duration {
+        self.inner.idle_timeout
+    }
+
+    /// Sets how long a connection may wait idle for reuse before it is
+    /// closed (when a request next looks). Default: 4 s
+    /// ([`DEFAULT_IDLE_TIMEOUT`]); keep it under the server's keep-alive
+    /// timeout.
+    pub fn with_idle_timeout(mut self, t: Duration) -> Client {
+        self.inner_mut().idle_timeout = t;
+        self
+    }
+
+    /// Connections this client (and its clones sharing its pool) opened
+    /// so far, by [`connect`](Self::connect) and for requests.
+    pub fn connections_opened(&self) -> u64 {
+        self.inner.pool.opened()
+    }
+
+    /// Connections waiting idle for reuse now.
+    pub fn idle_connections(&self) -> usize {
+        self.inner.pool.len()
+    }
+
+    /// Sends a request on a pooled connection (a new one when none is
+    /// idle) and reads its response, as [`Connection::request`] does
+    /// (the same validation, bodies and errors).
+    ///
+    /// The connection goes back to the pool once its exchange is over
+    /// and it can carry another: at once for a response without a body,
+    /// else when the body has been read to its very end. A response that
+    /// ends the connection (`connection: close`, HTTP/1.0, a body
+    /// delimited by the close), an error, or a body dropped before its
+    /// end closes it instead. An idle connection the server has closed
+    /// is noticed before use (a look without blocking) and dropped.
+    ///
+    /// When a request fails on a reused connection before any byte of a
+    /// response arrived (the server closed it as the request went out),
+    /// it is sent once more on a new connection if that is safe
+    /// (RFC 9110 §9.2.2): its method is idempotent (GET, HEAD, PUT,
+    /// DELETE, OPTIONS) and its body can be sent twice (none, or bytes).
+    /// Otherwise the error is [`Error::NotResent`]. Nothing else is
+    /// retried.
+    ///
+    /// ```
+    /// # use degu_server::{Server, ServerOptions};
+    /// # let server = Server::bind(&"127.0.0.1:0".parse()?, degu_server::demo::app, ServerOptions::default())?
+    /// #     .spawn()?; // degu-server's demo app
+    /// # let address = server.address().clone();
+    /// use degu_client::{Client, Headers};
+    ///
+    /// let client = Client::new(address); // 127.0.0.1:40505, say
+    /// for _ in 0..3 {
+    ///     let mut response = client.get("/", &Headers::new())?;
+    ///     assert_eq!(response.read_all()?, b"hello, world"); // read to its end: reused
+    /// }
+    /// assert_eq!(client.connections_opened(), 1);
+    /// # server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn request<'b>(
+        &self,
+        method: Method,
+        uri: &str,
+        headers: &Headers,
+        body: impl Into<Outgoing<'b>>,
+    ) -> Result<Response> {
+        let mut body = body.into();
+        let inner = &self.inner;
+        let (mut conn, reused) = match inner.pool.take(inner.idle_timeout) {
+            Some(idle) => (
+                Connection::from_parts(self.clone(), idle.conn, idle.requests),
+                true,
+            ),
+            None => (self.connect()?, false),
+        };
+        let failure = match conn.exchange(method, uri, headers, &mut body) {
+            Ok(response) => return Ok(self.lease(conn, response)),
+            Err(Failure::Refused(e)) => {
+                // Nothing was sent: the connection is as good as before.
+                self.give_back(conn);
+                return Err(e);
+            }
+            Err(f) => f,
+        };
+        let Failure::Failed { error, heard } = failure else {
+            unreachable!("refusals returned above")
+        };
+        if !reused || heard || error.is_timeout() || !transient(&error) {
+            return Err(error);
+        }
+        if !method.is_idempotent() || !matches!(body, Outgoing::None | Outgoing::Bytes(_)) {
+            return Err(Error::NotResent {
+                method,
+                error: Box::new(error),
+            });
+        }
+        log::debug!(
+            "{method} {uri} to {}: {error}; sending it again on a new connection",
+            inner.address
+        );
+        let mut conn = self.connect()?;
+        match conn.exchange(method, uri, headers, &mut body) {
+            Ok(response) => Ok(self.lease(conn, response)),
+            Err(f) => Err(f.into_error()),
+        }
+    }
+
+    /// Puts `conn` back in the pool if it can take another request.
+    fn give_back(&self, conn: Connection) {
+        if let Some((c, requests)) = conn.into_parts() {
+            self.inner.pool.put(c, requests, self.inner.max_idle);
+        }
+    }
+
+    /// Ties `conn`'s return to the pool to the end of `response`'s body.
+    fn lease(&self, conn: Connection, mut response: Response) -> Response {
+        match &mut response.body {
+            None => self.give_back(conn),
+            Some(body) => {
+                if let Some((c, requests)) = conn.into_parts() {
+                    let pool = Arc::downgrade(&self.inner.pool);
+                    let max_idle = self.inner.max_idle;
+                    // A body that does not read from its connection
+                    // cannot come from one: the connection just closes.
+                    body.on_release(move |state| {
+                        if state == BodyState::Complete
+                            && let Some(pool) = pool.upgrade()
+                        {
+                            pool.put(c, requests, max_idle);
+                        }
+                    });
+                }
+            }
+        }
+        response
+    }
+
+    /// `GET uri` (no body), on a pooled connection (see
+    /// [`request`](Self::request)).
+    pub fn get(&self, uri: &str, headers: &Headers) -> Result<Response> {
+        self.request(Method::Get, uri, headers, ())
+    }
+
+    /// `HEAD uri` (no body; the response has none either).
+    pub fn head(&self, uri: &str, headers: &Headers) -> Result<Response> {
+        self.request(Method::Head, uri, headers, ())
+    }
+
+    /// `DELETE uri` (no body).
+    pub fn delete(&self, uri: &str, headers: &Headers) -> Result<Response> {
+        self.request(Method::Delete, uri, headers, ())
+    }
+
+    /// `PUT uri` with `body` (see [`request`](Self::request)).
+    pub fn put<'b>(
+        &self,
+        uri: &str,
+        headers: &Headers,
+        body: impl Into<Outgoing<'b>>,
+    ) -> Result<Response> {
+        self.request(Method::Put, uri, headers, body)
+    }
+
+    /// `POST uri` with `body` (see [`request`](Self::request)); never
+    /// sent twice.
+    pub fn post<'b>(
+        &self,
+        uri: &str,
+        headers: &Headers,
+        body: impl Into<Outgoing<'b>>,
+    ) -> Result<Response> {
+        self.request(Method::Post, uri, headers, body)
+    }
+
+    /// `GET uri` for bytes `start..stop` (stop exclusive), as
+    /// [`Connection::get_range`] does.
+    pub fn get_range(
+        &self,
+        uri: &str,
+        headers: &Headers,
+        start: u64,
+        stop: u64,
+    ) -> Result<Response> {
+        self.request(Method::Get, uri, &with_range(headers, start, stop)?, ())
+    }
+}
+
+/// An error a request meets when the server closed the connection under
+/// it (a reset, a broken pipe, the end of the stream), as opposed to one
+/// the server or the request caused.
+fn transient(e: &Error) -> bool {
+    matches!(e, Error::Io(_) | Error::UnexpectedEof(_) | Error::Closed)
 }
 
 impl fmt::Debug for Client {
@@ -229,6 +471,8 @@ impl fmt::Debug for Client {
             .field("timeout", &self.inner.timeout)
             .field("base_headers", &self.inner.base_headers)
             .field("on_connect", &self.inner.on_connect.is_some())
+            .field("max_idle", &self.inner.max_idle)
+            .field("idle_timeout", &self.inner.idle_timeout)
             .finish_non_exhaustive()
     }
 }

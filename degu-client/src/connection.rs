@@ -50,14 +50,45 @@ pub struct Connection {
     requests: u64,
 }
 
+/// How a request failed (see [`Connection::exchange`]).
+pub(crate) enum Failure {
+    /// Refused before a byte was sent: the connection is as it was.
+    Refused(Error),
+    /// Failed while sending or reading the response: the connection is
+    /// closed. `heard`: whether any byte of a response had arrived.
+    Failed { error: Error, heard: bool },
+}
+
+impl Failure {
+    pub(crate) fn into_error(self) -> Error {
+        match self {
+            Failure::Refused(e) | Failure::Failed { error: e, .. } => e,
+        }
+    }
+}
+
 impl Connection {
     pub(crate) fn new(client: Client, transport: Box<dyn Transport>) -> Connection {
+        Connection::from_parts(client, Conn::new(transport), 0)
+    }
+
+    /// A connection of `client` over `conn`, which carried `requests`.
+    pub(crate) fn from_parts(client: Client, conn: Conn, requests: u64) -> Connection {
         Connection {
             client,
-            conn: Some(Conn::new(transport)),
+            conn: Some(conn),
             ending: false,
-            requests: 0,
+            requests,
         }
+    }
+
+    /// The connection and its request count, for the pool; `None` when
+    /// it cannot take another request.
+    pub(crate) fn into_parts(mut self) -> Option<(Conn, u64)> {
+        if self.is_closed() {
+            return None;
+        }
+        self.conn.take().map(|c| (c, self.requests))
     }
 
     /// The client that made this connection.
@@ -135,13 +166,25 @@ impl Connection {
         headers: &Headers,
         body: impl Into<Outgoing<'b>>,
     ) -> Result<Response> {
-        let mut body = body.into();
-        self.ready()?;
-        let conn = self.conn.as_mut().ok_or(Error::Closed)?;
-        conn.prepare_request(method, uri, self.client.base_headers(), headers, &body)?;
+        self.exchange(method, uri, headers, &mut body.into())
+            .map_err(Failure::into_error)
+    }
+
+    /// [`request`](Self::request), saying how it failed.
+    pub(crate) fn exchange(
+        &mut self,
+        method: Method,
+        uri: &str,
+        headers: &Headers,
+        body: &mut Outgoing<'_>,
+    ) -> std::result::Result<Response, Failure> {
+        self.ready().map_err(Failure::Refused)?;
+        let conn = self.conn.as_mut().ok_or(Failure::Refused(Error::Closed))?;
+        conn.prepare_request(method, uri, self.client.base_headers(), headers, body)
+            .map_err(Failure::Refused)?;
         self.requests += 1;
         let sent = conn
-            .send_request(&mut body)
+            .send_request(body)
             .and_then(|()| conn.read_response(method));
         match sent {
             Ok(r) => {
@@ -154,10 +197,11 @@ impl Connection {
                     body: r.body,
                 })
             }
-            Err(e) => {
-                log::debug!("{} {uri} to {}: {e}", method, self.client.address());
+            Err(error) => {
+                log::debug!("{} {uri} to {}: {error}", method, self.client.address());
+                let heard = conn.heard_response();
                 self.close();
-                Err(e)
+                Err(Failure::Failed { error, heard })
             }
         }
     }
@@ -208,11 +252,16 @@ impl Connection {
         start: u64,
         stop: u64,
     ) -> Result<Response> {
-        let range = Range::new(start, stop)?;
-        let mut headers = headers.clone();
-        headers.set("range", range.to_string())?;
-        self.request(Method::Get, uri, &headers, ())
+        self.request(Method::Get, uri, &with_range(headers, start, stop)?, ())
     }
+}
+
+/// `headers` with `range: bytes=start-(stop-1)` (replacing any range).
+pub(crate) fn with_range(headers: &Headers, start: u64, stop: u64) -> Result<Headers> {
+    let range = Range::new(start, stop)?;
+    let mut headers = headers.clone();
+    headers.set("range", range.to_string())?;
+    Ok(headers)
 }
 
 impl fmt::Debug for Connection {

@@ -20,9 +20,11 @@
 //!   `--chunked TEXT` sends TEXT as one chunk. At most one of them.
 //! - `--range START-STOP`: bytes START to STOP, STOP exclusive (it sends
 //!   `range: bytes=START-(STOP-1)`).
-//! - `--repeat N`: N requests, one after the other on one connection (a
-//!   new one only when the server ended it), printing only the last
-//!   response; the rate goes to stderr. For quick latency checks.
+//! - `--repeat N`: N requests, one after the other, through the client's
+//!   connection pool ([`Client::request`]: one connection, a new one when
+//!   the server ended it or closed it idle), printing only the last
+//!   response; the rate and the number of connections opened go to
+//!   stderr. For quick latency checks.
 //! - `-h`, `--help`: the usage, on stdout.
 //! - `ADDRESS`: an [`Address`] in its text form: `127.0.0.1:8000`,
 //!   `[::1]:8000`, `[fe80::1%2]:8000` or `[fe80::1%eth0]:8000` (a scope id
@@ -49,7 +51,7 @@ use std::time::Instant;
 
 use degu_core::{Address, Body, Chunk, ChunkedBodyIter, Error, Headers, Method, Outgoing, Range};
 
-use crate::{Client, Connection, Response};
+use crate::{Client, Response};
 
 /// Size of each chunk sent by `--chunked @FILE`.
 const CHUNK_SIZE: usize = 64 * 1024;
@@ -75,9 +77,9 @@ after it (trailer fields after a chunked body are not printed).
   --range START-STOP
                    request bytes START..STOP, STOP exclusive (sends
                    `range: bytes=START-(STOP-1)`)
-  --repeat N       make N requests on one connection (a new one when the
-                   server ended it), print only the last (the rate goes to
-                   stderr)
+  --repeat N       make N requests, reusing connections (a new one when
+                   the server ended one), print only the last (the rate and
+                   the connections opened go to stderr)
   -h, --help       show this help
 
 ADDRESS: 127.0.0.1:8000, [::1]:8000, [fe80::1%eth0]:8000, unix:/path/app.sock,
@@ -236,7 +238,7 @@ fn open(path: &str) -> Result<File, Error> {
     File::open(path).map_err(|e| Error::Io(io::Error::new(e.kind(), format!("{path}: {e}"))))
 }
 
-fn send(conn: &mut Connection, args: &Args, method: Method) -> Result<Response, Error> {
+fn send(client: &Client, args: &Args, method: Method) -> Result<Response, Error> {
     let body: Outgoing<'_> = match &args.body {
         BodySpec::None => Outgoing::None,
         BodySpec::Text(t) => t[..].into(),
@@ -259,7 +261,7 @@ fn send(conn: &mut Connection, args: &Args, method: Method) -> Result<Response, 
                 error: error.clone(),
                 done: false,
             };
-            let r = conn.request(
+            let r = client.request(
                 method,
                 &args.uri,
                 &args.headers,
@@ -271,7 +273,7 @@ fn send(conn: &mut Connection, args: &Args, method: Method) -> Result<Response, 
             return r;
         }
     };
-    conn.request(method, &args.uri, &args.headers, body)
+    client.request(method, &args.uri, &args.headers, body)
 }
 
 /// Where printing the response failed.
@@ -313,22 +315,20 @@ fn run(args: &Args, client: &Client) -> Result<(), Error> {
         BodySpec::None => Method::Get,
         _ => Method::Post,
     });
-    let mut conn = client.connect()?;
     let start = Instant::now();
     // One buffer for every discarded body (io::copy would zero 8 KiB per
     // read, as Incoming has no read_buf).
     let mut scratch = vec![0u8; 64 * 1024];
     for _ in 1..args.repeat {
-        let mut r = send(&mut conn, args, method)?;
+        // Read to its end, each response gives its connection back to
+        // the client's pool for the next request (a new one when the
+        // server ended it).
+        let mut r = send(client, args, method)?;
         if let Some(body) = &mut r.body {
             while body.read(&mut scratch).map_err(Error::from)? > 0 {}
         }
-        if conn.is_closed() {
-            // `connection: close`, HTTP/1.0, a close-delimited body.
-            conn = client.connect()?;
-        }
     }
-    let mut response = send(&mut conn, args, method)?;
+    let mut response = send(client, args, method)?;
     match print(&mut response) {
         Ok(()) => {}
         // stdout closed early (`fetch ... | head`): not an error.
@@ -340,10 +340,12 @@ fn run(args: &Args, client: &Client) -> Result<(), Error> {
     }
     if args.repeat > 1 {
         let secs = start.elapsed().as_secs_f64();
+        let opened = client.connections_opened();
         eprintln!(
-            "{} requests in {secs:.3} s: {:.0} requests/s",
+            "{} requests in {secs:.3} s: {:.0} requests/s, on {opened} connection{}",
             args.repeat,
-            args.repeat as f64 / secs
+            args.repeat as f64 / secs,
+            if opened == 1 { "" } else { "s" }
         );
     }
     Ok(())

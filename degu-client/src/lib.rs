@@ -1,9 +1,10 @@
 //! # degu-client
 //!
 //! The blocking HTTP/1.1 client of [Degu](https://example.invalid/degu): a
-//! [`Client`] says *where* a server is and *how* to connect; a
-//! [`Connection`] sends requests one at a time and reads each
-//! [`Response`], whose body streams from the socket.
+//! [`Client`] says *where* a server is and *how* to connect, and sends
+//! requests over a pool of connections its clones share; a
+//! [`Connection`] is one connection of your own, requests one at a time.
+//! Each [`Response`]'s body streams from the socket.
 //!
 //! ```
 //! # use degu_server::{Server, ServerOptions};
@@ -13,12 +14,17 @@
 //! use degu_client::{Chunk, ChunkedBodyIter, Client, Headers, Incoming};
 //!
 //! let client = Client::new(address.parse()?); // "127.0.0.1:40505"; Send + Sync, cheap to clone
-//! let mut conn = client.connect()?; // one socket, used from one thread
 //!
-//! let mut response = conn.get("/", &Headers::new())?;
+//! // From the client: a pooled connection, back in the pool once the
+//! // body has been read to its end.
+//! let mut response = client.get("/", &Headers::new())?;
 //! assert_eq!((response.status, &*response.reason), (200, "OK"));
 //! assert_eq!(response.headers.get("content-type"), Some("text/plain"));
-//! assert_eq!(response.read_all()?, b"hello, world"); // read it all before the next request
+//! assert_eq!(response.read_all()?, b"hello, world");
+//!
+//! // A connection of one's own: requests one at a time, each response
+//! // read before the next request.
+//! let mut conn = client.connect()?;
 //!
 //! // A chunked body up, echoed back chunk by chunk, extensions included.
 //! let chunks = vec![Chunk::with_ext("i", "0", "hello"), Chunk::new(", world"), Chunk::new("")];
@@ -60,6 +66,14 @@
 //!   headers (every `set-cookie` kept, [`Headers::get_all`]). Framing
 //!   stays strict: a repeated `content-length` or `transfer-encoding`,
 //!   or both at once, is an error.
+//! - **Pooled connections** ([`Client::request`] and its shortcuts): a
+//!   connection goes back to the pool when its response had no body or
+//!   its body was read to the end, and the connection goes on; at most
+//!   [`max_idle`](Client::with_max_idle) wait (16), each at most
+//!   [`idle_timeout`](Client::with_idle_timeout) (4 s); one the server
+//!   closed is noticed before use. A request lost to a server's close on
+//!   a reused connection is sent again on a new one when RFC 9110 allows
+//!   (idempotent method, body of bytes or none), never otherwise.
 //! - **Safe reuse**: the next request on a connection whose response body
 //!   was not read to its end is refused; any error closes the connection,
 //!   and using it afterwards is [`Error::Closed`]; so does a response that
@@ -131,6 +145,33 @@
 //! is an error that closes the connection. A reverse proxy does not pass
 //! trailers on: the body it forwards ends with an empty final chunk.
 //!
+//! ## The pool
+//!
+//! Each [`Client`] keeps the idle connections of its requests; its
+//! clones share them (a clone that changes an option with a `with_`
+//! method gets a pool of its own: a connection made under other options
+//! is not reused). [`Client::request`] takes the newest idle connection
+//! (dropping those idle past `idle_timeout`, and any the server has
+//! closed: a look without blocking), or opens one. The connection comes
+//! back:
+//!
+//! - at once, for a response without a body (HEAD, 204, 304);
+//! - when its body has been read to the very end, wherever that happens
+//!   (the body may move out of its response, or to another thread);
+//! - never, when the response ended the connection (`connection: close`,
+//!   HTTP/1.0, a close-delimited body), when the request or the body
+//!   failed, or when the body is dropped before its end (reading on to
+//!   find the next response could take any time: the connection closes).
+//!
+//! A server may close an idle connection just as a request goes out on
+//! it. When a request fails on a reused connection before any byte of a
+//! response came back, and the method is idempotent (GET, HEAD, PUT,
+//! DELETE, OPTIONS) and the body can be sent twice (none, or bytes), it
+//! is sent once more on a new connection (RFC 9110 §9.2.2); a POST,
+//! PATCH or streamed body is not, and the error says so
+//! ([`Error::NotResent`]). A timeout is never retried.
+//! [`Client::connections_opened`] counts the connections made.
+//!
 //! ## Threads
 //!
 //! A [`Client`] is `Send + Sync`: share it, or clone it, across threads.
@@ -151,9 +192,10 @@ mod client;
 mod connect;
 mod connection;
 pub mod fetch;
+mod pool;
 mod response;
 
-pub use client::{Client, DEFAULT_TIMEOUT, OnConnect};
+pub use client::{Client, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_IDLE, DEFAULT_TIMEOUT, OnConnect};
 pub use connect::connect_plain;
 pub use connection::Connection;
 pub use degu_core::{PlainStream, Wrapper};
@@ -161,6 +203,6 @@ pub use response::Response;
 
 pub use degu_core;
 pub use degu_core::{
-    Address, Body, BodyIter, Chunk, ChunkedBody, ChunkedBodyIter, CloseBody, Error, Extension,
-    Headers, Incoming, Method, Outgoing, Range, Result, Transport, Version,
+    Address, Body, BodyIter, BodyState, Chunk, ChunkedBody, ChunkedBodyIter, CloseBody, Error,
+    Extension, Headers, Incoming, Method, Outgoing, Range, Result, Transport, Version,
 };

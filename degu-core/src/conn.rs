@@ -82,6 +82,8 @@ pub struct Conn {
     preamble: Option<(usize, usize)>,
     /// Where preambles are formatted.
     out: Vec<u8>,
+    /// Whether any byte of a response to the last request arrived.
+    heard: bool,
 }
 
 /// What a request says about its exchange (see [`Conn::parse_request`]).
@@ -217,6 +219,7 @@ impl Conn {
             body: None,
             preamble: None,
             out: Vec::with_capacity(1024),
+            heard: false,
         }
     }
 
@@ -229,6 +232,7 @@ impl Conn {
             body: None,
             preamble: None,
             out: Vec::new(),
+            heard: false,
         }
     }
 
@@ -656,6 +660,7 @@ impl Conn {
             ));
         }
         self.body = None;
+        self.heard = false;
         let mut w = Coalesce {
             pending: &self.out,
             inner: SharedWriter(self.cell.clone()),
@@ -675,7 +680,14 @@ impl Conn {
             let mut reader = cell.try_borrow_mut().ok_or_else(|| {
                 Error::Invalid("connection is busy (a response body is being read)".into())
             })?;
-            let p = reader.read_response()?;
+            let p = match reader.read_response() {
+                Ok(p) => p,
+                Err(e) => {
+                    self.heard = interim > 0 || !reader.buffered().is_empty();
+                    return Err(e);
+                }
+            };
+            self.heard = true;
             match p.status {
                 101 => {
                     return Err(Error::Invalid(
@@ -723,6 +735,37 @@ impl Conn {
             body,
             keeps_alive,
         })
+    }
+
+    /// Whether any byte of a response to the last request sent arrived
+    /// (an interim response counts). When a request fails and this is
+    /// false, the server sent nothing back: on a connection it had
+    /// already closed, an idempotent request can be sent again on a new
+    /// one (RFC 9110 §9.2.2).
+    pub fn heard_response(&self) -> bool {
+        self.heard
+    }
+
+    /// True when the connection, idle between exchanges, can no longer
+    /// carry a request: the peer closed it (or reset it), or sent bytes
+    /// nobody asked for. Looks without blocking and without waiting; a
+    /// transport that cannot read without blocking is taken as usable
+    /// (a request on it fails then).
+    pub fn is_stale(&self) -> bool {
+        let Some(mut reader) = self.cell.try_borrow_mut() else {
+            return true;
+        };
+        if !reader.buffered().is_empty() {
+            return true;
+        }
+        let mut probe = [0u8; 1];
+        match reader.get_mut().read_nonblocking(&mut probe) {
+            Ok(_) => true,
+            Err(e) => !matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::Unsupported | io::ErrorKind::Interrupted
+            ),
+        }
     }
 
     /// Closes the transport now, even while an input body still holds the

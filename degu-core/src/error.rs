@@ -121,6 +121,17 @@ pub enum Error {
     Invalid(String),
     /// The connection is closed (after an error, or by request).
     Closed,
+    /// A request that failed on a reused connection before any byte of a
+    /// response arrived, and was not sent again because its method is not
+    /// idempotent (POST, PATCH) or its body cannot be sent twice (a
+    /// stream): the server may or may not have acted on it (RFC 9110
+    /// §9.2.2).
+    NotResent {
+        /// The request's method.
+        method: Method,
+        /// How the request failed.
+        error: Box<Error>,
+    },
     /// A socket operation waited its whole timeout: the peer stalled.
     TimedOut {
         /// What was waiting.
@@ -191,6 +202,17 @@ impl fmt::Display for Error {
             Error::FramingMismatch(s) => write!(f, "headers do not match body: {s}"),
             Error::Invalid(s) => f.write_str(s),
             Error::Closed => f.write_str("connection is closed"),
+            Error::NotResent { method, error } => write!(
+                f,
+                "{method} failed on a reused connection before any response arrived \
+                 (the server may have closed it as the request went out), and was not \
+                 sent again: {}: {error}",
+                if method.is_idempotent() {
+                    "its body is a stream that cannot be sent twice"
+                } else {
+                    "the server may have acted on it already"
+                }
+            ),
             Error::TimedOut { stalled, after } => {
                 let what = match stalled {
                     Stall::Read => "read",
@@ -215,6 +237,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io(e) => Some(e),
+            Error::NotResent { error, .. } => Some(&**error),
             _ => None,
         }
     }

@@ -80,7 +80,9 @@ pub use body::{
     Body, BodyIter, Chunk, ChunkHead, ChunkedBody, ChunkedBodyIter, CloseBody, Extension, Incoming,
     MAX_TRAILER_SECTION, MAX_TRAILERS, Outgoing, Plain, Source, write_chunk,
 };
-pub use conn::{Available, Conn, ConnBuffers, RequestHead, ResponseParts, UnreadBody, bodiless};
+pub use conn::{
+    Available, BodyState, Conn, ConnBuffers, RequestHead, ResponseParts, UnreadBody, bodiless,
+};
 pub use error::{Error, Result, Stall};
 pub use headers::{Headers, StaticHeader, check_header};
 pub use message::{Response, Transport, standard_reason};

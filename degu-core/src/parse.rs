@@ -67,6 +67,15 @@ impl Method {
         matches!(self, Method::Get | Method::Head)
     }
 
+    /// True for the methods RFC 9110 §9.2.2 calls idempotent: GET, HEAD,
+    /// PUT, DELETE and OPTIONS (the same request sent twice has the
+    /// effect of sending it once), not POST or PATCH. A client may send
+    /// such a request again when its connection failed before any
+    /// response arrived.
+    pub fn is_idempotent(self) -> bool {
+        !matches!(self, Method::Post | Method::Patch)
+    }
+
     /// Parses an exact, uppercase method name.
     pub fn parse(name: &[u8]) -> Result<Method> {
         Ok(match name {

@@ -191,10 +191,16 @@ impl BodyTracker {
     }
 }
 
+/// What an input body calls once it stops using its connection (see
+/// [`Incoming::on_release`](crate::Incoming::on_release)).
+pub(crate) type Release = Box<dyn FnOnce(BodyState) + Send>;
+
 /// An input body's reading end: one borrow of the connection per read.
 pub(crate) struct BodySource<T> {
     conn: Shared<T>,
     body: u64,
+    /// Called once when the body is complete, fails, or is dropped.
+    release: Option<Release>,
 }
 
 /// A new body source on `conn` and its tracker. The connection's previous
@@ -209,6 +215,7 @@ pub(crate) fn body_source<T: Send + 'static>(conn: &Shared<T>) -> (BodySource<T>
         BodySource {
             conn: Arc::clone(conn),
             body,
+            release: None,
         },
         BodyTracker {
             conn: Arc::clone(conn) as Arc<dyn Tracked>,
@@ -226,7 +233,7 @@ impl<T> BodySource<T> {
         }
     }
 
-    fn note<V>(&self, r: Result<V>, n: impl Fn(&V) -> usize) -> Result<V> {
+    fn note<V>(&mut self, r: Result<V>, n: impl Fn(&V) -> usize) -> Result<V> {
         let t = &self.conn.track;
         match &r {
             Ok(v) => {
@@ -234,9 +241,24 @@ impl<T> BodySource<T> {
             }
             Err(_) => {
                 t.end(self.body, BodyState::Failed);
+                self.released();
             }
         }
         r
+    }
+
+    /// Calls the release hook, if any is still set, with the body's
+    /// state now.
+    fn released(&mut self) {
+        if let Some(release) = self.release.take() {
+            release(self.conn.track.state_of(self.body));
+        }
+    }
+
+    /// Sets the hook called once when the body stops using its
+    /// connection.
+    pub(crate) fn set_release(&mut self, release: Release) {
+        self.release = Some(release);
     }
 }
 
@@ -270,11 +292,19 @@ impl<T> BodySource<T> {
     /// The body has been read to its very end.
     pub(crate) fn complete(&mut self) {
         self.conn.track.end(self.body, BodyState::Complete);
+        self.released();
     }
 
     /// The body's framing broke: the connection must close.
     pub(crate) fn fail(&mut self) {
         self.conn.track.end(self.body, BodyState::Failed);
+        self.released();
+    }
+}
+
+impl<T> Drop for BodySource<T> {
+    fn drop(&mut self) {
+        self.released();
     }
 }
 
@@ -286,6 +316,7 @@ impl<T> Clone for BodySource<T> {
         BodySource {
             conn: Arc::clone(&self.conn),
             body: self.body,
+            release: None,
         }
     }
 }

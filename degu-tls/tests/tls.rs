@@ -154,6 +154,26 @@ fn thousand_requests_on_one_tls_connection() {
 }
 
 #[test]
+fn the_clients_pool_reuses_tls_connections() {
+    let f = start(TestPki::new("degu test CA"));
+    let c = client(&f, f.pki.client_config());
+    for i in 0..200u32 {
+        let body = i.to_string();
+        let mut r = c.put("/echo", &Headers::new(), body.as_str()).unwrap();
+        assert_eq!(r.read_all().unwrap(), body.as_bytes());
+    }
+    // One handshake for them all.
+    assert_eq!(f.requests.load(Ordering::SeqCst), 200);
+    assert_eq!(f.certified.load(Ordering::SeqCst), 1);
+    assert_eq!(c.connections_opened(), 1);
+    // A body left unread closes its connection: the next request
+    // shakes hands again.
+    drop(c.get("/", &Headers::new()).unwrap());
+    c.get("/", &Headers::new()).unwrap().read_all().unwrap();
+    assert_eq!(f.certified.load(Ordering::SeqCst), 2);
+}
+
+#[test]
 fn large_body_over_tls() {
     let f = start(TestPki::new("degu test CA"));
     let c = client(&f, f.pki.client_config());
@@ -537,6 +557,9 @@ fn fetch_tls_talks_to_demo_tls() {
             .unwrap()
             .ends_with("\n\nhello, world")
     );
+    // One TLS connection, reused for all 50.
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.ends_with(", on 1 connection\n"), "{err}");
     // No client certificate: a one-line error, exit 1.
     let out = run(&["--ca", "ca.pem", &demo.address, "/"]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");

@@ -276,3 +276,30 @@ fn fetch_repeat_reconnects_after_a_connection_ends() {
     assert_eq!(stdout(&out), "200 OK\ncontent-length: 1\n\n2");
     server.join().unwrap();
 }
+
+#[test]
+fn fetch_repeat_goes_on_across_max_requests() {
+    let server = Server::bind(
+        &"127.0.0.1:0".parse().unwrap(),
+        degu_server::demo::app,
+        ServerOptions::default()
+            .with_timeout(Some(TIMEOUT))
+            .with_max_requests(100),
+    )
+    .unwrap()
+    .spawn()
+    .unwrap();
+    let a = server.address().to_string();
+    let Some(out) = fetch(&["--repeat", "2000", &a, "/"]) else {
+        return;
+    };
+    // The 2000th request was its connection's 100th: the last.
+    assert_eq!(
+        stdout(&out),
+        "200 OK\ncontent-type: text/plain\ncontent-length: 12\nconnection: close\n\nhello, world"
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.starts_with("2000 requests in "), "{err}");
+    assert!(err.ends_with(", on 20 connections\n"), "{err}");
+    server.shutdown();
+}

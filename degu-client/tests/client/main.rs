@@ -10,6 +10,7 @@ mod canned;
 mod degu;
 mod fetch;
 mod nginx;
+mod pool;
 mod python;
 mod tolerance;
 mod util;

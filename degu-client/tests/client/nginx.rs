@@ -310,3 +310,24 @@ fn nginx_trailers() {
     }
     assert_eq!(conn.requests(), 3);
 }
+
+#[test]
+fn nginx_keepalive_requests_through_the_clients_pool() {
+    let dir = TempDir::new("nginx-pool");
+    let www = dir.path().join("www");
+    std::fs::create_dir(&www).unwrap();
+    std::fs::write(www.join("hi.txt"), "hi\n").unwrap();
+    // nginx closes a connection after its 100th request (saying
+    // `connection: close` on the last response).
+    let Some(nginx) = start_with(&dir, "keepalive_requests 100;") else {
+        return;
+    };
+    let pooled = client(&nginx.address);
+    for i in 0..2_000 {
+        let mut r = pooled
+            .get("/hi.txt", &Headers::new())
+            .unwrap_or_else(|e| panic!("request {i}: {e}"));
+        assert_eq!(r.read_all().unwrap(), b"hi\n");
+    }
+    assert_eq!(pooled.connections_opened(), 20);
+}

@@ -228,6 +228,15 @@ fn python_http_server_module_http10() {
     let mut r = conn.get("/missing", &h).unwrap();
     assert_eq!((r.version, r.status), (Version::Http10, 404));
     assert!(!r.read_all().unwrap().is_empty());
+    // Through the client's pool: each response ends its connection, so
+    // each request gets a new one, and none fails.
+    let pooled = client(&python.address);
+    for _ in 0..5 {
+        let mut r = pooled.get("/hi.txt", &h).unwrap();
+        assert_eq!(r.read_all().unwrap(), b"hi\n");
+    }
+    assert_eq!(pooled.connections_opened(), 5);
+    assert_eq!(pooled.idle_connections(), 0);
 }
 
 #[test]
@@ -249,4 +258,11 @@ fn python_http_server_module_http11() {
     // http.server ignores ranges: the whole file, still on one connection.
     assert_eq!(r.read_all().unwrap().len(), 1_000_000);
     assert_eq!(conn.requests(), 4);
+    // Through the client's pool: one connection for them all.
+    let pooled = client(&python.address);
+    for _ in 0..5 {
+        let mut r = pooled.get("/big.bin", &h).unwrap();
+        assert!(r.read_all().unwrap() == pattern(1_000_000));
+    }
+    assert_eq!(pooled.connections_opened(), 1);
 }

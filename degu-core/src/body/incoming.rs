@@ -11,6 +11,7 @@ use super::{
 use crate::error::{Error, Result, show};
 use crate::headers::Headers;
 use crate::parse::{Framing, MAX_CHUNK_LINE, MAX_CHUNK_SIZE, parse_chunk_line};
+use crate::shared::BodyState;
 use crate::tables::{self, all_in};
 
 /// A content-length body: exactly `content_length` bytes from a reader,
@@ -819,6 +820,26 @@ impl Incoming<'_> {
     /// True for a body delimited by the end of its connection.
     pub fn is_close_delimited(&self) -> bool {
         matches!(self, Incoming::Close(_))
+    }
+
+    /// Sets `release` to be called once, when this body stops using the
+    /// connection it reads from, with its [`BodyState`] then:
+    /// [`Complete`](BodyState::Complete) when it was read to its very end
+    /// (the connection can take its next message),
+    /// [`Failed`](BodyState::Failed) when a read or its framing failed,
+    /// and, when the body is dropped before either,
+    /// [`Reading`](BodyState::Reading) (left unread) or
+    /// [`Detached`](BodyState::Detached) (its connection moved on or was
+    /// closed). A client's connection pool takes a connection back this
+    /// way. Returns false, calling nothing, for a body that does not read
+    /// from a connection (one made with [`Body::new`], say).
+    pub fn on_release(&mut self, release: impl FnOnce(BodyState) + Send + 'static) -> bool {
+        let src = match self {
+            Incoming::Body(b) => &mut b.src,
+            Incoming::Chunked(c) => &mut c.src,
+            Incoming::Close(c) => &mut c.src,
+        };
+        src.set_release(Box::new(release))
     }
 
     /// True once read to its end.

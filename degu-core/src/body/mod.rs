@@ -103,6 +103,18 @@ impl Src<'_> {
         }
     }
 
+    /// Sets the hook a connection's body calls once it stops using the
+    /// connection; false for a body that reads from no connection.
+    fn set_release(&mut self, release: crate::shared::Release) -> bool {
+        match self {
+            Src::Conn(s) => {
+                s.set_release(release);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The body has been read to its very end (called once).
     fn on_complete(&mut self) {
         match self {
