@@ -303,7 +303,9 @@ impl Client {
     /// ends the connection (`connection: close`, HTTP/1.0, a body
     /// delimited by the close), an error, or a body dropped before its
     /// end closes it instead. An idle connection the server has closed
-    /// is noticed before use (a look without blocking) and dropped.
+    /// is noticed before use (a look without blocking, for one that
+    /// waited 100 ms or more: servers close idle connections after
+    /// seconds, and the look costs a system call) and dropped.
     ///
     /// When a request fails on a reused connection before any byte of a
     /// response arrived (the server closed it as the request went out),

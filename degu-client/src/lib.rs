@@ -71,7 +71,7 @@
 //!   its body was read to the end, and the connection goes on; at most
 //!   [`max_idle`](Client::with_max_idle) wait (16), each at most
 //!   [`idle_timeout`](Client::with_idle_timeout) (4 s); one the server
-//!   closed is noticed before use. A request lost to a server's close on
+//!   closed while it waited is noticed before use. A request lost to a server's close on
 //!   a reused connection is sent again on a new one when RFC 9110 allows
 //!   (idempotent method, body of bytes or none), never otherwise.
 //! - **Safe reuse**: the next request on a connection whose response body
@@ -152,7 +152,8 @@
 //! method gets a pool of its own: a connection made under other options
 //! is not reused). [`Client::request`] takes the newest idle connection
 //! (dropping those idle past `idle_timeout`, and any the server has
-//! closed: a look without blocking), or opens one. The connection comes
+//! closed: a look without blocking, for one idle 100 ms or more), or
+//! opens one. The connection comes
 //! back:
 //!
 //! - at once, for a response without a body (HEAD, 204, 304);

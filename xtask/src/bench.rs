@@ -548,6 +548,14 @@ fn targets(tables: &[(String, Table)]) -> Option<Table> {
                 floor("raw -> degu"),
                 Goal::AtLeast(0.95),
             );
+            // The pool's cost per request.
+            check(
+                format!("degu Client::request / Connection round trips, {tr}, pinned"),
+                floor("degu Client::request -> degu")
+                    .zip(floor("degu -> degu"))
+                    .map(|(p, c)| p / c),
+                Goal::AtLeast(0.97),
+            );
         }
     }
     if let Some(t) = get("bulk") {

@@ -248,6 +248,8 @@ enum Cli {
     Floor,
     Raw,
     Degu,
+    /// Degu's client, each request from its pool.
+    DeguPool,
     Hyper,
     Ureq,
 }
@@ -255,6 +257,8 @@ enum Cli {
 const PAIRS: &[(&str, Cli, Srv)] = &[
     ("raw floor (fixed bytes)", Cli::Floor, Srv::Floor),
     ("degu -> degu", Cli::Degu, Srv::Degu),
+    ("degu Client::request -> degu", Cli::DeguPool, Srv::Degu),
+    ("ureq -> degu", Cli::Ureq, Srv::Degu),
     ("hyper -> hyper", Cli::Hyper, Srv::Hyper),
     ("ureq -> tiny_http", Cli::Ureq, Srv::Tiny),
     ("degu -> hyper", Cli::Degu, Srv::Hyper),
@@ -300,6 +304,24 @@ fn round_trips(c: Cli, s: Srv, t: Transport, n: u64) -> io::Result<f64> {
                     peers::degu_hello(&mut conn)?;
                 }
                 Ok(t0.elapsed().as_secs_f64())
+            }
+            Cli::DeguPool => {
+                let client = degu_client::Client::new(w.degu());
+                for _ in 0..warm {
+                    peers::degu_pool_hello(&client)?;
+                }
+                let t0 = Instant::now();
+                for _ in 0..n {
+                    peers::degu_pool_hello(&client)?;
+                }
+                let secs = t0.elapsed().as_secs_f64();
+                if client.connections_opened() != 1 {
+                    return Err(io::Error::other(format!(
+                        "degu Client::request: {} connections, not 1",
+                        client.connections_opened()
+                    )));
+                }
+                Ok(secs)
             }
             Cli::Hyper => peers::client_runtime()?.block_on(async {
                 let mut cl = HyperClient::connect(&w).await?;

@@ -58,7 +58,20 @@ pub fn degu_server(
 
 /// The demo app's `GET /` through a Degu connection, checked.
 pub fn degu_hello(conn: &mut degu_client::Connection) -> io::Result<()> {
-    let mut r = conn.get("/", &degu_client::Headers::new()).map_err(other)?;
+    check_hello(conn.get("/", &degu_client::Headers::new()).map_err(other)?)
+}
+
+/// As [`degu_hello`], from the client's pool ([`degu_client::Client::request`]).
+pub fn degu_pool_hello(client: &degu_client::Client) -> io::Result<()> {
+    check_hello(
+        client
+            .get("/", &degu_client::Headers::new())
+            .map_err(other)?,
+    )
+}
+
+/// Checks a `GET /` response and reads its body to the end.
+fn check_hello(mut r: degu_client::Response) -> io::Result<()> {
     if r.status != 200 {
         return Err(other(format!("degu client: status {}", r.status)));
     }

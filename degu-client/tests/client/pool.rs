@@ -273,6 +273,10 @@ fn a_connection_the_server_closed_idle_is_noticed_before_use() {
     let (client, seen) = after_one_get(vec![1, 1], Then::Close);
     // The server has closed the pooled connection: no request goes on it.
     assert_eq!(seen.recv_timeout(LIMIT).unwrap(), "closed");
+    // The pool looks for a close only on a connection idle 100 ms or
+    // more (servers close idle connections after seconds): this is the
+    // idle time, not a wait for the server.
+    thread::sleep(Duration::from_millis(150));
     let mut r = client.post("/b", &Headers::new(), "x").unwrap();
     assert_eq!(r.read_all().unwrap(), b"ok");
     assert_eq!(seen.recv_timeout(LIMIT).unwrap(), "POST /b HTTP/1.1");
