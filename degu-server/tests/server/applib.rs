@@ -5,9 +5,9 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use crate::util::TempDir;
 use degu_core::{Address, IPV4_LOOPBACK, Method, Reader};
 use degu_server::applib::{AllowedMethods, MAX_ROUTER_DEPTH, Route, Router};
 use degu_server::files::FilesApp;
@@ -15,16 +15,11 @@ use degu_server::{
     App, AppResult, Request, Response, Server, ServerHandle, ServerOptions, Session,
 };
 
-fn tempdir(tag: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "degu-applib-{tag}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh directory for a test, removed when the returned guard drops.
+fn tempdir() -> (TempDir, PathBuf) {
+    let guard = TempDir::new();
+    let path = guard.path().to_path_buf();
+    (guard, path)
 }
 
 fn serve(app: impl App) -> ServerHandle {
@@ -238,7 +233,7 @@ const PNG_1X1: &[u8] = &[
 
 #[test]
 fn files_app_serves_types_ranges_and_indexes() {
-    let dir = tempdir("site");
+    let (_tmp, dir) = tempdir();
     write_site(&dir);
     let h = serve(FilesApp::new(&dir).unwrap());
     let mut c = Raw::new(&h);
@@ -300,7 +295,7 @@ fn files_app_serves_types_ranges_and_indexes() {
 
 #[test]
 fn files_app_never_leaves_its_directory() {
-    let base = tempdir("jail");
+    let (_tmp, base) = tempdir();
     let root = base.join("root");
     std::fs::create_dir_all(root.join("inner")).unwrap();
     std::fs::write(base.join("outside.txt"), "must not be served").unwrap();
@@ -356,7 +351,7 @@ fn files_app_never_leaves_its_directory() {
 #[test]
 fn files_app_one_gib_file_with_ranges_at_both_ends() {
     const GIB: u64 = 1 << 30;
-    let dir = tempdir("gib");
+    let (_tmp, dir) = tempdir();
     let path = dir.join("big.bin");
     {
         // A sparse 1 GiB file with a marked first and last MiB.
@@ -446,7 +441,7 @@ fn headless_chromium_loads_a_page_from_the_files_example() {
         eprintln!("chromium not installed: skipped (.ci/run installs it)");
         return;
     };
-    let dir = tempdir("browser");
+    let (_tmp, dir) = tempdir();
     let site = dir.join("site");
     std::fs::create_dir_all(&site).unwrap();
     write_site(&site);
