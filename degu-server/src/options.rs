@@ -100,6 +100,10 @@ impl ServerOptions {
     /// with no worker coming for them, and while it waits it does not
     /// count as held up (no worker starts beside it), so a longer wait
     /// can keep queued requests waiting that long.
+    ///
+    /// The wait is the socket's read timeout, which Linux keeps in timer
+    /// ticks and ends on a tick: it lasts at least this long, and on a
+    /// 250 Hz kernel any value up to 4 ms waits about 8 ms.
     pub fn with_worker_wait(mut self, t: Duration) -> Self {
         self.worker_wait = t;
         self
