@@ -347,17 +347,14 @@ impl Client {
             ),
             None => (self.connect()?, false),
         };
-        let failure = match conn.exchange(method, uri, headers, &mut body) {
+        let (error, heard) = match conn.exchange(method, uri, headers, &mut body) {
             Ok(response) => return Ok(self.lease(conn, response)),
             Err(Failure::Refused(e)) => {
                 // Nothing was sent: the connection is as good as before.
                 self.give_back(conn);
                 return Err(e);
             }
-            Err(f) => f,
-        };
-        let Failure::Failed { error, heard } = failure else {
-            unreachable!("refusals returned above")
+            Err(Failure::Failed { error, heard }) => (error, heard),
         };
         if !reused || heard || error.is_timeout() || !transient(&error) {
             return Err(error);
@@ -388,23 +385,22 @@ impl Client {
 
     /// Ties `conn`'s return to the pool to the end of `response`'s body.
     fn lease(&self, conn: Connection, mut response: Response) -> Response {
-        match &mut response.body {
-            None => self.give_back(conn),
-            Some(body) => {
-                if let Some((c, requests)) = conn.into_parts() {
-                    let pool = Arc::downgrade(&self.inner.pool);
-                    let max_idle = self.inner.max_idle;
-                    // A body that does not read from its connection
-                    // cannot come from one: the connection just closes.
-                    body.on_release(move |state| {
-                        if state == BodyState::Complete
-                            && let Some(pool) = pool.upgrade()
-                        {
-                            pool.put(c, requests, max_idle);
-                        }
-                    });
+        let Some(body) = &mut response.body else {
+            self.give_back(conn);
+            return response;
+        };
+        if let Some((c, requests)) = conn.into_parts() {
+            let pool = Arc::downgrade(&self.inner.pool);
+            let max_idle = self.inner.max_idle;
+            // Every response body reads from its connection, so the hook
+            // is always set; were it not, the connection would just close.
+            body.on_release(move |state| {
+                if state == BodyState::Complete
+                    && let Some(pool) = pool.upgrade()
+                {
+                    pool.put(c, requests, max_idle);
                 }
-            }
+            });
         }
         response
     }
@@ -463,7 +459,7 @@ impl Client {
 /// it (a reset, a broken pipe, the end of the stream), as opposed to one
 /// the server or the request caused.
 fn transient(e: &Error) -> bool {
-    matches!(e, Error::Io(_) | Error::UnexpectedEof(_) | Error::Closed)
+    matches!(e, Error::Io(_) | Error::UnexpectedEof(_))
 }
 
 impl fmt::Debug for Client {
