@@ -337,7 +337,7 @@ impl Client {
         uri: &str,
         headers: &Headers,
         body: impl Into<Outgoing<'b>>,
-    ) -> Result<Response> {
+    ) -> Result<Response<'b>> {
         let mut body = body.into();
         let inner = &self.inner;
         let (mut conn, reused) = match inner.pool.take(inner.idle_timeout) {
@@ -384,7 +384,7 @@ impl Client {
     }
 
     /// Ties `conn`'s return to the pool to the end of `response`'s body.
-    fn lease(&self, conn: Connection, mut response: Response) -> Response {
+    fn lease<'b>(&self, conn: Connection, mut response: Response<'b>) -> Response<'b> {
         let Some(body) = &mut response.body else {
             self.give_back(conn);
             return response;
@@ -407,17 +407,17 @@ impl Client {
 
     /// `GET uri` (no body), on a pooled connection (see
     /// [`request`](Self::request)).
-    pub fn get(&self, uri: &str, headers: &Headers) -> Result<Response> {
+    pub fn get(&self, uri: &str, headers: &Headers) -> Result<Response<'static>> {
         self.request(Method::Get, uri, headers, ())
     }
 
     /// `HEAD uri` (no body; the response has none either).
-    pub fn head(&self, uri: &str, headers: &Headers) -> Result<Response> {
+    pub fn head(&self, uri: &str, headers: &Headers) -> Result<Response<'static>> {
         self.request(Method::Head, uri, headers, ())
     }
 
     /// `DELETE uri` (no body).
-    pub fn delete(&self, uri: &str, headers: &Headers) -> Result<Response> {
+    pub fn delete(&self, uri: &str, headers: &Headers) -> Result<Response<'static>> {
         self.request(Method::Delete, uri, headers, ())
     }
 
@@ -427,7 +427,7 @@ impl Client {
         uri: &str,
         headers: &Headers,
         body: impl Into<Outgoing<'b>>,
-    ) -> Result<Response> {
+    ) -> Result<Response<'b>> {
         self.request(Method::Put, uri, headers, body)
     }
 
@@ -438,7 +438,7 @@ impl Client {
         uri: &str,
         headers: &Headers,
         body: impl Into<Outgoing<'b>>,
-    ) -> Result<Response> {
+    ) -> Result<Response<'b>> {
         self.request(Method::Post, uri, headers, body)
     }
 
@@ -450,7 +450,7 @@ impl Client {
         headers: &Headers,
         start: u64,
         stop: u64,
-    ) -> Result<Response> {
+    ) -> Result<Response<'static>> {
         self.request(Method::Get, uri, &with_range(headers, start, stop)?, ())
     }
 }

@@ -19,6 +19,13 @@ use crate::response::Response;
 ///   leaves the connection open.
 /// - The preamble and a bytes body go out in one `writev`; other bodies
 ///   stream (never buffered whole).
+/// - Full duplex: a response that starts while the body is still going
+///   out (an echo, an early refusal) is read as it comes, and its body
+///   sends the rest of the request as it is read; at its end the rest is
+///   sent if the connection stays, given up if the response closes it
+///   (see [`Conn::exchange`](degu_core::Conn::exchange)). A server that
+///   neither reads nor answers for the timeout is a write timeout
+///   ([`Error::TimedOut`]).
 /// - A response body reads from this connection. It must be read to its
 ///   end before the next request, which is otherwise refused with a clear
 ///   error (the connection stays usable: finish the body, or
@@ -165,28 +172,25 @@ impl Connection {
         uri: &str,
         headers: &Headers,
         body: impl Into<Outgoing<'b>>,
-    ) -> Result<Response> {
+    ) -> Result<Response<'b>> {
         self.exchange(method, uri, headers, &mut body.into())
             .map_err(Failure::into_error)
     }
 
     /// [`request`](Self::request), saying how it failed.
-    pub(crate) fn exchange(
+    pub(crate) fn exchange<'b>(
         &mut self,
         method: Method,
         uri: &str,
         headers: &Headers,
-        body: &mut Outgoing<'_>,
-    ) -> std::result::Result<Response, Failure> {
+        body: &mut Outgoing<'b>,
+    ) -> std::result::Result<Response<'b>, Failure> {
         self.ready().map_err(Failure::Refused)?;
         let conn = self.conn.as_mut().ok_or(Failure::Refused(Error::Closed))?;
         conn.prepare_request(method, uri, self.client.base_headers(), headers, body)
             .map_err(Failure::Refused)?;
         self.requests += 1;
-        let sent = conn
-            .send_request(body)
-            .and_then(|()| conn.read_response(method));
-        match sent {
+        match conn.exchange(method, body) {
             Ok(r) => {
                 self.ending = !r.keeps_alive;
                 Ok(Response {
@@ -207,17 +211,17 @@ impl Connection {
     }
 
     /// `GET uri` (no body).
-    pub fn get(&mut self, uri: &str, headers: &Headers) -> Result<Response> {
+    pub fn get(&mut self, uri: &str, headers: &Headers) -> Result<Response<'static>> {
         self.request(Method::Get, uri, headers, ())
     }
 
     /// `HEAD uri` (no body; the response has none either).
-    pub fn head(&mut self, uri: &str, headers: &Headers) -> Result<Response> {
+    pub fn head(&mut self, uri: &str, headers: &Headers) -> Result<Response<'static>> {
         self.request(Method::Head, uri, headers, ())
     }
 
     /// `DELETE uri` (no body).
-    pub fn delete(&mut self, uri: &str, headers: &Headers) -> Result<Response> {
+    pub fn delete(&mut self, uri: &str, headers: &Headers) -> Result<Response<'static>> {
         self.request(Method::Delete, uri, headers, ())
     }
 
@@ -227,7 +231,7 @@ impl Connection {
         uri: &str,
         headers: &Headers,
         body: impl Into<Outgoing<'b>>,
-    ) -> Result<Response> {
+    ) -> Result<Response<'b>> {
         self.request(Method::Put, uri, headers, body)
     }
 
@@ -237,7 +241,7 @@ impl Connection {
         uri: &str,
         headers: &Headers,
         body: impl Into<Outgoing<'b>>,
-    ) -> Result<Response> {
+    ) -> Result<Response<'b>> {
         self.request(Method::Post, uri, headers, body)
     }
 
@@ -251,7 +255,7 @@ impl Connection {
         headers: &Headers,
         start: u64,
         stop: u64,
-    ) -> Result<Response> {
+    ) -> Result<Response<'static>> {
         self.request(Method::Get, uri, &with_range(headers, start, stop)?, ())
     }
 }

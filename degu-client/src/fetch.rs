@@ -49,12 +49,11 @@ use std::io::{self, BufWriter, Read, Write};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use degu_core::{Address, Body, Chunk, ChunkedBodyIter, Error, Headers, Method, Outgoing, Range};
+use degu_core::{
+    Address, Body, Chunk, ChunkedBodyIter, CloseBody, Error, Headers, Method, Outgoing, Range,
+};
 
 use crate::{Client, Response};
-
-/// Size of each chunk sent by `--chunked @FILE`.
-const CHUNK_SIZE: usize = 64 * 1024;
 
 /// The usage text of `fetch` (a TLS variant prints its own options first).
 pub const USAGE: &str = "\
@@ -199,38 +198,17 @@ fn parse_args(argv: &[String], extra: &mut ExtraOption<'_>) -> Result<Option<Arg
     }))
 }
 
-/// The chunks of a file, `CHUNK_SIZE` bytes each, then the final empty
-/// chunk. A read error ends the iterator early (so the body is refused as
-/// missing its final chunk) and is kept to be reported.
-struct FileChunks {
+/// A file read as a body, its errors naming it.
+struct Named {
     file: File,
-    error: std::sync::Arc<std::sync::Mutex<Option<io::Error>>>,
-    done: bool,
+    path: String,
 }
 
-impl Iterator for FileChunks {
-    type Item = Chunk;
-    fn next(&mut self) -> Option<Chunk> {
-        if self.done {
-            return None;
-        }
-        let mut data = vec![0u8; CHUNK_SIZE];
-        let mut got = 0;
-        while got < data.len() {
-            match self.file.read(&mut data[got..]) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    *self.error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                    self.done = true;
-                    return None;
-                }
-            }
-        }
-        data.truncate(got);
-        self.done = got == 0;
-        Some(Chunk::new(data))
+impl Read for Named {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.file
+            .read(buf)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.path)))
     }
 }
 
@@ -238,7 +216,10 @@ fn open(path: &str) -> Result<File, Error> {
     File::open(path).map_err(|e| Error::Io(io::Error::new(e.kind(), format!("{path}: {e}"))))
 }
 
-fn send(client: &Client, args: &Args, method: Method) -> Result<Response, Error> {
+/// Sends the request: the body streams from a file (read as it is sent,
+/// while the response may already be coming back), chunked in pieces of
+/// at most 64 KiB for `--chunked`.
+fn send<'a>(client: &Client, args: &'a Args, method: Method) -> Result<Response<'a>, Error> {
     let body: Outgoing<'_> = match &args.body {
         BodySpec::None => Outgoing::None,
         BodySpec::Text(t) => t[..].into(),
@@ -252,25 +233,13 @@ fn send(client: &Client, args: &Args, method: Method) -> Result<Response, Error>
         BodySpec::File(path) => {
             let file = open(path)?;
             let len = file.metadata().map_err(Error::Io)?.len();
-            Body::new(file, len).into()
+            let path = path.clone();
+            Body::new(Named { file, path }, len).into()
         }
         BodySpec::ChunkedFile(path) => {
-            let error = std::sync::Arc::new(std::sync::Mutex::new(None));
-            let chunks = FileChunks {
-                file: open(path)?,
-                error: error.clone(),
-                done: false,
-            };
-            let r = client.request(
-                method,
-                &args.uri,
-                &args.headers,
-                ChunkedBodyIter::new(chunks),
-            );
-            if let Some(e) = error.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                return Err(Error::Io(io::Error::new(e.kind(), format!("{path}: {e}"))));
-            }
-            return r;
+            let file = open(path)?;
+            let path = path.clone();
+            CloseBody::new(Named { file, path }).into()
         }
     };
     client.request(method, &args.uri, &args.headers, body)

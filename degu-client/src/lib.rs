@@ -55,6 +55,12 @@
 //!   header names, body allowed by the method, body agreeing with its
 //!   framing headers); the preamble and a bytes body go out in one
 //!   `writev`, other bodies stream.
+//! - **Full duplex**: while a request body is being sent the response is
+//!   read as it comes, so a server that answers early (an echo streaming
+//!   back, a 413 before the upload ends) never deadlocks the exchange;
+//!   such a [`Response`] sends the rest of the request body as its own
+//!   body is read (hence its lifetime: the request body's). A server that
+//!   neither reads nor answers for the timeout is a write timeout.
 //! - **Every body kind**, both ways: content-length ([`Body`], bytes,
 //!   [`BodyIter`]) and chunked ([`ChunkedBody`], [`ChunkedBodyIter`]), chunk
 //!   extensions included; a response's trailer fields after its final

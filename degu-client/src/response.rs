@@ -31,8 +31,14 @@ use degu_core::{Headers, Incoming, Outgoing, Result, Version, standard_reason};
 ///
 /// A server app can return a `Response` as its own (see the `From` impl
 /// below): that is a reverse proxy, the body streaming through.
+///
+/// The lifetime is the request body's: a response that came before its
+/// request body was all sent (an echo streaming back, an early refusal)
+/// sends the rest as its body is read, so it holds the request body
+/// until then. A request with an owned body (or none) gives a
+/// `Response<'static>`.
 #[derive(Debug)]
-pub struct Response {
+pub struct Response<'b> {
     /// The protocol version of the status line: `HTTP/1.1`, or `HTTP/1.0`
     /// (whose connection is not reused unless it said
     /// `connection: keep-alive` and its body is framed).
@@ -46,10 +52,10 @@ pub struct Response {
     /// included).
     pub headers: Headers,
     /// The body, reading from the connection (see above).
-    pub body: Option<Incoming<'static>>,
+    pub body: Option<Incoming<'b>>,
 }
 
-impl Response {
+impl Response<'_> {
     /// Reads the whole body into memory (chunk boundaries are lost); empty
     /// when there is no body. An error if any of it was read before.
     pub fn read_all(&mut self) -> Result<Vec<u8>> {
@@ -91,7 +97,7 @@ impl Response {
     }
 }
 
-impl From<Response> for degu_core::Response<'static> {
+impl<'b> From<Response<'b>> for degu_core::Response<'b> {
     /// The response as a server app's response (a reverse proxy): status,
     /// reason, headers and body unchanged, the body streamed from the
     /// upstream connection as it is read (a chunked body chunk by chunk,
@@ -110,7 +116,7 @@ impl From<Response> for degu_core::Response<'static> {
     /// final chunk). An empty reason
     /// phrase, which a Degu server does not send, becomes the status's
     /// usual one (`Unknown` for a status without one).
-    fn from(r: Response) -> Self {
+    fn from(r: Response<'b>) -> Self {
         let mut headers = r.headers;
         headers.remove_hop_by_hop();
         if r.body.is_none() && matches!(r.status, 204 | 304) {

@@ -16,7 +16,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::io::{self, IoSlice, Read, Write};
 
-use crate::body::{Body, ChunkedBody, CloseBody, Incoming, Outgoing};
+use crate::body::{Body, ChunkedBody, CloseBody, Incoming, Outgoing, Upload, duplex_body};
 use crate::error::{Error, Result};
 use crate::headers::{Headers, has_token};
 use crate::message::{Response, Transport, standard_reason};
@@ -52,8 +52,7 @@ pub fn bodiless(method: Method, status: u16) -> bool {
 /// [`write_response`](Self::write_response),
 /// [`finish_body`](Self::finish_body). A client's:
 /// [`prepare_request`](Self::prepare_request),
-/// [`send_request`](Self::send_request),
-/// [`read_response`](Self::read_response).
+/// [`exchange`](Self::exchange).
 ///
 /// ```
 /// use degu_core::{Conn, Method, Response, Transport};
@@ -104,11 +103,11 @@ pub struct RequestHead {
     pub close: bool,
 }
 
-/// A response as read by [`Conn::read_response`]: its preamble, its body
+/// A response as read by [`Conn::exchange`]: its preamble, its body
 /// reading from the connection, and whether the connection can take
 /// another request after it.
 #[derive(Debug)]
-pub struct ResponseParts {
+pub struct ResponseParts<'b> {
     /// The status line's protocol version.
     pub version: Version,
     /// The final status (interim 1xx responses are skipped).
@@ -121,7 +120,11 @@ pub struct ResponseParts {
     /// The body: none when [`bodiless`]; a content-length or chunked body
     /// (trailers allowed); or a body delimited by the end of the
     /// connection.
-    pub body: Option<Incoming<'static>>,
+    ///
+    /// When the response came before the request body was all sent, the
+    /// body sends the rest as it reads (see [`Conn::exchange`]): it holds
+    /// the request body, hence the lifetime.
+    pub body: Option<Incoming<'b>>,
     /// Whether the connection can take another request once the body is
     /// read (RFC 9112 §9.3): not after `connection: close`, nor after a
     /// body delimited by the end of the connection; after an HTTP/1.0
@@ -604,7 +607,7 @@ impl Conn {
     // --- the client's side ---
 
     /// Validates a request and formats its preamble, to be sent by
-    /// [`send_request`](Self::send_request): the URI; the method against
+    /// [`exchange`](Self::exchange): the URI; the method against
     /// the body (GET and HEAD take none); the headers, `base` first (those
     /// `headers` does not override), at most [`MAX_HEADERS`] in all; the
     /// body against any framing header (the missing one is added). Nothing
@@ -650,10 +653,34 @@ impl Conn {
     }
 
     /// Sends the request [`prepare_request`](Self::prepare_request)
-    /// formatted, with `body`: the preamble and the first body bytes in
-    /// one vectored write, the rest streamed. Refused while the last
-    /// response body handed out is still being read.
-    pub fn send_request(&mut self, body: &mut Outgoing<'_>) -> Result<()> {
+    /// formatted, with `body`, and reads its response: skips interim (1xx)
+    /// responses (at most 8; a `101` is an error, no upgrade having been
+    /// asked for), and returns the final one with its body, which reads
+    /// from this connection. Refused while the last response body handed
+    /// out is still being read.
+    ///
+    /// Full duplex over a transport that can wait for readiness (see
+    /// [`Transport::poll_fd`]): the preamble and a bytes body go out in
+    /// one vectored write without waiting, and whatever the socket does
+    /// not take yet is sent while the response is awaited and read. A
+    /// response that starts before the body is all sent (an echo, an
+    /// early refusal) is read as it comes: its body, reading, sends more
+    /// of the request whenever it would wait for input. When the response
+    /// ends with the request body not all sent, the rest is sent if the
+    /// connection stays (the server reads it before its next request) and
+    /// given up if the response closes the connection; a request body
+    /// that could not be sent whole never lets the connection be reused.
+    /// While the server neither reads nor answers for the socket's write
+    /// timeout, the error is a write timeout ([`Error::TimedOut`],
+    /// [`Stall::Write`](crate::Stall::Write)).
+    ///
+    /// Over any other transport the whole request is sent before the
+    /// response is read.
+    pub fn exchange<'b>(
+        &mut self,
+        method: Method,
+        body: &mut Outgoing<'b>,
+    ) -> Result<ResponseParts<'b>> {
         if self.body_state() == Some(BodyState::Reading) {
             return Err(Error::Invalid(
                 "the previous response body was not read to its end".into(),
@@ -661,25 +688,50 @@ impl Conn {
         }
         self.body = None;
         self.heard = false;
-        let mut w = Coalesce {
-            pending: &self.out,
-            inner: SharedWriter(self.cell.clone()),
+        let upload = {
+            let mut reader = self.cell.borrow_mut();
+            if reader.get_ref().poll_fd().is_some() {
+                Upload::start(reader.get_mut(), &self.out, body)?
+            } else {
+                drop(reader);
+                let mut w = Coalesce {
+                    pending: &self.out,
+                    inner: SharedWriter(self.cell.clone()),
+                };
+                body.write_to(&mut w)?;
+                w.flush()?;
+                None
+            }
         };
-        body.write_to(&mut w)?;
-        Ok(w.flush()?)
+        self.read_response(method, upload, body)
     }
 
-    /// Reads the response to a `method` request: skips interim (1xx)
-    /// responses (at most 8; a `101` is an error, no upgrade having been
-    /// asked for), and returns the final one with its body, which reads
-    /// from this connection.
-    pub fn read_response(&mut self, method: Method) -> Result<ResponseParts> {
+    /// Reads the response to a `method` request, sending what is left of
+    /// `upload` (of `body`) while it waits.
+    fn read_response<'b>(
+        &mut self,
+        method: Method,
+        mut upload: Option<Upload>,
+        body: &mut Outgoing<'b>,
+    ) -> Result<ResponseParts<'b>> {
         let mut interim = 0;
         let cell = &self.cell;
+        let mut reader = cell.try_borrow_mut().ok_or_else(|| {
+            Error::Invalid("connection is busy (a response body is being read)".into())
+        })?;
         let (version, status, reason, headers, framing) = loop {
-            let mut reader = cell.try_borrow_mut().ok_or_else(|| {
-                Error::Invalid("connection is busy (a response body is being read)".into())
-            })?;
+            if let Some(up) = upload.as_mut().filter(|u| !u.is_done()) {
+                while !reader.preamble_ready() {
+                    match up.fill(&mut reader, body) {
+                        Ok(0) => break,
+                        Ok(_) => {}
+                        Err(e) => {
+                            self.heard = interim > 0 || !reader.buffered().is_empty();
+                            return Err(e);
+                        }
+                    }
+                }
+            }
             let p = match reader.read_response() {
                 Ok(p) => p,
                 Err(e) => {
@@ -718,12 +770,39 @@ impl Conn {
             }
         };
         let no_body = bodiless(method, status);
-        let keeps_alive = keeps_alive(version, &headers, no_body, framing);
+        let mut keeps_alive = keeps_alive(version, &headers, no_body, framing);
+        // A request body still going out goes on while the response body
+        // is read; with no response body to read, it is finished now if
+        // the connection stays, and given up if not. Either way a request
+        // not sent whole ends the connection.
+        let mut duplex = None;
+        if let Some(mut up) = upload {
+            if up.is_sending() && !no_body && framing != Framing::Length(0) {
+                duplex = Some(up);
+            } else {
+                if up.is_sending() && keeps_alive {
+                    let _ = up.finish(reader.get_mut(), body);
+                }
+                up.stop();
+                keeps_alive &= up.is_done();
+            }
+        }
+        drop(reader);
         // Neither content-length nor chunked: the body runs until the
         // server closes the connection (RFC 9112 §6.3).
         let body = if no_body {
             self.body = None;
             None
+        } else if let Some(up) = duplex {
+            let (src, tracker) = body_source(&self.cell);
+            self.body = Some((tracker, framing));
+            Some(duplex_body(
+                src,
+                framing,
+                std::mem::take(body),
+                up,
+                keeps_alive,
+            ))
         } else {
             self.new_body(framing, true)
         };

@@ -151,6 +151,40 @@ pub trait Transport: Read + Write + Send {
     fn write_nonblocking(&mut self, _buf: &[u8]) -> std::io::Result<usize> {
         Err(std::io::ErrorKind::Unsupported.into())
     }
+
+    /// [`write_nonblocking`](Self::write_nonblocking) from several
+    /// buffers in turn, in one system call where the transport can (a
+    /// preamble and its body); the default writes the first non-empty
+    /// buffer only.
+    fn write_vectored_nonblocking(
+        &mut self,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::io::Result<usize> {
+        match bufs.iter().find(|b| !b.is_empty()) {
+            Some(b) => self.write_nonblocking(b),
+            None => Ok(0),
+        }
+    }
+
+    /// Writes, without waiting, what the transport holds back from its
+    /// earlier writes (a TLS stream's records the socket did not take):
+    /// true once nothing is held back. The default holds nothing back.
+    fn flush_nonblocking(&mut self) -> std::io::Result<bool> {
+        Ok(true)
+    }
+
+    /// The descriptor to wait on until the transport can be read or
+    /// written (the socket under a TLS stream too), for a client that
+    /// reads a response while it still sends the request body; `None`
+    /// (the default) when there is none, and such a transport sends a
+    /// whole request before it reads anything. A transport that names
+    /// one must also read and write without waiting
+    /// ([`read_nonblocking`](Self::read_nonblocking),
+    /// [`write_nonblocking`](Self::write_nonblocking),
+    /// [`flush_nonblocking`](Self::flush_nonblocking)).
+    fn poll_fd(&self) -> Option<BorrowedFd<'_>> {
+        None
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for Box<T> {
@@ -172,5 +206,20 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
 
     fn write_nonblocking(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         (**self).write_nonblocking(buf)
+    }
+
+    fn write_vectored_nonblocking(
+        &mut self,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::io::Result<usize> {
+        (**self).write_vectored_nonblocking(bufs)
+    }
+
+    fn flush_nonblocking(&mut self) -> std::io::Result<bool> {
+        (**self).flush_nonblocking()
+    }
+
+    fn poll_fd(&self) -> Option<BorrowedFd<'_>> {
+        (**self).poll_fd()
     }
 }

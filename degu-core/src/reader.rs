@@ -201,7 +201,7 @@ impl<R: Read> Reader<R> {
     /// Reads more bytes into the buffer; returns how many (0 at the end of
     /// the stream). Moves unconsumed bytes to the front when the buffer's
     /// tail is full.
-    fn fill(&mut self) -> io::Result<usize> {
+    pub(crate) fn fill(&mut self) -> io::Result<usize> {
         self.make_room();
         loop {
             match self.inner.read(&mut self.buf[self.end..]) {

@@ -289,6 +289,16 @@ impl<T: Read> Source for BodySource<T> {
 }
 
 impl<T> BodySource<T> {
+    /// Runs `f` on the connection's buffered transport, for a body still
+    /// reading.
+    pub(crate) fn with_reader<V>(&self, f: impl FnOnce(&mut Reader<T>) -> Result<V>) -> Result<V> {
+        self.check()?;
+        match self.conn.try_borrow_mut() {
+            Some(mut reader) => f(&mut reader),
+            None => Err(Error::Invalid("connection is busy".into())),
+        }
+    }
+
     /// The body has been read to its very end.
     pub(crate) fn complete(&mut self) {
         self.conn.track.end(self.body, BodyState::Complete);

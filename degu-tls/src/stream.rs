@@ -245,19 +245,46 @@ where
         }
     }
 
+    /// Encrypts what rustls takes of `buf` (it holds back at most its
+    /// buffer limit of records the socket has not taken) and writes the
+    /// records the socket takes; `WouldBlock` when it takes none of `buf`.
     fn write_nonblocking(&mut self, buf: &[u8]) -> io::Result<usize> {
         if self.inner.conn.is_handshaking() {
             return Err(io::ErrorKind::WouldBlock.into());
         }
         let n = self.inner.conn.writer().write(buf)?;
+        self.flush_nonblocking()?;
+        if n == 0 && !buf.is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(n)
+    }
+
+    fn write_vectored_nonblocking(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        if self.inner.conn.is_handshaking() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let n = self.inner.conn.writer().write_vectored(bufs)?;
+        self.flush_nonblocking()?;
+        if n == 0 && bufs.iter().any(|b| !b.is_empty()) {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(n)
+    }
+
+    fn flush_nonblocking(&mut self) -> io::Result<bool> {
         while self.inner.conn.wants_write() {
             match self.inner.conn.write_tls(&mut NoWait(&mut self.inner.sock)) {
                 Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) => return Err(e),
             }
         }
-        Ok(n)
+        Ok(true)
+    }
+
+    fn poll_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        self.inner.sock.poll_fd()
     }
 }
 

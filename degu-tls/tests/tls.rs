@@ -680,3 +680,84 @@ fn a_trickled_client_hello_holds_no_worker() {
     drop(slow);
     assert_eq!(handle.shutdown(), 0);
 }
+
+/// `fetch_tls --data @1GiB` and `--chunked @1GiB` to demo_tls's `/echo`
+/// print the same bytes back, compared by digest: the echo streams back
+/// while the body is still being sent, through TLS both ways. The file is
+/// sparse but for 4 KiB of pattern every 128 MiB, at shifting offsets.
+#[test]
+fn fetch_tls_echoes_1_gib() {
+    use std::io::BufRead;
+    use std::os::unix::fs::FileExt;
+    let dir = tempdir("gib");
+    TestPki::new("degu test CA").write_files(&dir).unwrap();
+    let demo = demo_tls(&dir);
+    let path = dir.join("1GiB.bin");
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(1 << 30).unwrap();
+    for k in 0..8u64 {
+        let data: Vec<u8> = (0..4096 + k as usize).map(|i| (i % 251) as u8).collect();
+        file.write_all_at(&data, k * (128 << 20) + k * 4099)
+            .unwrap();
+    }
+    drop(file);
+    let md5 = |r: &mut dyn Read| -> String {
+        let mut child = Command::new("md5sum")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("md5sum (coreutils)");
+        std::io::copy(r, child.stdin.as_mut().unwrap()).unwrap();
+        drop(child.stdin.take());
+        let out = child.wait_with_output().unwrap();
+        let digest = String::from_utf8(out.stdout).unwrap();
+        digest.split_whitespace().next().unwrap().to_owned()
+    };
+    let expected = md5(&mut std::fs::File::open(&path).unwrap());
+    let exe = std::env::current_exe().unwrap();
+    let fetch = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/fetch_tls");
+    for mode in ["--data", "--chunked"] {
+        let mut child = Command::new(&fetch)
+            .args([
+                "--ca",
+                "ca.pem",
+                "--cert",
+                "client.pem",
+                "--key",
+                "client.key",
+            ])
+            .args([mode, "@1GiB.bin", &demo.address, "/echo"])
+            .current_dir(&dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            if out.read_line(&mut line).unwrap() == 0 || line == "\n" {
+                break;
+            }
+            head.push_str(&line);
+        }
+        let got = md5(&mut out);
+        let status = child.wait().unwrap();
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        assert!(status.success(), "{mode}: {status:?}: {err}");
+        assert!(head.starts_with("200 OK\n"), "{mode}: {head}");
+        assert_eq!(got, expected, "{mode}: the echo differs");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -303,3 +303,90 @@ fn fetch_repeat_goes_on_across_max_requests() {
     assert!(err.ends_with(", on 20 connections\n"), "{err}");
     server.shutdown();
 }
+
+/// A 1 GiB file, sparse but for 4 KiB of pattern every 128 MiB (each at
+/// a different offset in its stretch), so a digest of what comes back
+/// catches bytes lost, repeated or moved, without 1 GiB of disk.
+fn gib_file(dir: &std::path::Path) -> PathBuf {
+    use std::os::unix::fs::FileExt;
+    let path = dir.join("1GiB.bin");
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(1 << 30).unwrap();
+    for k in 0..8u64 {
+        let data = pattern(4096 + k as usize);
+        file.write_all_at(&data, k * (128 << 20) + k * 4099)
+            .unwrap();
+    }
+    path
+}
+
+/// The MD5 digest of what `r` yields, by `md5sum` (coreutils).
+fn md5(r: &mut dyn std::io::Read) -> String {
+    let mut child = Command::new("md5sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("md5sum (coreutils)");
+    std::io::copy(r, child.stdin.as_mut().unwrap()).unwrap();
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    let digest = String::from_utf8(out.stdout).unwrap();
+    digest.split_whitespace().next().unwrap().to_owned()
+}
+
+/// `fetch --data @1GiB` and `fetch --chunked @1GiB` to the demo's
+/// `/echo` at `address` print the same bytes back: the demo streams the
+/// echo while the body still arrives, so a client that sent the whole
+/// body before reading would block on full socket buffers forever.
+fn fetch_echoes_1_gib(address: &str) {
+    use std::io::BufRead;
+    let Some(exe) = fetch_exe() else {
+        println!("skipped: the fetch example is not built");
+        return;
+    };
+    let dir = TempDir::new("gib");
+    let file = gib_file(dir.path());
+    let expected = md5(&mut std::fs::File::open(&file).unwrap());
+    for mode in ["--data", "--chunked"] {
+        let mut child = Command::new(&exe)
+            .args([mode, &format!("@{}", file.display()), address, "/echo"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            if out.read_line(&mut line).unwrap() == 0 || line == "\n" {
+                break;
+            }
+            head.push_str(&line);
+        }
+        let got = md5(&mut out);
+        let status = child.wait().unwrap();
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        assert!(status.success(), "{mode}: {status:?}: {err}");
+        assert!(head.starts_with("200 OK\n"), "{mode}: {head}");
+        assert_eq!(got, expected, "{mode}: the echo differs");
+    }
+}
+
+#[test]
+fn fetch_echoes_1_gib_over_tcp() {
+    let server = demo();
+    fetch_echoes_1_gib(&server.address().to_string());
+    server.shutdown();
+}
+
+#[test]
+fn fetch_echoes_1_gib_over_unix() {
+    let options = ServerOptions::default().with_timeout(Some(TIMEOUT));
+    let server = Server::bind(&"unix:@".parse().unwrap(), degu_server::demo::app, options)
+        .unwrap()
+        .spawn()
+        .unwrap();
+    fetch_echoes_1_gib(&server.address().to_string());
+    server.shutdown();
+}

@@ -8,6 +8,7 @@
 
 mod canned;
 mod degu;
+mod duplex;
 mod fetch;
 mod nginx;
 mod pool;

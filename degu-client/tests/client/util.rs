@@ -206,6 +206,20 @@ impl Peer {
 
     /// Reads one request with its body; `None` at a clean end of stream.
     pub fn read_request(&mut self) -> Option<Req> {
+        let mut req = self.read_head()?;
+        self.read_body(&mut req);
+        Some(req)
+    }
+
+    /// Reads and discards what the client sends until it closes; returns
+    /// how many bytes that was.
+    pub fn drain(&mut self) -> u64 {
+        std::io::copy(&mut self.r, &mut std::io::sink()).unwrap()
+    }
+
+    /// Reads one request's preamble (not its body); `None` at a clean end
+    /// of stream.
+    pub fn read_head(&mut self) -> Option<Req> {
         let mut req = Req::default();
         let mut head = Vec::new();
         req.line = self.line(&mut head)?;
@@ -218,6 +232,11 @@ impl Peer {
             req.headers.push((n.to_owned(), v.to_owned()));
         }
         req.head = String::from_utf8(head).unwrap();
+        Some(req)
+    }
+
+    /// Reads the body `req`'s preamble declares into it.
+    pub fn read_body(&mut self, req: &mut Req) {
         if let Some(n) = req.header("content-length") {
             let mut body = vec![0u8; n.parse().unwrap()];
             self.r.read_exact(&mut body).unwrap();
@@ -248,7 +267,6 @@ impl Peer {
             }
             req.chunks = Some(chunks);
         }
-        Some(req)
     }
 
     /// Writes raw bytes.

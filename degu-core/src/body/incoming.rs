@@ -202,6 +202,30 @@ impl<'a> Body<'a> {
     }
 }
 
+impl Body<'_> {
+    /// Appends the body's next piece (at most 64 KiB, read into
+    /// `scratch`) to `out`, as a body sent a piece at a time is (see
+    /// `Upload`); `first` on the first call, which refuses a body consumed
+    /// before. True while bytes are left.
+    pub(super) fn stage(
+        &mut self,
+        first: bool,
+        scratch: &mut Vec<u8>,
+        out: &mut Vec<u8>,
+    ) -> Result<bool> {
+        if first {
+            self.start()?;
+        }
+        let want = (self.remaining as usize).min(COPY_BUF);
+        if scratch.len() < want {
+            scratch.resize(want, 0);
+        }
+        let n = self.read_some(&mut scratch[..want])?;
+        out.extend_from_slice(&scratch[..n]);
+        Ok(self.remaining > 0)
+    }
+}
+
 impl Read for Body<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.started = true;
@@ -550,6 +574,48 @@ impl<'a> ChunkedBody<'a> {
     }
 }
 
+impl ChunkedBody<'_> {
+    /// Appends the body's next piece to `out`, framed as
+    /// [`write_to`](Self::write_to) frames it: a chunk-size line, at most
+    /// 64 KiB of a chunk's data (read into `scratch`), or a chunk's
+    /// closing `\r\n` (while `in_chunk`, which it keeps). `first` on the
+    /// first call. True while pieces are left.
+    pub(super) fn stage(
+        &mut self,
+        first: bool,
+        in_chunk: &mut bool,
+        scratch: &mut Vec<u8>,
+        out: &mut Vec<u8>,
+    ) -> Result<bool> {
+        if first && self.started {
+            return Err(Error::BodyConsumed);
+        }
+        if *in_chunk {
+            if scratch.len() < COPY_BUF {
+                scratch.resize(COPY_BUF, 0);
+            }
+            let n = self.read_chunk_data(scratch)?;
+            out.extend_from_slice(&scratch[..n]);
+            if n == 0 {
+                out.extend_from_slice(b"\r\n");
+                *in_chunk = false;
+            }
+            return Ok(true);
+        }
+        let Some(head) = self.read_chunk_head()? else {
+            return Ok(false);
+        };
+        let ext = head.ext.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
+        out.extend_from_slice(&chunk_head(ext, head.size)?);
+        if head.size == 0 {
+            out.extend_from_slice(b"\r\n");
+            return Ok(false);
+        }
+        *in_chunk = true;
+        Ok(true)
+    }
+}
+
 impl Iterator for ChunkedBody<'_> {
     type Item = Result<Chunk>;
     fn next(&mut self) -> Option<Result<Chunk>> {
@@ -762,6 +828,29 @@ impl<'a> CloseBody<'a> {
                 n as u64
             };
         }
+    }
+}
+
+impl CloseBody<'_> {
+    /// Appends the body's next piece (at most 64 KiB, read into
+    /// `scratch`) to `out` as one chunk, or the final chunk once the
+    /// source ends, as [`write_chunked_to`](Self::write_chunked_to) sends
+    /// it. `first` on the first call. True while pieces are left.
+    pub(super) fn stage(
+        &mut self,
+        first: bool,
+        scratch: &mut Vec<u8>,
+        out: &mut Vec<u8>,
+    ) -> Result<bool> {
+        if first {
+            self.start()?;
+        }
+        if scratch.len() < COPY_BUF {
+            scratch.resize(COPY_BUF, 0);
+        }
+        let n = self.read_some(scratch)?;
+        write_chunk(out, None, &scratch[..n])?;
+        Ok(n > 0)
     }
 }
 

@@ -31,6 +31,7 @@ use crate::message::Transport;
 use crate::parse::{MAX_CHUNK_LINE, MAX_CHUNK_SIZE, parse_extension};
 use crate::reader::Reader;
 use crate::shared::BodySource;
+use upload::Duplex;
 
 /// Where an input body's bytes come from, when they do not come from a
 /// connection: `Read`, plus a line reader for chunk-size lines.
@@ -74,6 +75,9 @@ enum Src<'a> {
     Conn(ConnSource),
     File(FileSource),
     Any(Box<dyn Source + Send + 'a>),
+    /// A response body from its connection while the request body still
+    /// goes out.
+    Duplex(Box<Duplex<'a>>),
     /// A source that counts the hooks called, for the tests.
     #[cfg(test)]
     Hooked(Box<dyn tests::Hooks + Send + 'a>),
@@ -86,6 +90,7 @@ impl Read for Src<'_> {
             Src::Conn(s) => s.read(buf),
             Src::File(s) => s.read(buf),
             Src::Any(s) => s.read(buf),
+            Src::Duplex(s) => s.read(buf),
             #[cfg(test)]
             Src::Hooked(s) => s.read(buf),
         }
@@ -98,6 +103,7 @@ impl Src<'_> {
             Src::Conn(s) => s.read_line_into(line, max),
             Src::File(s) => s.read_line_into(line, max),
             Src::Any(s) => s.read_line_into(line, max),
+            Src::Duplex(s) => s.read_line_into(line, max),
             #[cfg(test)]
             Src::Hooked(s) => s.read_line_into(line, max),
         }
@@ -111,6 +117,10 @@ impl Src<'_> {
                 s.set_release(release);
                 true
             }
+            Src::Duplex(d) => {
+                d.src.set_release(release);
+                true
+            }
             _ => false,
         }
     }
@@ -119,6 +129,7 @@ impl Src<'_> {
     fn on_complete(&mut self) {
         match self {
             Src::Conn(s) => s.complete(),
+            Src::Duplex(d) => d.on_complete(),
             #[cfg(test)]
             Src::Hooked(s) => s.on_complete(),
             _ => {}
@@ -131,6 +142,7 @@ impl Src<'_> {
     fn on_error(&mut self) {
         match self {
             Src::Conn(s) => s.fail(),
+            Src::Duplex(d) => d.on_error(),
             #[cfg(test)]
             Src::Hooked(s) => s.on_error(),
             _ => {}
@@ -154,7 +166,7 @@ impl Src<'_> {
 
     /// True when the body reads from a connection.
     fn is_connection(&self) -> bool {
-        matches!(self, Src::Conn(_))
+        matches!(self, Src::Conn(_) | Src::Duplex(_))
     }
 }
 
@@ -298,11 +310,13 @@ fn chunk_head(ext: Option<(&str, &str)>, size: u64) -> Result<Vec<u8>> {
 
 mod incoming;
 mod outgoing;
+mod upload;
 
 pub use incoming::{
     Body, ChunkHead, ChunkedBody, CloseBody, Incoming, MAX_TRAILER_SECTION, MAX_TRAILERS,
 };
 pub use outgoing::{BodyIter, ChunkedBodyIter, Outgoing};
+pub(crate) use upload::{Upload, duplex_body};
 
 #[cfg(test)]
 mod tests;

@@ -91,6 +91,42 @@ impl<'a> BodyIter<'a> {
     }
 }
 
+impl BodyIter<'_> {
+    /// Appends the next piece to `out`, checked as
+    /// [`write_to`](Self::write_to) checks it, `total` counting the bytes
+    /// so far; `first` on the first call. True while pieces may be left.
+    pub(super) fn stage(
+        &mut self,
+        first: bool,
+        total: &mut u64,
+        out: &mut Vec<u8>,
+    ) -> Result<bool> {
+        if first {
+            if self.started {
+                return Err(Error::BodyConsumed);
+            }
+            self.started = true;
+        }
+        let expected = self.content_length;
+        let mut append = |piece: &[u8]| -> Result<()> {
+            if *total + piece.len() as u64 > expected {
+                return Err(Error::BodyTooLong { expected });
+            }
+            out.extend_from_slice(piece);
+            *total += piece.len() as u64;
+            Ok(())
+        };
+        match self.pieces.next_piece(&mut append) {
+            Some(r) => r.map(|()| true),
+            None if *total != expected => Err(Error::BodyTooShort {
+                expected,
+                received: *total,
+            }),
+            None => Ok(false),
+        }
+    }
+}
+
 impl fmt::Debug for BodyIter<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BodyIter")
@@ -213,10 +249,40 @@ impl<'a> ChunkedBodyIter<'a> {
     }
 }
 
+impl ChunkedBodyIter<'_> {
+    /// Appends the next chunk, framed, to `out`; `first` on the first
+    /// call. True until the final chunk is appended.
+    pub(super) fn stage(&mut self, first: bool, out: &mut Vec<u8>) -> Result<bool> {
+        if first {
+            if self.started {
+                return Err(Error::BodyConsumed);
+            }
+            self.started = true;
+        }
+        match self.chunks.write_next(out, false) {
+            Some(r) => r.map(|(_, last)| !last),
+            None => Err(Error::MissingFinalChunk),
+        }
+    }
+}
+
 impl fmt::Debug for ChunkedBodyIter<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChunkedBodyIter").finish_non_exhaustive()
     }
+}
+
+/// Where a body sent a piece at a time stands (see [`Outgoing::stage`]).
+#[derive(Debug, Default)]
+pub(super) struct StageState {
+    /// A piece was asked for before.
+    begun: bool,
+    /// A chunked body sent on is inside a chunk's data.
+    in_chunk: bool,
+    /// Bytes an iterator body gave so far.
+    total: u64,
+    /// Where a reader's pieces are read.
+    scratch: Vec<u8>,
 }
 
 /// Anything that can be sent as a body, or no body at all.
@@ -298,6 +364,24 @@ impl Outgoing<'_> {
             Outgoing::BodyIter(b) => b.write_to(w),
             Outgoing::ChunkedIter(c) => c.write_to(w),
             Outgoing::Close(c) => c.write_chunked_to(w),
+        }
+    }
+
+    /// Appends the body's next piece to `out`, framed as
+    /// [`write_to`](Self::write_to) frames it, for a body sent a piece at
+    /// a time (see `Upload`, which keeps `state`); true while pieces are
+    /// left. A bytes body is sent from where it is, never staged: it has
+    /// no piece to give.
+    pub(super) fn stage(&mut self, state: &mut StageState, out: &mut Vec<u8>) -> Result<bool> {
+        let first = !state.begun;
+        state.begun = true;
+        match self {
+            Outgoing::None | Outgoing::Bytes(_) => Ok(false),
+            Outgoing::Body(b) => b.stage(first, &mut state.scratch, out),
+            Outgoing::Chunked(c) => c.stage(first, &mut state.in_chunk, &mut state.scratch, out),
+            Outgoing::BodyIter(b) => b.stage(first, &mut state.total, out),
+            Outgoing::ChunkedIter(c) => c.stage(first, out),
+            Outgoing::Close(c) => c.stage(first, &mut state.scratch, out),
         }
     }
 

@@ -1,0 +1,173 @@
+//! Full duplex: a response that starts while the request body is still
+//! going out is read as it comes (an echo streaming back, an early
+//! refusal, an early answer on a connection that stays), and a server
+//! that neither reads nor answers is a write timeout that says so.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use degu_client::{
+    Body, Chunk, ChunkedBodyIter, Client, CloseBody, Headers, Incoming, Method, Outgoing,
+};
+use degu_server::{AppResult, Request, Response, Server, ServerHandle, ServerOptions, Session};
+
+use crate::util::{Canned, Listener, TIMEOUT, TempDir, client, pattern};
+
+/// More than loopback's socket buffers hold on both sides (TCP's grow to
+/// a few MiB): a client that sent it all before reading would block.
+const BIG: usize = 32 << 20;
+
+/// A Degu server echoing every request body as it arrives.
+fn echo_server(address: &str) -> ServerHandle {
+    let app = |_: &mut Session, r: &mut Request| -> AppResult {
+        Ok(Response::new(200, "OK").body(r.body.take()))
+    };
+    let options = ServerOptions::default().with_timeout(Some(TIMEOUT));
+    Server::bind(&address.parse().unwrap(), app, options)
+        .unwrap()
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn every_kind_of_body_is_echoed_back_while_it_is_sent() {
+    let dir = TempDir::new("duplex");
+    for address in [
+        "127.0.0.1:0".to_owned(),
+        format!("unix:{}", dir.path().join("s").display()),
+    ] {
+        let server = echo_server(&address);
+        let client = client(server.address());
+        let data = pattern(BIG);
+        let h = Headers::new();
+        // Borrowed bytes: the response borrows them while it sends them.
+        let mut r = client.put("/", &h, &data[..]).unwrap();
+        assert_eq!(r.status, 200);
+        assert!(r.read_all().unwrap() == data, "bytes over {address}");
+        // A reader of known length.
+        let mut r = client
+            .put("/", &h, Body::new(&data[..], data.len() as u64))
+            .unwrap();
+        assert!(r.read_all().unwrap() == data, "reader over {address}");
+        // Chunks, boundaries kept.
+        let chunks: Vec<Chunk> = data
+            .chunks(1 << 20)
+            .map(Chunk::new)
+            .chain([Chunk::new("")])
+            .collect();
+        let mut r = client
+            .request(Method::Post, "/", &h, ChunkedBodyIter::new(chunks.clone()))
+            .unwrap();
+        let Some(Incoming::Chunked(body)) = r.body.take() else {
+            panic!("not chunked");
+        };
+        let back: Vec<Chunk> = body.map(Result::unwrap).collect();
+        assert!(back == chunks, "chunks over {address}");
+        // A reader of unknown length, sent chunked.
+        let mut r = client.put("/", &h, CloseBody::new(&data[..])).unwrap();
+        assert!(r.read_all().unwrap() == data, "stream over {address}");
+        // Each response read to its end gave its connection back.
+        assert_eq!(client.connections_opened(), 1, "over {address}");
+        server.shutdown();
+    }
+}
+
+#[test]
+fn an_echo_on_one_connection_of_its_own() {
+    let server = echo_server("127.0.0.1:0");
+    let mut conn = client(server.address()).connect().unwrap();
+    let data = pattern(BIG);
+    for _ in 0..2 {
+        let mut r = conn.post("/", &Headers::new(), data.clone()).unwrap();
+        let mut back = Vec::new();
+        std::io::copy(r.body.as_mut().unwrap(), &mut back).unwrap();
+        assert!(back == data);
+    }
+    assert_eq!(conn.requests(), 2);
+    assert!(!conn.is_closed());
+    server.shutdown();
+}
+
+#[test]
+fn an_early_refusal_is_read_and_the_rest_of_the_body_is_not_sent() {
+    let (told, heard) = mpsc::channel::<()>();
+    let (report, drained) = mpsc::channel::<u64>();
+    let canned = Canned::start(Listener::tcp4(), move |peer| {
+        let req = peer.read_head().unwrap();
+        assert_eq!(req.line, "PUT /upload HTTP/1.1");
+        peer.write(
+            "HTTP/1.1 413 Content Too Large\r\ncontent-length: 9\r\n\
+             connection: close\r\n\r\ntoo large",
+        );
+        // Read nothing until the client has its answer, then count what
+        // it sent in all before it closed.
+        heard.recv().unwrap();
+        report.send(peer.drain()).unwrap();
+    });
+    let client = client(&canned.address);
+    let mut r = client
+        .put("/upload", &Headers::new(), vec![7u8; 4 * BIG])
+        .unwrap();
+    assert_eq!(r.status, 413);
+    assert_eq!(r.read_all().unwrap(), b"too large");
+    told.send(()).unwrap();
+    drop(r);
+    let sent = drained.recv().unwrap();
+    assert!(
+        sent < 4 * BIG as u64,
+        "the whole body went out ({sent} bytes) after the refusal"
+    );
+    // The connection ended with its response: not kept.
+    assert_eq!(client.idle_connections(), 0);
+    canned.join();
+}
+
+#[test]
+fn an_early_answer_on_a_connection_that_stays_finishes_the_body() {
+    let (told, heard) = mpsc::channel::<()>();
+    let canned = Canned::start(Listener::tcp4(), move |peer| {
+        let mut req = peer.read_head().unwrap();
+        peer.write("HTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\nok");
+        // The body is read only once the client has the answer.
+        heard.recv().unwrap();
+        peer.read_body(&mut req);
+        assert!(req.body == pattern(BIG), "the body arrived whole");
+        let req = peer.read_request().unwrap();
+        assert_eq!(req.line, "GET /next HTTP/1.1");
+        peer.ok(b"next");
+        assert!(peer.wait_eof());
+    });
+    let client = client(&canned.address);
+    let mut r = client.put("/", &Headers::new(), pattern(BIG)).unwrap();
+    assert_eq!(r.status, 201);
+    told.send(()).unwrap();
+    // Reading the answer to its end sends the rest of the body, then
+    // gives the connection back.
+    assert_eq!(r.read_all().unwrap(), b"ok");
+    drop(r);
+    let mut r = client.get("/next", &Headers::new()).unwrap();
+    assert_eq!(r.read_all().unwrap(), b"next");
+    drop(r);
+    assert_eq!(client.connections_opened(), 1);
+    drop(client);
+    canned.join();
+}
+
+#[test]
+fn a_server_that_neither_reads_nor_answers_is_a_write_timeout() {
+    let (done, wait) = mpsc::channel::<()>();
+    let canned = Canned::start(Listener::tcp4(), move |peer| {
+        peer.read_head().unwrap();
+        let _ = wait.recv();
+    });
+    let client = Client::new(canned.address.clone()).with_timeout(Some(Duration::from_millis(300)));
+    let body: Outgoing<'static> = vec![0u8; 4 * BIG].into();
+    let e = client.put("/", &Headers::new(), body).unwrap_err();
+    assert!(e.is_timeout(), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "write timed out after 300ms: the peer stopped reading"
+    );
+    done.send(()).unwrap();
+    canned.join();
+}
