@@ -268,7 +268,15 @@ impl Transport for PlainStream {
         PlainStream::write_nonblocking(self, buf)
     }
 
+    /// One `send` for a single non-empty buffer (cheaper than
+    /// `sendmsg`), one `sendmsg` for several.
     fn write_vectored_nonblocking(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let mut full = bufs.iter().filter(|b| !b.is_empty());
+        match (full.next(), full.next()) {
+            (None, _) => return Ok(0),
+            (Some(b), None) => return PlainStream::write_nonblocking(self, b),
+            _ => {}
+        }
         rustix::net::sendmsg(
             &*self,
             bufs,
