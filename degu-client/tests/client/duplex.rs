@@ -171,3 +171,33 @@ fn a_server_that_neither_reads_nor_answers_is_a_write_timeout() {
     done.send(()).unwrap();
     canned.join();
 }
+
+#[test]
+fn a_degu_app_that_refuses_a_body_unread_is_heard() {
+    // The app answers 413 without reading the body: the server says
+    // `connection: close`, lingers, and closes.
+    let app = |_: &mut Session, r: &mut Request| -> AppResult {
+        Ok(match r.body {
+            Some(_) => Response::new(413, "Content Too Large").body("no"),
+            None => Response::new(200, "OK").body("yes"),
+        })
+    };
+    let options = ServerOptions::default().with_timeout(Some(TIMEOUT));
+    let server = Server::bind(&"127.0.0.1:0".parse().unwrap(), app, options)
+        .unwrap()
+        .spawn()
+        .unwrap();
+    let client = client(server.address());
+    for _ in 0..3 {
+        let mut r = client.put("/", &Headers::new(), pattern(BIG)).unwrap();
+        assert_eq!(r.status, 413);
+        assert_eq!(r.headers.get("connection"), Some("close"));
+        assert_eq!(r.read_all().unwrap(), b"no");
+        let mut r = client.get("/", &Headers::new()).unwrap();
+        assert_eq!(r.read_all().unwrap(), b"yes");
+    }
+    // Each refusal ended its connection; each GET went on a new one,
+    // reused by the next PUT: the first PUT's and three GETs'.
+    assert_eq!(client.connections_opened(), 4);
+    server.shutdown();
+}

@@ -111,6 +111,37 @@ fn a_large_body_streams_through_the_proxy() {
 }
 
 #[test]
+fn a_large_echo_streams_both_ways_through_a_proxy_chain() {
+    // The upstream echoes as the body arrives, so each proxy reads its
+    // upstream's response while it still sends the request body up (and
+    // the client too): no hop may wait for the whole body first.
+    let up = upstream(&degu_core::IPV4_LOOPBACK);
+    let p1 = proxy_to(up.address());
+    let p2 = proxy_to(p1.address());
+    let data: Vec<u8> = (0..32usize << 20).map(|i| (i % 251) as u8).collect();
+    let mut conn = Client::new(p2.address().clone()).connect().unwrap();
+    let mut r = conn.put("/echo", &Headers::new(), &data[..]).unwrap();
+    assert_eq!(r.status, 200);
+    assert!(r.read_all().unwrap() == data);
+    let chunks: Vec<Chunk> = data
+        .chunks(1 << 20)
+        .map(Chunk::new)
+        .chain([Chunk::new("")])
+        .collect();
+    let r = conn
+        .put(
+            "/echo",
+            &Headers::new(),
+            ChunkedBodyIter::new(chunks.clone()),
+        )
+        .unwrap();
+    let Some(Incoming::Chunked(body)) = r.body else {
+        panic!("not chunked")
+    };
+    assert!(body.map(Result::unwrap).collect::<Vec<_>>() == chunks);
+}
+
+#[test]
 fn the_proxy_reconnects_once_when_its_upstream_restarted() {
     let address = unix_address("restart");
     let up = upstream(&address);
