@@ -195,6 +195,14 @@
 //! responses and bodies alike. Connect errors name the address;
 //! [`Error::is_timeout`] tells a socket timeout apart.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// The README's examples, compiled (and run where they can be) with the
+/// doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 mod client;
 mod connect;
 mod connection;

@@ -61,6 +61,14 @@
 //! locked for one read or one write at a time, so a connection and its
 //! bodies are `Send`.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// The README's examples, compiled (and run where they can be) with the
+/// doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub mod address;
 pub mod body;
 pub mod conn;

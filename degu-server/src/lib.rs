@@ -51,6 +51,14 @@
 //! - Logging through the `log` facade, per connection:
 //!   `+ ADDR New connection`, `- ADDR Handled N requests: REASON`.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// The README's examples, compiled (and run where they can be) with the
+/// doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 mod app;
 pub mod applib;
 mod conn;

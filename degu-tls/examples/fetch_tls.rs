@@ -5,15 +5,16 @@
 //! none changed).
 //!
 //! ```text
-//! cargo run --release -p degu-tls --example fetch_tls -- --ca FILE [--cert FILE --key FILE] [--no-check-hostname] [--ssl-host NAME] [-X METHOD] [-H 'name: value']... [--data @FILE | --data TEXT | --chunked @FILE] [--range START-STOP] [--repeat N] ADDRESS URI
+//! cargo run --release -p degu-tls --example fetch_tls -- [--ca FILE] [--cert FILE --key FILE] [--no-check-hostname] [--ssl-host NAME] [-X METHOD] [-H 'name: value']... [--data @FILE | --data TEXT | --chunked @FILE] [--range START-STOP] [--repeat N] ADDRESS URI
 //! ```
 //!
-//! - `--ca FILE` (required): a PEM file of the CAs the server's
-//!   certificate must chain to.
+//! - `--ca FILE`: a PEM file of the CAs the server's certificate must
+//!   chain to; without it, the operating system's trust store (on Linux
+//!   the CA bundle OpenSSL uses, or the file `SSL_CERT_FILE` names).
 //! - `--cert FILE --key FILE`: a client certificate chain and its key
 //!   (PEM), presented to a server that asks for one; give both or neither.
 //! - `--no-check-hostname`: verify the server's chain against `--ca`, but
-//!   not the name in it (the peer-to-peer case).
+//!   not the name in it (the peer-to-peer case); refused without `--ca`.
 //! - `--ssl-host NAME`: the server name sent (SNI) and checked; by default
 //!   the host of ADDRESS (its IP address or DNS name). A `unix:` address
 //!   has none, so it needs `--ssl-host`.
@@ -23,8 +24,9 @@
 //! - Exit code 0 for any HTTP status; 1 with a one-line error on stderr
 //!   for a connection error (a failed handshake, a refused certificate
 //!   among them) or a protocol error; 2 for a bad command line or a TLS
-//!   configuration that does not load (no `--ca`, an unreadable file,
-//!   `--cert` without `--key`).
+//!   configuration that does not load (an unreadable file, `--cert`
+//!   without `--key`, `--no-check-hostname` without `--ca`, no `--ca`
+//!   and no CA in the system store).
 
 use std::cell::RefCell;
 use std::process::ExitCode;
@@ -34,8 +36,9 @@ use degu_tls::{SslClient, SslClientConfig};
 
 fn main() -> ExitCode {
     let usage = format!(
-        "usage: fetch_tls --ca FILE [--cert FILE --key FILE] [--no-check-hostname] [--ssl-host NAME] ...\n\n  \
-         --ca FILE            trust this CA (PEM) for the server's certificate\n  \
+        "usage: fetch_tls [--ca FILE] [--cert FILE --key FILE] [--no-check-hostname] [--ssl-host NAME] ...\n\n  \
+         --ca FILE            trust this CA (PEM) for the server's certificate\n                       \
+         (default: the system's trusted CAs, or SSL_CERT_FILE)\n  \
          --cert/--key FILE    present this client certificate and key (PEM)\n  \
          --no-check-hostname  verify the chain against --ca, not the name\n  \
          --ssl-host NAME      the server name for SNI and the name check\n                       \
@@ -71,9 +74,6 @@ fn main() -> ExitCode {
     };
     let mut make = |address| {
         let c = config.borrow();
-        if c.ca_file().is_none() {
-            return Err("--ca FILE is required".to_string());
-        }
         let tls = c.build().map_err(|e| e.to_string())?;
         Ok(SslClient::with_ssl_host(
             tls,

@@ -29,8 +29,9 @@ use crate::stream::TlsStream;
 /// ```
 #[derive(Clone, Debug)]
 pub struct SslClientConfig {
-    /// A PEM file of CAs to trust; with `ca_path` unset too, the bundled
-    /// web roots (webpki-roots) are used.
+    /// A PEM file of CAs to trust; with `ca_path` unset too, the
+    /// operating system's trust store is used (or the bundled roots, when
+    /// chosen).
     ca_file: Option<PathBuf>,
     /// A directory of CA PEM files to trust.
     ca_path: Option<PathBuf>,
@@ -42,6 +43,8 @@ pub struct SslClientConfig {
     cert_file: Option<PathBuf>,
     /// The client certificate's key (PEM).
     key_file: Option<PathBuf>,
+    /// Trust the bundled Mozilla roots rather than the system store.
+    bundled_roots: bool,
 }
 
 impl Default for SslClientConfig {
@@ -52,12 +55,13 @@ impl Default for SslClientConfig {
             check_hostname: true,
             cert_file: None,
             key_file: None,
+            bundled_roots: false,
         }
     }
 }
 
 impl SslClientConfig {
-    /// Trusts the CAs of this PEM file (instead of the bundled web roots).
+    /// Trusts the CAs of this PEM file only (not the system's).
     pub fn with_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.ca_file = Some(path.into());
         self
@@ -68,7 +72,8 @@ impl SslClientConfig {
         self.ca_file.as_deref()
     }
 
-    /// Trusts the CAs of the PEM files in this directory (instead of the bundled web roots).
+    /// Trusts the CAs of the PEM files in this directory only (not the
+    /// system's).
     pub fn with_ca_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.ca_path = Some(path.into());
         self
@@ -112,7 +117,26 @@ impl SslClientConfig {
         self.key_file.as_deref()
     }
 
+    /// Trusts the Mozilla roots bundled in the program (webpki-roots)
+    /// rather than the operating system's store, when no CA is pinned: for
+    /// a system without a CA bundle (a minimal container), at the cost of
+    /// roots that age with the build and of CAs the system added (a
+    /// company's own) being ignored.
+    #[cfg(feature = "webpki-roots")]
+    pub fn with_bundled_roots(mut self, on: bool) -> Self {
+        self.bundled_roots = on;
+        self
+    }
+
     /// Builds the rustls configuration; misconfigurations are errors here.
+    ///
+    /// The CAs trusted: those of `ca_file` and `ca_path` when either is
+    /// set (a pinned CA, nothing else); otherwise the operating system's
+    /// trust store, as curl and browsers use it (on Linux the bundle
+    /// OpenSSL uses, or the file and directory `SSL_CERT_FILE` and
+    /// `SSL_CERT_DIR` name), or the bundled roots when chosen. A system
+    /// store with no usable certificate is an error
+    /// ([`TlsError::NoSystemRoots`]).
     pub fn build(&self) -> std::result::Result<Arc<ClientConfig>, TlsError> {
         let pinned = self.ca_file.is_some() || self.ca_path.is_some();
         if !self.check_hostname && !pinned {
@@ -120,10 +144,10 @@ impl SslClientConfig {
         }
         let roots = if pinned {
             load_roots(self.ca_file.as_deref(), self.ca_path.as_deref())?
+        } else if self.bundled_roots {
+            bundled_roots()
         } else {
-            RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            }
+            system_roots()?
         };
         let identity = match (&self.cert_file, &self.key_file) {
             (Some(c), Some(k)) => Some((load_certs(c)?, load_key(k)?)),
@@ -132,6 +156,36 @@ impl SslClientConfig {
         };
         client_config(roots, self.check_hostname, identity)
     }
+}
+
+/// The operating system's trusted CAs (rustls-native-certs), the
+/// unparsable ones skipped; an error when none is usable.
+fn system_roots() -> std::result::Result<RootCertStore, TlsError> {
+    let found = rustls_native_certs::load_native_certs();
+    let mut roots = RootCertStore::empty();
+    let (added, _) = roots.add_parsable_certificates(found.certs);
+    if added == 0 {
+        let why = match found.errors.first() {
+            Some(e) => e.to_string(),
+            None => "none found".to_owned(),
+        };
+        return Err(TlsError::NoSystemRoots(why));
+    }
+    Ok(roots)
+}
+
+/// The bundled Mozilla roots.
+#[cfg(feature = "webpki-roots")]
+fn bundled_roots() -> RootCertStore {
+    RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    }
+}
+
+/// Without the `webpki-roots` feature nothing can choose them.
+#[cfg(not(feature = "webpki-roots"))]
+fn bundled_roots() -> RootCertStore {
+    RootCertStore::empty()
 }
 
 /// A client configuration from in-memory parts.

@@ -49,6 +49,8 @@ pub enum TlsError {
     IncompleteClientCert,
     /// No server name to check for: an AF_UNIX address needs `ssl_host`.
     NoServerName(String),
+    /// A client to trust the operating system's CAs found none (why).
+    NoSystemRoots(String),
     /// rustls refused the configuration (for example a key that does not
     /// match its certificate).
     Rustls(rustls::Error),
@@ -74,6 +76,10 @@ impl fmt::Display for TlsError {
                 f.write_str("a client certificate needs both cert_file and key_file")
             }
             TlsError::NoServerName(s) => write!(f, "no TLS server name: {s}"),
+            TlsError::NoSystemRoots(why) => write!(
+                f,
+                "no CA certificates in the system trust store ({why}): give a ca_file or ca_path, or set SSL_CERT_FILE"
+            ),
             TlsError::Rustls(e) => write!(f, "tls: {e}"),
         }
     }

@@ -37,10 +37,21 @@
 //!
 //! - `server`: [`SslServer`], [`SslServerConfig`] (depends on degu-server only);
 //! - `client`: [`SslClient`], [`SslClientConfig`] (depends on degu-client only);
-//! - `pki`: [`TestPki`], a throwaway in-memory PKI for tests and examples.
+//! - `pki`: [`TestPki`], a throwaway in-memory PKI for tests and examples;
+//! - `webpki-roots`: the bundled Mozilla roots, which a client may choose
+//!   over the operating system's trust store (its default when no CA is
+//!   pinned).
 //!
 //! PEM files are read with rustls-pki-types' `PemObject` (rustls-pemfile
 //! is archived and flagged unmaintained, RUSTSEC-2025-0134).
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// The README's examples, compiled (and run where they can be) with the
+/// doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 mod config;
 mod stream;

@@ -564,9 +564,53 @@ fn fetch_tls_talks_to_demo_tls() {
     let out = run(&["--ca", "ca.pem", &demo.address, "/"]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert_eq!(String::from_utf8(out.stderr).unwrap().lines().count(), 1);
-    // No --ca: a usage error, exit 2.
-    let out = run(&[&demo.address, "/"]);
+    // --no-check-hostname without --ca: a configuration error, exit 2.
+    let out = run(&["--no-check-hostname", &demo.address, "/"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
+
+/// Without `--ca`, fetch_tls trusts the operating system's store, here a
+/// throwaway CA installed as `SSL_CERT_FILE` (what a corporate CA added
+/// to the system is): it connects; with another CA there, the handshake
+/// is refused (exit 1, one line).
+#[test]
+fn fetch_tls_trusts_the_system_store_without_ca() {
+    let dir = tempdir("system-store");
+    TestPki::new("degu test CA").write_files(&dir).unwrap();
+    let other = dir.join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    TestPki::new("another CA").write_files(&other).unwrap();
+    let demo = demo_tls(&dir);
+    let exe = std::env::current_exe().unwrap();
+    let fetch = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/fetch_tls");
+    let run = |store: &str| {
+        Command::new(&fetch)
+            .args(["--cert", "client.pem", "--key", "client.key"])
+            .args([&demo.address, "/"])
+            .current_dir(&dir)
+            .env("SSL_CERT_FILE", store)
+            .env_remove("SSL_CERT_DIR")
+            .output()
+            .unwrap()
+    };
+    let out = run("ca.pem");
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .ends_with("\n\nhello, world")
+    );
+    let out = run("other/ca.pem");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("UnknownIssuer"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A rustls client stream to `address` with the fixture's client
