@@ -207,6 +207,8 @@ mod client;
 mod connect;
 mod connection;
 pub mod fetch;
+#[cfg(feature = "http")]
+mod interop;
 mod pool;
 mod response;
 

@@ -74,6 +74,8 @@ pub mod body;
 pub mod conn;
 mod error;
 pub mod headers;
+#[cfg(feature = "http")]
+pub mod interop;
 mod message;
 pub mod parse;
 pub mod range;
@@ -93,6 +95,8 @@ pub use conn::{
 };
 pub use error::{Error, Result, Stall};
 pub use headers::{Headers, StaticHeader, check_header};
+#[cfg(feature = "http")]
+pub use interop::status_code;
 pub use message::{Response, Transport, standard_reason};
 pub use parse::{
     ChunkLine, Framing, MAX_CHUNK_LINE, MAX_CHUNK_SIZE, MAX_HEADERS, MAX_PREAMBLE,

@@ -65,6 +65,8 @@ mod conn;
 pub mod demo;
 mod event;
 pub mod files;
+#[cfg(feature = "http")]
+pub mod interop;
 mod options;
 mod patient;
 #[cfg(feature = "proxy")]

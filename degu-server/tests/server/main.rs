@@ -24,6 +24,7 @@ mod attacks;
 mod connection;
 mod events;
 mod faults;
+mod http_types;
 mod interop;
 mod lifecycle;
 mod limits;
