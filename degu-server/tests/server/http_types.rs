@@ -136,3 +136,43 @@ fn http_requests_and_responses_round_trip_through_degu() {
     assert_eq!(e.to_string(), r#"bad x-name value: "caf\xc3\xa9""#);
     server.shutdown();
 }
+
+#[test]
+fn a_request_head_goes_to_http_and_back() {
+    let body = degu_core::Incoming::Body(degu_core::Body::new(&b"hi"[..], 2));
+    let original = http::Request::post("/a/b%20c?x=[1]")
+        .version(http::Version::HTTP_10)
+        .header("x-id", "7")
+        .header("x-many", "1")
+        .header("x-many", "2")
+        .body(Some(body))
+        .unwrap();
+    let mut request = Request::from_http(original).unwrap();
+    assert_eq!(request.method, degu_core::Method::Post);
+    assert_eq!(request.path, ["a", "b c"]);
+    assert_eq!(request.query.as_deref(), Some("x=[1]"));
+    assert_eq!(request.version, degu_core::Version::Http10);
+    let mut back = request.to_http().unwrap();
+    assert!(request.body.is_none(), "the body moved");
+    assert_eq!(back.method(), http::Method::POST);
+    assert_eq!(back.uri(), "/a/b%20c?x=[1]");
+    assert_eq!(back.version(), http::Version::HTTP_10);
+    let many: Vec<_> = back.headers().get_all("x-many").iter().collect();
+    assert_eq!(many, ["1", "2"]);
+    assert_eq!(back.body_mut().take().unwrap().read_all().unwrap(), b"hi");
+
+    // What Degu refuses, named.
+    let e = Request::from_http(http::Request::get("/a/../b").body(None).unwrap()).unwrap_err();
+    assert!(e.to_string().starts_with("bad uri"), "{e}");
+    let e = Request::from_http(
+        http::Request::get("/")
+            .header("x-pad", "value ")
+            .body(None)
+            .unwrap(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, Error::BadHeaderValue { ref name, .. } if name == "x-pad"),
+        "{e:?}"
+    );
+}
