@@ -3,7 +3,6 @@
 //! feature (on in `cargo test --workspace`, which degu-tls's tests enable).
 #![cfg(feature = "proxy")]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use degu_client::Client;
@@ -11,20 +10,10 @@ use degu_core::{Address, Chunk, ChunkedBodyIter, Headers, Incoming};
 use degu_server::proxy::ProxyApp;
 use degu_server::{Server, ServerHandle, ServerOptions, demo};
 
+use crate::util::TempDir;
+
 fn opts() -> ServerOptions {
     ServerOptions::default().with_timeout(Some(Duration::from_secs(10)))
-}
-
-fn unix_address(tag: &str) -> Address {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "degu-proxy-{tag}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    Address::unix(dir.join("s")).unwrap()
 }
 
 fn upstream(address: &Address) -> ServerHandle {
@@ -143,7 +132,8 @@ fn a_large_echo_streams_both_ways_through_a_proxy_chain() {
 
 #[test]
 fn the_proxy_reconnects_once_when_its_upstream_restarted() {
-    let address = unix_address("restart");
+    let dir = TempDir::new();
+    let address = Address::unix(dir.path().join("s")).unwrap();
     let up = upstream(&address);
     let p = proxy_to(&address);
     let mut conn = Client::new(p.address().clone()).connect().unwrap();
