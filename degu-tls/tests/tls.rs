@@ -356,6 +356,13 @@ fn have(cmd: &str) -> bool {
             .is_ok()
 }
 
+/// The example `name`, built by `cargo test` next to the test binaries.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile = exe.parent().unwrap().parent().unwrap();
+    profile.join("examples").join(name)
+}
+
 /// The demo_tls example as a child process, killed on drop.
 struct DemoTls {
     child: std::process::Child,
@@ -370,13 +377,7 @@ impl Drop for DemoTls {
 }
 
 fn demo_tls(dir: &std::path::Path) -> DemoTls {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/demo_tls");
+    let bin = example("demo_tls");
     let mut child = Command::new(&bin)
         .args([
             "--cert",
@@ -518,13 +519,7 @@ fn fetch_tls_talks_to_demo_tls() {
     let dir = tempdir("fetch");
     TestPki::new("degu test CA").write_files(&dir).unwrap();
     let demo = demo_tls(&dir);
-    let exe = std::env::current_exe().unwrap();
-    let fetch = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/fetch_tls");
+    let fetch = example("fetch_tls");
     let run = |args: &[&str]| {
         Command::new(&fetch)
             .args(args)
@@ -581,13 +576,7 @@ fn fetch_tls_trusts_the_system_store_without_ca() {
     std::fs::create_dir_all(&other).unwrap();
     TestPki::new("another CA").write_files(&other).unwrap();
     let demo = demo_tls(&dir);
-    let exe = std::env::current_exe().unwrap();
-    let fetch = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/fetch_tls");
+    let fetch = example("fetch_tls");
     let run = |store: &str| {
         Command::new(&fetch)
             .args(["--cert", "client.pem", "--key", "client.key"])
@@ -758,13 +747,7 @@ fn fetch_tls_echoes_1_gib() {
         digest.split_whitespace().next().unwrap().to_owned()
     };
     let expected = md5(&mut std::fs::File::open(&path).unwrap());
-    let exe = std::env::current_exe().unwrap();
-    let fetch = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/fetch_tls");
+    let fetch = example("fetch_tls");
     for mode in ["--data", "--chunked"] {
         let mut child = Command::new(&fetch)
             .args([

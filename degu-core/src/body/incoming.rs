@@ -5,8 +5,8 @@ use std::fmt;
 use std::io::{self, Read, Write};
 
 use super::{
-    COPY_BUF, Chunk, ConnSource, Extension, FileSource, Plain, Source, Src, chunk_head, write_all,
-    write_chunk,
+    COPY_BUF, Chunk, ConnSource, Extension, FileSource, Plain, Source, Src, chunk_head, room,
+    write_all, write_chunk,
 };
 use crate::error::{Error, Result, show};
 use crate::headers::Headers;
@@ -217,10 +217,7 @@ impl Body<'_> {
             self.start()?;
         }
         let want = (self.remaining as usize).min(COPY_BUF);
-        if scratch.len() < want {
-            scratch.resize(want, 0);
-        }
-        let n = self.read_some(&mut scratch[..want])?;
+        let n = self.read_some(room(scratch, want))?;
         out.extend_from_slice(&scratch[..n]);
         Ok(self.remaining > 0)
     }
@@ -591,10 +588,7 @@ impl ChunkedBody<'_> {
             return Err(Error::BodyConsumed);
         }
         if *in_chunk {
-            if scratch.len() < COPY_BUF {
-                scratch.resize(COPY_BUF, 0);
-            }
-            let n = self.read_chunk_data(scratch)?;
+            let n = self.read_chunk_data(room(scratch, COPY_BUF))?;
             out.extend_from_slice(&scratch[..n]);
             if n == 0 {
                 out.extend_from_slice(b"\r\n");
@@ -845,10 +839,7 @@ impl CloseBody<'_> {
         if first {
             self.start()?;
         }
-        if scratch.len() < COPY_BUF {
-            scratch.resize(COPY_BUF, 0);
-        }
-        let n = self.read_some(scratch)?;
+        let n = self.read_some(room(scratch, COPY_BUF))?;
         write_chunk(out, None, &scratch[..n])?;
         Ok(n > 0)
     }

@@ -218,6 +218,15 @@ impl<R: Read> Source for Plain<R> {}
 
 const COPY_BUF: usize = 64 * 1024;
 
+/// The first `want` bytes of `scratch`, grown (never shrunk) to hold
+/// them: where a body sent a piece at a time reads its next piece.
+fn room(scratch: &mut Vec<u8>, want: usize) -> &mut [u8] {
+    if scratch.len() < want {
+        scratch.resize(want, 0);
+    }
+    &mut scratch[..want]
+}
+
 fn write_all(w: &mut dyn Write, bytes: &[u8]) -> Result<()> {
     w.write_all(bytes).map_err(Error::from)
 }

@@ -196,12 +196,13 @@ impl Upload {
                 }
             }
             if !self.is_sending() {
-                return match (reader.fill(), &mut self.phase) {
-                    (Ok(0) | Err(_), Phase::Stopped(e @ Some(_))) => {
-                        Err(Error::Io(e.take().expect("matched")))
-                    }
-                    (r, _) => Ok(r?),
-                };
+                let r = reader.fill();
+                if let (Ok(0) | Err(_), Phase::Stopped(e)) = (&r, &mut self.phase)
+                    && let Some(e) = e.take()
+                {
+                    return Err(Error::Io(e));
+                }
+                return Ok(r?);
             }
             match reader.fill_with(|t, buf| t.read_nonblocking(buf)) {
                 Ok((n, _)) => return Ok(n),
@@ -228,7 +229,7 @@ impl Upload {
             }
         }
         match &mut self.phase {
-            Phase::Stopped(e @ Some(_)) => Err(Error::Io(e.take().expect("matched"))),
+            Phase::Stopped(e) => e.take().map_or(Ok(()), |e| Err(Error::Io(e))),
             _ => Ok(()),
         }
     }
