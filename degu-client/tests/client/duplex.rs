@@ -201,3 +201,53 @@ fn a_degu_app_that_refuses_a_body_unread_is_heard() {
     assert_eq!(client.connections_opened(), 4);
     server.shutdown();
 }
+
+/// A body that gives its bytes only once `go` says so.
+struct Held {
+    go: Option<mpsc::Receiver<()>>,
+    left: usize,
+}
+
+impl std::io::Read for Held {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if let Some(go) = self.go.take() {
+            let _ = go.recv();
+        }
+        let n = buf.len().min(self.left);
+        buf[..n].fill(b'x');
+        self.left -= n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_refusal_then_a_close_before_the_body_is_heard() {
+    // The server answers 413 and closes on seeing the preamble; only then
+    // does the body give its first bytes, whose write fails (broken pipe).
+    // The refusal, already arrived, is the answer, not the write's error.
+    let (go, wait) = mpsc::channel::<()>();
+    let canned = Canned::start(Listener::abstract_name(), move |peer| {
+        peer.read_head().unwrap();
+        peer.write(
+            "HTTP/1.1 413 Content Too Large\r\ncontent-length: 0\r\n\
+             connection: close\r\n\r\n",
+        );
+        peer.shutdown_write();
+    });
+    let address = canned.address.clone();
+    let client = client(&address);
+    let body = Body::new(
+        Held {
+            go: Some(wait),
+            left: BIG,
+        },
+        BIG as u64,
+    );
+    let closed = std::thread::spawn(move || {
+        canned.join();
+        go.send(()).unwrap();
+    });
+    let r = client.put("/", &Headers::new(), body).unwrap();
+    assert_eq!(r.status, 413);
+    closed.join().unwrap();
+}

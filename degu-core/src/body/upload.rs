@@ -71,7 +71,10 @@ impl Upload {
     /// them without waiting: the preamble and a bytes body in one
     /// vectored write. `None` when everything went (the usual case, which
     /// allocates nothing); otherwise the upload, to go on with while the
-    /// response is read ([`fill`](Self::fill)). A failed write is an error.
+    /// response is read ([`fill`](Self::fill)). A first write that fails
+    /// is an error (nothing was sent); a later one stops the upload, and
+    /// the response is still read: the server may have refused the body
+    /// and closed.
     pub(crate) fn start(
         t: &mut dyn Transport,
         head: &[u8],
@@ -103,7 +106,11 @@ impl Upload {
         match upload.push(t, body) {
             Ok(true) => Ok(None),
             Ok(false) => Ok(Some(upload)),
-            Err(PushError::Write(e)) => Err(e.into()),
+            Err(PushError::Write(e)) if n == 0 => Err(e.into()),
+            Err(PushError::Write(e)) => {
+                upload.phase = Phase::Stopped(Some(e));
+                Ok(Some(upload))
+            }
             Err(PushError::Body(e)) => Err(e),
         }
     }
