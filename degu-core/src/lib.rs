@@ -70,6 +70,7 @@
 pub struct ReadmeDoctests;
 
 pub mod address;
+mod blocks;
 pub mod body;
 pub mod conn;
 mod error;

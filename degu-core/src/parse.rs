@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use crate::blocks::{self, Flags, bad_name, bad_value, first, skip};
 use crate::error::{Error, Result, show};
 use crate::range::{ContentRange, Range};
 use crate::tables::{self, all_in};
@@ -420,96 +421,75 @@ fn scan(buf: &[u8], mut i: usize, class: u16) -> usize {
     i
 }
 
-/// Scans like [`scan`], 32 then 16 bytes at a time through `ok`, a
-/// branch-free predicate that the compiler turns into vector compares and
-/// that must agree exactly with `class` (unit tests check all 256 bytes);
-/// the last sixteen bytes of the buffer finish a shorter tail.
+/// Scans like [`scan`], 32 then 16 bytes at a time through `bad`, a
+/// [`blocks`] classifier that must agree exactly with `class` (unit tests
+/// check all 256 bytes at every position); the last sixteen bytes of the
+/// buffer finish a shorter tail.
 #[inline(always)]
-fn scan_fast(buf: &[u8], mut i: usize, class: u16, ok: impl Fn(u8) -> bool + Copy) -> usize {
+fn scan_fast(
+    buf: &[u8],
+    mut i: usize,
+    class: u16,
+    bad: impl Fn(&[u8; 16]) -> Flags + Copy,
+) -> usize {
     // Thirty-two bytes a block while the buffer has them: half as many
     // loop exits to predict as with sixteen.
-    while let Some(block) = buf.get(i..i + 32) {
-        let (a, b) = (bad16(&block[..16], ok), bad16(&block[16..], ok));
+    while let Some((a, b)) = buf.get(i..).and_then(pair) {
+        let (a, b) = (bad(a), bad(b));
         if a | b != 0 {
-            return i + if a != 0 {
-                first_set(a)
-            } else {
-                16 + first_set(b)
-            };
+            return i + if a != 0 { first(a) } else { 16 + first(b) };
         }
         i += 32;
     }
-    if let Some(block) = buf.get(i..i + 16) {
-        let a = bad16(block, ok);
+    if let Some(block) = buf.get(i..).and_then(|b| b.first_chunk()) {
+        let a = bad(block);
         if a != 0 {
-            return i + first_set(a);
+            return i + first(a);
         }
         i += 16;
     }
     // Fewer than sixteen bytes left: the buffer's last sixteen, with the
-    // flags of the bytes before `i` shifted out.
+    // flags of the bytes before `i` dropped.
     let len = buf.len();
     if i < len
-        && let Some(block) = buf.get(len.wrapping_sub(16)..)
+        && let Some(block) = buf.last_chunk()
     {
-        let skip = 8 * (16 - (len - i)) as u32;
-        let a = bad16(block, ok) >> skip << skip;
-        return if a != 0 { len - 16 + first_set(a) } else { len };
+        let a = skip(bad(block), 16 - (len - i));
+        return if a != 0 { len - 16 + first(a) } else { len };
     }
     scan(buf, i, class)
 }
 
-/// The bytes of `block` (sixteen) that fail `ok`, as the bytes of a
-/// `u128` (`0xFF` each, little-endian): a sixteen-byte array of flags read
-/// as one `u128` stays one vector compare (read as two `u64`s or eight
-/// bytes at a time, the compiler splits and shuffles it).
+/// The first two sixteen-byte blocks of `buf`, when it has them.
 #[inline(always)]
-fn bad16(block: &[u8], ok: impl Fn(u8) -> bool) -> u128 {
-    let mut bad = [0u8; 16];
-    for (flag, &b) in bad.iter_mut().zip(block) {
-        *flag = u8::from(!ok(b)) * 0xFF;
-    }
-    u128::from_le_bytes(bad)
-}
-
-/// The index of the first flagged byte of [`bad16`]'s non-zero result.
-#[inline(always)]
-fn first_set(flags: u128) -> usize {
-    (flags.trailing_zeros() / 8) as usize
-}
-
-/// The index in `block` (sixteen bytes) of the first byte that fails `ok`.
-#[inline(always)]
-fn first_bad16(block: &[u8], ok: impl Fn(u8) -> bool) -> Option<usize> {
-    let w = bad16(block, ok);
-    (w != 0).then(|| first_set(w))
+fn pair(buf: &[u8]) -> Option<(&[u8; 16], &[u8; 16])> {
+    let (a, rest) = buf.split_first_chunk()?;
+    Some((a, rest.first_chunk()?))
 }
 
 /// Scans like [`scan_fast`], one sixteen-byte block first: for regions
 /// that are mostly shorter than that (header names).
 #[inline(always)]
-fn scan_fast16(buf: &[u8], i: usize, class: u16, ok: impl Fn(u8) -> bool + Copy) -> usize {
-    match buf.get(i..i + 16) {
-        Some(block) => match first_bad16(block, ok) {
-            Some(at) => i + at,
-            None => scan_fast(buf, i + 16, class, ok),
+fn scan_fast16(buf: &[u8], i: usize, class: u16, bad: impl Fn(&[u8; 16]) -> Flags + Copy) -> usize {
+    match buf.get(i..).and_then(|b| b.first_chunk()) {
+        Some(block) => match bad(block) {
+            0 => scan_fast(buf, i + 16, class, bad),
+            flags => i + first(flags),
         },
-        None => scan_fast(buf, i, class, ok),
+        None => scan_fast(buf, i, class, bad),
     }
 }
 
 /// Lowercases the header name `buf[pos..colon]` (bytes of
-/// [`tables::NAME`], for which lowercase is `| 0x20`): a name shorter than
-/// sixteen bytes as one `u128`, with the bytes after it left as they are.
+/// [`tables::NAME`], for which lowercase is `| 0x20`): a name of at most
+/// sixteen bytes as one block, with the bytes after it left as they are.
 #[inline(always)]
 fn lowercase_name(buf: &mut [u8], pos: usize, colon: usize) {
     let n = colon - pos;
-    if n < 16
-        && let Some(block) = buf.get_mut(pos..pos + 16)
-        && let Ok(bytes) = <&mut [u8; 16]>::try_from(block)
+    if n <= 16
+        && let Some(block) = buf.get_mut(pos..).and_then(|b| b.first_chunk_mut())
     {
-        let lower = (1u128 << (8 * n)).wrapping_sub(1) & u128::from_le_bytes([0x20; 16]);
-        *bytes = (u128::from_le_bytes(*bytes) | lower).to_le_bytes();
+        blocks::lowercase(block, n);
         return;
     }
     for b in &mut buf[pos..colon] {
@@ -517,31 +497,52 @@ fn lowercase_name(buf: &mut [u8], pos: usize, colon: usize) {
     }
 }
 
-// The predicates below use `&` and `|`, never `&&`, `||` or `matches!`:
-// branch-free, so that sixteen of them become a few vector instructions.
-
-/// [`tables::VALUE`] as arithmetic, for [`scan_fast`]: visible ASCII,
-/// space and tab.
-#[inline(always)]
-fn is_value(c: u8) -> bool {
-    (c.wrapping_sub(b' ') < 0x7f - b' ') | (c == b'\t')
+/// A lowercase header name that the parser recognises, with its first
+/// sixteen bytes as a block for [`blocks::lower_eq`].
+struct Known {
+    name: &'static [u8],
+    block: [u8; 16],
 }
 
-/// [`tables::NAME`] as arithmetic, for [`scan_fast`].
-#[inline(always)]
-fn is_name(c: u8) -> bool {
-    ((c | 0x20).wrapping_sub(b'a') < 26) | (c.wrapping_sub(b'0') < 10) | (c == b'-')
+impl Known {
+    const fn new(name: &'static [u8]) -> Known {
+        let mut block = [0; 16];
+        let mut i = 0;
+        while i < name.len() && i < 16 {
+            block[i] = name[i];
+            i += 1;
+        }
+        Known { name, block }
+    }
 }
 
-/// True when `name` (bytes of [`tables::NAME`]) lowercased equals `lower`
-/// (a lowercase literal of the same length).
+const CONTENT_LENGTH: Known = Known::new(b"content-length");
+const TRANSFER_ENCODING: Known = Known::new(b"transfer-encoding");
+const RANGE: Known = Known::new(b"range");
+const CONTENT_RANGE: Known = Known::new(b"content-range");
+
+/// True when the header name at `buf[pos..]` (bytes of [`tables::NAME`],
+/// as long as `known`'s) lowercased is `known`: its first sixteen bytes as
+/// one block compare when the buffer has them (comparing byte by byte
+/// costs more than the rest of a short header line), the others one by
+/// one.
 #[inline(always)]
-fn lower_eq(name: &[u8], lower: &[u8]) -> bool {
-    name.len() == lower.len()
-        && name
-            .iter()
+fn is_known(buf: &[u8], pos: usize, known: &Known) -> bool {
+    let fold = |name: &[u8], lower: &[u8]| {
+        name.iter()
             .zip(lower)
             .fold(true, |eq, (&a, &b)| eq & (a | 0x20 == b))
+    };
+    let n = known.name.len();
+    let Some(name) = buf.get(pos..pos + n) else {
+        return false;
+    };
+    let (head, tail) = name.split_at(n.min(16));
+    let head_eq = match buf.get(pos..).and_then(|b| b.first_chunk()) {
+        Some(block) => blocks::lower_eq(block, &known.block, head.len()),
+        None => fold(head, known.name),
+    };
+    head_eq & fold(tail, &known.name[head.len()..])
 }
 
 /// Where a URI's parts end, found by [`scan_uri`].
@@ -845,12 +846,12 @@ fn scan_headers<const UNIQUE: bool>(
     let mut seen = 0u64;
     let len = buf.len();
     while pos < len {
-        let colon = scan_fast16(buf, pos, tables::NAME, is_name);
+        let colon = scan_fast16(buf, pos, tables::NAME, bad_name);
         // The end of the line, scanned from its start: name bytes and `:`
         // are all VALUE bytes, so for a well-formed line this is the end
         // of the value, and this scan need not wait for the name's (the two
         // run side by side instead of one after the other).
-        let end = scan_fast(buf, pos, tables::VALUE, is_value);
+        let end = scan_fast(buf, pos, tables::VALUE, bad_value);
         if count == max || colon == pos || buf.get(colon) != Some(&b':') {
             return Err(header_error(buf, pos, count, max));
         }
@@ -873,13 +874,13 @@ fn scan_headers<const UNIQUE: bool>(
         // The typed headers are recognised on the name as sent, before it is
         // lowercased in place (reading bytes just written one by one is slow).
         match name.len() {
-            14 if lower_eq(name, b"content-length") => {
+            14 if is_known(buf, pos, &CONTENT_LENGTH) => {
                 if length != NO_LENGTH {
                     return Err(Error::DuplicateHeader(show(b"content-length")));
                 }
                 length = parse_content_length(value)?;
             }
-            17 if lower_eq(name, b"transfer-encoding") => {
+            17 if is_known(buf, pos, &TRANSFER_ENCODING) => {
                 if value != b"chunked" {
                     return Err(Error::BadTransferEncoding(show(value)));
                 }
@@ -890,8 +891,8 @@ fn scan_headers<const UNIQUE: bool>(
             }
             // A range the server cannot serve is ignored (RFC 9110 §14.2),
             // never refused.
-            5 if lower_eq(name, b"range") => typed.range = Range::parse(value).ok(),
-            13 if lower_eq(name, b"content-range") => {
+            5 if is_known(buf, pos, &RANGE) => typed.range = Range::parse(value).ok(),
+            13 if is_known(buf, pos, &CONTENT_RANGE) => {
                 if flags & RANGED != 0 {
                     return Err(Error::DuplicateHeader(show(b"content-range")));
                 }
@@ -1270,6 +1271,29 @@ fn reason_str(reason: &[u8]) -> &str {
     if reason == b"OK" { "OK" } else { ascii(reason) }
 }
 
+/// The minor version (`b'0'` or `b'1'`) and the status code of a status
+/// line that starts `HTTP/1.x NNN`: the version as one word compare, the
+/// code's digits as three range checks.
+#[inline(always)]
+fn status_line(buf: &[u8]) -> Option<(u8, u16)> {
+    let head: &[u8; 12] = buf.first_chunk()?;
+    let (version, code) = (head.first_chunk::<9>()?, head.last_chunk::<3>()?);
+    // `HTTP/1.0` and `HTTP/1.1` differ in one bit of their last byte.
+    let word = u64::from_le_bytes(*version.first_chunk()?);
+    if word | 1 << 56 != u64::from_le_bytes(*b"HTTP/1.1") || version[8] != b' ' {
+        return None;
+    }
+    let [a, b, c] = code.map(|d| d.wrapping_sub(b'0'));
+    if (a.wrapping_sub(1) < 5) & (b < 10) & (c < 10) {
+        Some((
+            version[7],
+            u16::from(a) * 100 + u16::from(b) * 10 + u16::from(c),
+        ))
+    } else {
+        None
+    }
+}
+
 /// Parses a response preamble (without its final `\r\n\r\n`), as a
 /// client reads one from a server it chose: `HTTP/1.1` or `HTTP/1.0`, any
 /// reason phrase (visible ASCII, space, tab; empty too), up to
@@ -1289,30 +1313,12 @@ fn reason_str(reason: &[u8]) -> &str {
 /// ```
 pub fn parse_response(buf: &mut [u8]) -> Result<ResponsePreamble<'_>> {
     check_len(buf)?;
-    let (minor, status) = match &*buf {
-        [
-            b'H',
-            b'T',
-            b'T',
-            b'P',
-            b'/',
-            b'1',
-            b'.',
-            minor @ (b'0' | b'1'),
-            b' ',
-            a @ b'1'..=b'5',
-            b @ b'0'..=b'9',
-            c @ b'0'..=b'9',
-            ..,
-        ] => (
-            *minor,
-            u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'),
-        ),
-        _ => return Err(status_line_error(buf)),
+    let Some((minor, status)) = status_line(buf) else {
+        return Err(status_line_error(buf));
     };
     // `SP reason`, the reason possibly empty; a bare code is taken too.
     let (reason_start, reason_end) = match buf.get(12) {
-        Some(b' ') => (13, scan(buf, 13, tables::REASON)),
+        Some(b' ') => (13, scan_fast(buf, 13, tables::REASON, bad_value)),
         _ => (12, 12),
     };
     let next = match buf.get(reason_end..) {
@@ -1416,14 +1422,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fast_predicates_agree_with_the_table() {
-        for b in 0..=255u8 {
-            assert_eq!(is_value(b), tables::is_in(b, tables::VALUE), "{b}");
-            assert_eq!(is_name(b), tables::is_in(b, tables::NAME), "{b}");
-        }
-    }
-
-    #[test]
     fn lowercase_name_touches_only_the_name() {
         for tail in [0, 1, 2, 15, 16, 40] {
             for n in 1..=40 {
@@ -1447,15 +1445,15 @@ mod tests {
                         buf[at] = b;
                         let expected = if tables::is_in(b, class) { len } else { at };
                         let fast = if class == tables::VALUE {
-                            scan_fast(&buf, 0, class, is_value)
+                            scan_fast(&buf, 0, class, bad_value)
                         } else {
-                            scan_fast(&buf, 0, class, is_name)
+                            scan_fast(&buf, 0, class, bad_name)
                         };
                         assert_eq!(fast, expected, "class {class} byte {b} at {at} of {len}");
                         let fast16 = if class == tables::VALUE {
-                            scan_fast16(&buf, 0, class, is_value)
+                            scan_fast16(&buf, 0, class, bad_value)
                         } else {
-                            scan_fast16(&buf, 0, class, is_name)
+                            scan_fast16(&buf, 0, class, bad_name)
                         };
                         assert_eq!(fast16, expected, "class {class} byte {b} at {at} of {len}");
                         assert_eq!(scan(&buf, 0, class), expected);
