@@ -6,7 +6,9 @@
 //! - Cipher suites: `TLS13_AES_256_GCM_SHA384`,
 //!   `TLS13_CHACHA20_POLY1305_SHA256`, `TLS13_AES_128_GCM_SHA256` (AEAD).
 //! - Key exchange: X25519, then ECDHE over secp256r1 and secp384r1.
-//! - The crypto provider is rustls's `ring` provider.
+//! - The crypto provider is rustls's `ring` provider (feature `ring`, on
+//!   by default) or its `aws-lc-rs` provider (feature `aws-lc-rs`); with
+//!   both features on, `aws-lc-rs` is used. [`provider_name`] says which.
 
 use std::fmt;
 use std::io;
@@ -107,22 +109,55 @@ impl From<TlsError> for degu_core::Error {
     }
 }
 
-/// The crypto provider with Degu's choice of suites and key exchanges.
+#[cfg(not(any(feature = "ring", feature = "aws-lc-rs")))]
+compile_error!(
+    "degu-tls needs a crypto provider: enable its `ring` feature or its `aws-lc-rs` feature"
+);
+
+// The provider's module: aws-lc-rs wins when both features are on (a
+// dependency may turn `ring` on by default while another asks for aws-lc-rs).
+#[cfg(feature = "aws-lc-rs")]
+use rustls::crypto::aws_lc_rs as backend;
+#[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+use rustls::crypto::ring as backend;
+
+/// The name of rustls's crypto provider that [`provider`] is built from:
+/// `"aws-lc-rs"` when the `aws-lc-rs` feature is on (even if `ring` is
+/// too), else `"ring"`.
+pub fn provider_name() -> &'static str {
+    if cfg!(feature = "aws-lc-rs") {
+        "aws-lc-rs"
+    } else {
+        "ring"
+    }
+}
+
+/// The crypto provider with Degu's choice of suites and key exchanges,
+/// built from rustls's `aws-lc-rs` or `ring` provider (see
+/// [`provider_name`]): the same suites and key exchanges, in the same
+/// order, whichever it is.
+#[cfg(any(feature = "ring", feature = "aws-lc-rs"))]
 pub fn provider() -> Arc<CryptoProvider> {
-    use rustls::crypto::ring as r;
     Arc::new(CryptoProvider {
         cipher_suites: vec![
-            r::cipher_suite::TLS13_AES_256_GCM_SHA384,
-            r::cipher_suite::TLS13_CHACHA20_POLY1305_SHA256,
-            r::cipher_suite::TLS13_AES_128_GCM_SHA256,
+            backend::cipher_suite::TLS13_AES_256_GCM_SHA384,
+            backend::cipher_suite::TLS13_CHACHA20_POLY1305_SHA256,
+            backend::cipher_suite::TLS13_AES_128_GCM_SHA256,
         ],
         kx_groups: vec![
-            r::kx_group::X25519,
-            r::kx_group::SECP256R1,
-            r::kx_group::SECP384R1,
+            backend::kx_group::X25519,
+            backend::kx_group::SECP256R1,
+            backend::kx_group::SECP384R1,
         ],
-        ..r::default_provider()
+        ..backend::default_provider()
     })
+}
+
+/// Never built: without a provider feature the `compile_error!` above
+/// stops the build, and this stand-in keeps that the only error.
+#[cfg(not(any(feature = "ring", feature = "aws-lc-rs")))]
+pub fn provider() -> Arc<CryptoProvider> {
+    unreachable!("degu-tls was built without a crypto provider feature")
 }
 
 /// The protocol versions Degu speaks: TLS 1.3 only.
@@ -205,4 +240,43 @@ pub fn load_roots(
         }
     }
     Ok(roots)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::{CipherSuite, NamedGroup};
+
+    #[test]
+    fn provider_is_the_same_whichever_backend() {
+        let p = provider();
+        let suites: Vec<CipherSuite> = p.cipher_suites.iter().map(|s| s.suite()).collect();
+        assert_eq!(
+            suites,
+            [
+                CipherSuite::TLS13_AES_256_GCM_SHA384,
+                CipherSuite::TLS13_CHACHA20_POLY1305_SHA256,
+                CipherSuite::TLS13_AES_128_GCM_SHA256,
+            ]
+        );
+        let groups: Vec<NamedGroup> = p.kx_groups.iter().map(|g| g.name()).collect();
+        assert_eq!(
+            groups,
+            [
+                NamedGroup::X25519,
+                NamedGroup::secp256r1,
+                NamedGroup::secp384r1
+            ]
+        );
+    }
+
+    #[test]
+    fn provider_name_follows_the_features() {
+        let expected = if cfg!(feature = "aws-lc-rs") {
+            "aws-lc-rs"
+        } else {
+            "ring"
+        };
+        assert_eq!(provider_name(), expected);
+    }
 }

@@ -42,6 +42,25 @@
 //!   over the operating system's trust store (its default when no CA is
 //!   pinned).
 //!
+//! The crypto provider under rustls is one of two features, and
+//! [`provider_name`] says which one a build uses:
+//!
+//! - `ring` (default): rustls's `ring` provider;
+//! - `aws-lc-rs`: rustls's `aws-lc-rs` provider (AWS-LC, whose
+//!   `aws-lc-sys` compiles C code: it needs a C compiler).
+//!
+//! Either gives the same suites and key exchanges ([`provider`]). With
+//! both on (as with `--all-features`), `aws-lc-rs` is used; with neither,
+//! degu-tls does not compile. To use aws-lc-rs alone, turn the defaults
+//! off:
+//!
+//! ```toml
+//! degu-tls = { version = "0.1", default-features = false, features = ["server", "client", "aws-lc-rs"] }
+//! ```
+//!
+//! The `pki` feature's certificate generator (rcgen) always uses ring,
+//! whichever provider rustls uses.
+//!
 //! PEM files are read with rustls-pki-types' `PemObject` (rustls-pemfile
 //! is archived and flagged unmaintained, RUSTSEC-2025-0134).
 
@@ -63,7 +82,7 @@ mod pki;
 #[cfg(feature = "server")]
 mod server;
 
-pub use config::{TlsError, VERSIONS, load_certs, load_key, load_roots, provider};
+pub use config::{TlsError, VERSIONS, load_certs, load_key, load_roots, provider, provider_name};
 pub use stream::{TlsSide, TlsStream};
 
 #[cfg(feature = "client")]

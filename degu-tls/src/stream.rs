@@ -179,6 +179,15 @@ where
         Ok(n)
     }
 
+    /// Every slice into the same records and one push: a response's head
+    /// and a small body are one TLS record and one `write(2)`, not two of
+    /// each (`Write`'s default takes the first slice alone).
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let n = self.inner.conn.writer().write_vectored(bufs)?;
+        self.push()?;
+        Ok(n)
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         self.inner.conn.writer().flush()?;
         self.push()

@@ -1,13 +1,14 @@
-//! `cargo xtask bench [--quick] [SECTION...]`: runs the benches and turns
+//! `cargo xtask bench [--quick] [--aws-lc-rs] [SECTION...]`: runs the benches and turns
 //! their results into tables, printed and written under
 //! `target/degu-bench/` as `<table>.json` and `<table>.svg` (a bar chart).
 //!
 //! Each scenario is a [`Section`]: the cargo command that runs its bench
 //! and how it reads the results into [`Table`]s. `parse` reads criterion's
 //! estimates; the others (`roundtrip`, `concurrency`, `slowloris`, `idle`,
-//! `bulk`, `files`) run `degu-bench/benches/peers`, which measures Degu
-//! side by side with hyper, tiny_http, ureq, astra and the raw-socket
-//! floor and writes each table as tagged TSV for this module to read. A
+//! `bulk`, `files`, `tls`) run `degu-bench/benches/peers`, which measures
+//! Degu side by side with hyper, tiny_http, ureq, astra, hyper over
+//! tokio-rustls and the raw-socket and raw-rustls floors, and writes each
+//! table as tagged TSV for this module to read. A
 //! last table checks the targets against what was measured: a missed
 //! target is shown, never a failure (only a failed measurement fails the
 //! run).
@@ -57,6 +58,10 @@ fn sections() -> Vec<Box<dyn Section>> {
         Box::new(Peers {
             name: "files",
             files: &["files"],
+        }),
+        Box::new(Peers {
+            name: "tls",
+            files: &["tls", "tls-handshakes", "tls-bulk", "tls-idle"],
         }),
         Box::new(Parse),
     ]
@@ -592,6 +597,61 @@ fn targets(tables: &[(String, Table)]) -> Option<Table> {
             );
         }
     }
+    if let Some(t) = get("tls") {
+        for tr in ["unix", "tcp"] {
+            let degu = |col: &str| t.lookup(&[("pair", "degu -> degu"), ("transport", tr)], col);
+            check(
+                format!("tls degu -> degu round trips / rustls floor, {tr}, pinned"),
+                degu("vs_floor"),
+                Goal::AtLeast(0.90),
+            );
+            check(
+                format!("tls degu -> degu round trips / hyper -> hyper, {tr}, pinned"),
+                degu("vs_hyper"),
+                Goal::AtLeast(1.3),
+            );
+        }
+    }
+    if let Some(t) = get("tls-handshakes") {
+        for tr in ["unix", "tcp"] {
+            for kind in ["full", "resumed"] {
+                check(
+                    format!("tls handshakes/s, {kind}, degu / hyper, {tr}"),
+                    t.lookup(
+                        &[
+                            ("pair", "degu -> degu"),
+                            ("handshake", kind),
+                            ("transport", tr),
+                        ],
+                        "vs_hyper",
+                    ),
+                    Goal::AtLeast(1.0),
+                );
+            }
+        }
+    }
+    if let Some(t) = get("tls-bulk") {
+        for tr in ["unix", "tcp"] {
+            check(
+                format!("tls bulk degu / rustls floor, {tr}"),
+                t.lookup(
+                    &[("contender", "degu content-length"), ("transport", tr)],
+                    "vs_floor",
+                ),
+                Goal::AtLeast(0.90),
+            );
+        }
+    }
+    if let Some(t) = get("tls-idle") {
+        let kib = |s: &str| t.lookup(&[("server", s)], "kib_per_conn");
+        check(
+            "tls idle: RSS per connection, degu / hyper".into(),
+            kib("degu")
+                .zip(kib("hyper (multi-thread)"))
+                .map(|(d, h)| d / h),
+            Goal::AtMost(1.0),
+        );
+    }
     if let Some(t) = get("concurrency") {
         let rps = |s: &str, n: &str| t.lookup(&[("server", s), ("conns", n)], "req_s");
         let ratio = |n: &str, other: &str| Some(rps("degu", n)? / rps(other, n)?);
@@ -672,14 +732,16 @@ fn targets(tables: &[(String, Table)]) -> Option<Table> {
     })
 }
 
-/// `cargo xtask bench [--quick] [SECTION...]`.
+/// `cargo xtask bench [--quick] [--aws-lc-rs] [SECTION...]`.
 pub fn run(args: &[String]) -> Result<(), Error> {
     let mut quick = false;
+    let mut aws_lc_rs = false;
     let mut only = Vec::new();
     let all = sections();
     for a in args {
         match a.as_str() {
             "--quick" => quick = true,
+            "--aws-lc-rs" => aws_lc_rs = true,
             s if all.iter().any(|x| x.name() == s) => only.push(s.to_owned()),
             other => {
                 let names: Vec<&str> = all.iter().map(|x| x.name()).collect();
@@ -701,7 +763,12 @@ pub fn run(args: &[String]) -> Result<(), Error> {
             continue;
         }
         section.clean(&out_dir);
-        let args = section.command(quick, &out_dir);
+        let mut args = section.command(quick, &out_dir);
+        // rustls's aws-lc-rs provider for degu-tls instead of ring (the
+        // `tls` section's figures; the others do not use TLS).
+        if aws_lc_rs && let Some(at) = args.iter().position(|a| a == "degu-bench") {
+            args.splice(at + 1..at + 1, ["--features".into(), "aws-lc-rs".into()]);
+        }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut cmd = cargo(&args);
         cmd.env("CRITERION_HOME", &criterion);

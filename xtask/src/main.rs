@@ -3,10 +3,11 @@
 //!
 //! - `ci`: `cargo fmt --all --check`, `cargo clippy --workspace
 //!   --all-targets -- -D warnings`, `cargo test --workspace`.
-//! - `bench [--quick] [SECTION...]`: runs the benches (parse, and Degu
-//!   side by side with hyper, tiny_http, ureq, astra and the raw-socket
-//!   floor)
-//!   and prints their tables (also written as JSON and SVG under
+//! - `bench [--quick] [--aws-lc-rs] [SECTION...]`: runs the benches (parse,
+//!   and Degu side by side with hyper, tiny_http, ureq, astra and the
+//!   raw-socket floor; `tls`: mutual TLS beside hyper over tokio-rustls and
+//!   raw rustls, with the ring provider or `--aws-lc-rs`) and prints their
+//!   tables (also written as JSON and SVG under
 //!   `target/degu-bench/`).
 //! - `fuzz [--secs N] [TARGET]`: runs every cargo-fuzz target (or one) for
 //!   N seconds (default 30), installing cargo-fuzz first when missing, and
@@ -33,10 +34,10 @@ usage: cargo xtask <command>
 
 commands:
   ci                        fmt check, clippy -D warnings, tests
-  bench [--quick] [SECTION...]
+  bench [--quick] [--aws-lc-rs] [SECTION...]
                             run the benches (roundtrip, concurrency,
-                            slowloris, idle, bulk, files, parse), print
-                            the tables
+                            slowloris, idle, bulk, files, tls, parse),
+                            print the tables
   fuzz [--secs N] [TARGET]  run the fuzz targets for N seconds each (default 30)
   soak [--secs N]           demo server under a random mix of clients for N s (default 30)
 ";

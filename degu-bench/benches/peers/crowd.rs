@@ -54,10 +54,10 @@ const GOOD_LIMIT: Duration = Duration::from_secs(2);
 const CONNECT_LIMIT: Duration = Duration::from_millis(2500);
 
 /// The wait between the last answer of an idle crowd and the RSS reading.
-const IDLE_SETTLE: Duration = Duration::from_millis(500);
+pub const IDLE_SETTLE: Duration = Duration::from_millis(500);
 
 /// The wait between the child's start and its first RSS reading.
-const START_SETTLE: Duration = Duration::from_millis(200);
+pub const START_SETTLE: Duration = Duration::from_millis(200);
 
 /// The time the `serve` child has to print its address, and to exit once
 /// its stdin closes.
@@ -121,9 +121,15 @@ pub struct ServerChild {
 impl ServerChild {
     /// Starts `serve KIND` and reads the address it prints.
     pub fn start(kind: &str) -> io::Result<ServerChild> {
+        ServerChild::start_with(kind, &[])
+    }
+
+    /// Starts `serve KIND ARGS...` and reads the address it prints.
+    pub fn start_with(kind: &str, args: &[&str]) -> io::Result<ServerChild> {
         let exe = std::env::current_exe()?;
         let mut child = Command::new(exe)
             .args(["serve", kind])
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()?;

@@ -5,8 +5,10 @@
 //! cargo bench -p degu-bench --bench peers -- [--quick] --out DIR SECTION
 //! ```
 //!
-//! SECTION is `roundtrip`, `concurrency`, `slowloris`, `idle`, `bulk` or
-//! `files`; with `--only "PAIR TRANSPORT[,PAIR TRANSPORT...]"` (say
+//! SECTION is `roundtrip`, `concurrency`, `slowloris`, `idle`, `bulk`,
+//! `files` or `tls` (mutual TLS 1.3: round trips, handshakes, a large body
+//! and idle connections, Degu beside hyper over tokio-rustls and raw
+//! rustls streams); with `--only "PAIR TRANSPORT[,PAIR TRANSPORT...]"` (say
 //! `--only "degu -> degu unix"`), `roundtrip` runs those pairs alone (for
 //! `strace -c -f`); with `--only KIND[,KIND...]` (say `--only degu`),
 //! `concurrency`, `slowloris` and `idle` measure those servers alone. Each writes
@@ -15,7 +17,8 @@
 //! response checked (status 200 and the right length, or the right bytes
 //! for small bodies). `serve KIND` is internal: a server in a child
 //! process, for its RSS and threads (`slowloris` and `idle` measure every
-//! server that way).
+//! server that way; `serve degu-tls DIR` and `serve hyper-tls DIR` serve
+//! over TLS with the test PKI written in DIR).
 
 #![allow(
     unreachable_pub,
@@ -33,6 +36,7 @@ use std::time::{Duration, Instant};
 mod crowd;
 mod net;
 mod peers;
+mod tls;
 
 use crowd::ServerChild;
 use net::{BULK_BUF, BulkSource, RawClient, Transport, Where};
@@ -99,6 +103,12 @@ struct Mode {
     crowd_open: Duration,
     crowd_answer: Duration,
     bulk_bytes: u64,
+    /// TLS: round trips pinned and unpinned, handshakes per run, idle
+    /// connections.
+    tls_round_trips: u64,
+    tls_unpinned_round_trips: u64,
+    tls_handshakes: u64,
+    tls_idle: usize,
 }
 
 impl Mode {
@@ -124,6 +134,10 @@ impl Mode {
                 crowd_open: Duration::from_secs(5),
                 crowd_answer: Duration::from_secs(2),
                 bulk_bytes: 64 << 20,
+                tls_round_trips: 5_000,
+                tls_unpinned_round_trips: 2_000,
+                tls_handshakes: 200,
+                tls_idle: 200,
             }
         } else {
             Mode {
@@ -139,6 +153,10 @@ impl Mode {
                 crowd_open: Duration::from_secs(20),
                 crowd_answer: Duration::from_secs(5),
                 bulk_bytes: 1 << 30,
+                tls_round_trips: 100_000,
+                tls_unpinned_round_trips: 20_000,
+                tls_handshakes: 2_000,
+                tls_idle: 200,
             }
         }
     }
@@ -679,7 +697,17 @@ fn rss(kind: &str, conns: usize) -> io::Result<(u64, u64)> {
 
 /// `serve KIND`: a server on TCP loopback; prints its address, runs until
 /// stdin closes.
-fn serve(kind: &str) -> io::Result<()> {
+fn serve(kind: &str, arg: &str) -> io::Result<()> {
+    if let Some((w, stop)) = tls::serve_tls(kind, arg)? {
+        let Where::Tcp(a) = w else {
+            return Err(io::Error::other("not tcp"));
+        };
+        println!("{a}");
+        io::stdout().flush()?;
+        let mut sink = Vec::new();
+        io::stdin().read_to_end(&mut sink)?;
+        return stop();
+    }
     let s = srv_kind(kind).ok_or_else(|| io::Error::other(format!("unknown server {kind}")))?;
     let (w, server) = Running::start(s, Transport::Tcp)?;
     let Where::Tcp(a) = w else {
@@ -939,7 +967,8 @@ fn run() -> Result<(), String> {
     crowd::raise_nofile().map_err(|e| format!("raising RLIMIT_NOFILE: {e}"))?;
     let section = rest.first().map(String::as_str);
     if section == Some("serve") {
-        return serve(rest.get(1).map_or("", String::as_str)).map_err(err);
+        let arg = |i: usize| rest.get(i).map_or("", String::as_str);
+        return serve(arg(1), arg(2)).map_err(err);
     }
     let out = out.ok_or("--out DIR is required")?;
     std::fs::create_dir_all(&out).map_err(err)?;
@@ -951,6 +980,7 @@ fn run() -> Result<(), String> {
         Some("idle") => ("idle", crowd::section_idle(&m, &mut failures)),
         Some("bulk") => ("bulk", section_bulk(&m, &mut failures)),
         Some("files") => ("files", section_files(&m, &out, &mut failures)),
+        Some("tls") => ("tls", tls::section_tls(&m, &mut failures)),
         other => return Err(format!("unknown section {other:?}")),
     };
     let tables = tables.map_err(err)?;
@@ -958,6 +988,9 @@ fn run() -> Result<(), String> {
         let file = match (name, i) {
             (_, 0) => format!("{name}.tsv"),
             ("concurrency", 1) => "rss.tsv".to_owned(),
+            ("tls", 1) => "tls-handshakes.tsv".to_owned(),
+            ("tls", 2) => "tls-bulk.tsv".to_owned(),
+            ("tls", 3) => "tls-idle.tsv".to_owned(),
             _ => format!("{name}-{i}.tsv"),
         };
         t.write(&out.join(file)).map_err(err)?;

@@ -186,6 +186,11 @@ pub const BULK_BUF: usize = 1 << 20;
 pub struct OneShot(Option<JoinHandle<io::Result<()>>>);
 
 impl OneShot {
+    /// Runs `serve` on a thread of its own.
+    pub fn spawn(serve: impl FnOnce() -> io::Result<()> + Send + 'static) -> OneShot {
+        OneShot(Some(thread::spawn(serve)))
+    }
+
     /// Waits for the server thread (the client has closed its side).
     pub fn stop(mut self) -> io::Result<()> {
         match self.0.take() {

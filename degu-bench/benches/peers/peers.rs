@@ -13,6 +13,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use bytes::Bytes;
+use degu_tls::rustls::pki_types::ServerName;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use http_body_util::{BodyExt, Empty};
 use hyper::service::service_fn;
@@ -119,7 +120,17 @@ pub fn degu_bulk_app(
 /// Downloads `uri` through Degu, reading the body into a buffer; returns
 /// its length (checked against `want`).
 pub fn degu_download(w: &Where, uri: &str, want: u64, chunked: bool) -> io::Result<()> {
-    let client = degu_client::Client::new(w.degu());
+    degu_download_with(&degu_client::Client::new(w.degu()), uri, want, chunked)
+}
+
+/// As [`degu_download`], on a fresh connection of `client` (say, a TLS
+/// one).
+pub fn degu_download_with(
+    client: &degu_client::Client,
+    uri: &str,
+    want: u64,
+    chunked: bool,
+) -> io::Result<()> {
     let mut conn = client.connect().map_err(other)?;
     let r = conn.get(uri, &degu_client::Headers::new()).map_err(other)?;
     if r.status != 200 {
@@ -245,6 +256,16 @@ impl HyperServer {
 /// Starts a hyper server on its own thread: a current-thread runtime, or
 /// a multi-thread one (`multi`, one worker per CPU).
 pub fn hyper_server(t: Transport, multi: bool) -> io::Result<(Where, HyperServer)> {
+    hyper_server_with(t, multi, None)
+}
+
+/// As [`hyper_server`], over TLS through tokio-rustls when `tls` is given
+/// (each connection's handshake runs in its own task).
+pub fn hyper_server_with(
+    t: Transport,
+    multi: bool,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> io::Result<(Where, HyperServer)> {
     enum L {
         Tcp(tokio::net::TcpListener),
         Unix(std::os::unix::net::UnixListener),
@@ -289,7 +310,7 @@ pub fn hyper_server(t: Transport, multi: bool) -> io::Result<(Where, HyperServer
                         r = l.accept() => {
                             let (s, _) = r?;
                             s.set_nodelay(true)?;
-                            tokio::spawn(serve_hyper(s));
+                            spawn_hyper(s, tls.clone());
                         }
                     }
                 },
@@ -301,7 +322,7 @@ pub fn hyper_server(t: Transport, multi: bool) -> io::Result<(Where, HyperServer
                             _ = &mut rx => break,
                             r = l.accept() => {
                                 let (s, _) = r?;
-                                tokio::spawn(serve_hyper(s));
+                                spawn_hyper(s, tls.clone());
                             }
                         }
                     }
@@ -319,6 +340,24 @@ pub fn hyper_server(t: Transport, multi: bool) -> io::Result<(Where, HyperServer
             thread: Some(thread),
         },
     ))
+}
+
+/// Serves one accepted connection in a task of its own, after a TLS
+/// handshake when `tls` is given.
+fn spawn_hyper<S>(s: S, tls: Option<tokio_rustls::TlsAcceptor>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        match tls {
+            Some(acceptor) => {
+                if let Ok(s) = acceptor.accept(s).await {
+                    serve_hyper(s).await;
+                }
+            }
+            None => serve_hyper(s).await,
+        }
+    });
 }
 
 async fn serve_hyper<S>(s: S)
@@ -353,6 +392,26 @@ impl HyperClient {
                 Self::handshake(s).await?
             }
             Where::Unix(p) => Self::handshake(tokio::net::UnixStream::connect(p).await?).await?,
+        })
+    }
+
+    /// Connects over TLS through tokio-rustls, checking the server's
+    /// certificate for `name` (inside a runtime).
+    pub async fn connect_tls(
+        w: &Where,
+        tls: &tokio_rustls::TlsConnector,
+        name: &ServerName<'static>,
+    ) -> io::Result<HyperClient> {
+        Ok(match w {
+            Where::Tcp(a) => {
+                let s = tokio::net::TcpStream::connect(a).await?;
+                s.set_nodelay(true)?;
+                Self::handshake(tls.connect(name.clone(), s).await?).await?
+            }
+            Where::Unix(p) => {
+                let s = tokio::net::UnixStream::connect(p).await?;
+                Self::handshake(tls.connect(name.clone(), s).await?).await?
+            }
         })
     }
 
