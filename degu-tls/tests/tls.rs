@@ -788,3 +788,30 @@ fn fetch_tls_echoes_1_gib() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A vectored write takes every slice at once (a response's head and its
+/// body go out as one write of the same records), not just the first.
+#[test]
+fn a_vectored_write_takes_every_slice() {
+    use std::io::IoSlice;
+    use std::os::unix::net::UnixStream;
+
+    let pki = TestPki::new("degu test CA");
+    let (a, b) = UnixStream::pair().unwrap();
+    for s in [&a, &b] {
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    }
+    let server = degu_tls::rustls::ServerConnection::new(pki.server_config()).unwrap();
+    let peer = std::thread::spawn(move || {
+        let mut s = degu_tls::rustls::StreamOwned::new(server, b);
+        let mut got = [0u8; 20];
+        s.read_exact(&mut got).unwrap();
+        got
+    });
+    let name = degu_tls::rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let conn = degu_tls::rustls::ClientConnection::new(pki.client_config(), name).unwrap();
+    let mut tls = degu_tls::TlsStream::handshake(conn, a).unwrap();
+    let slices = [IoSlice::new(b"HTTP/1.1 200 OK\r\n"), IoSlice::new(b"abc")];
+    assert_eq!(tls.write_vectored(&slices).unwrap(), 20);
+    assert_eq!(&peer.join().unwrap(), b"HTTP/1.1 200 OK\r\nabc");
+}
