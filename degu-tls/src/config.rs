@@ -6,9 +6,10 @@
 //! - Cipher suites: `TLS13_AES_256_GCM_SHA384`,
 //!   `TLS13_CHACHA20_POLY1305_SHA256`, `TLS13_AES_128_GCM_SHA256` (AEAD).
 //! - Key exchange: X25519, then ECDHE over secp256r1 and secp384r1.
-//! - The crypto provider is rustls's `ring` provider (feature `ring`, on
-//!   by default) or its `aws-lc-rs` provider (feature `aws-lc-rs`); with
-//!   both features on, `aws-lc-rs` is used. [`provider_name`] says which.
+//! - The crypto provider is rustls's `aws-lc-rs` provider (feature
+//!   `aws-lc-rs`, on by default) or its `ring` provider (feature `ring`);
+//!   with both features on, `aws-lc-rs` is used. [`provider_name`] says
+//!   which.
 
 use std::fmt;
 use std::io;

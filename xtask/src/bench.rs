@@ -1,4 +1,4 @@
-//! `cargo xtask bench [--quick] [--aws-lc-rs] [SECTION...]`: runs the benches and turns
+//! `cargo xtask bench [--quick] [--ring] [SECTION...]`: runs the benches and turns
 //! their results into tables, printed and written under
 //! `target/degu-bench/` as `<table>.json` and `<table>.svg` (a bar chart).
 //!
@@ -732,16 +732,16 @@ fn targets(tables: &[(String, Table)]) -> Option<Table> {
     })
 }
 
-/// `cargo xtask bench [--quick] [--aws-lc-rs] [SECTION...]`.
+/// `cargo xtask bench [--quick] [--ring] [SECTION...]`.
 pub fn run(args: &[String]) -> Result<(), Error> {
     let mut quick = false;
-    let mut aws_lc_rs = false;
+    let mut ring = false;
     let mut only = Vec::new();
     let all = sections();
     for a in args {
         match a.as_str() {
             "--quick" => quick = true,
-            "--aws-lc-rs" => aws_lc_rs = true,
+            "--ring" => ring = true,
             s if all.iter().any(|x| x.name() == s) => only.push(s.to_owned()),
             other => {
                 let names: Vec<&str> = all.iter().map(|x| x.name()).collect();
@@ -764,10 +764,11 @@ pub fn run(args: &[String]) -> Result<(), Error> {
         }
         section.clean(&out_dir);
         let mut args = section.command(quick, &out_dir);
-        // rustls's aws-lc-rs provider for degu-tls instead of ring (the
+        // rustls's ring provider for degu-tls instead of aws-lc-rs (the
         // `tls` section's figures; the others do not use TLS).
-        if aws_lc_rs && let Some(at) = args.iter().position(|a| a == "degu-bench") {
-            args.splice(at + 1..at + 1, ["--features".into(), "aws-lc-rs".into()]);
+        if ring && let Some(at) = args.iter().position(|a| a == "degu-bench") {
+            let flags = ["--no-default-features", "--features", "ring"];
+            args.splice(at + 1..at + 1, flags.map(String::from));
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut cmd = cargo(&args);

@@ -3,10 +3,10 @@
 //!
 //! - `ci`: `cargo fmt --all --check`, `cargo clippy --workspace
 //!   --all-targets -- -D warnings`, `cargo test --workspace`.
-//! - `bench [--quick] [--aws-lc-rs] [SECTION...]`: runs the benches (parse,
+//! - `bench [--quick] [--ring] [SECTION...]`: runs the benches (parse,
 //!   and Degu side by side with hyper, tiny_http, ureq, astra and the
 //!   raw-socket floor; `tls`: mutual TLS beside hyper over tokio-rustls and
-//!   raw rustls, with the ring provider or `--aws-lc-rs`) and prints their
+//!   raw rustls, with rustls's aws-lc-rs provider or `--ring`) and prints their
 //!   tables (also written as JSON and SVG under
 //!   `target/degu-bench/`).
 //! - `fuzz [--secs N] [TARGET]`: runs every cargo-fuzz target (or one) for
@@ -34,7 +34,7 @@ usage: cargo xtask <command>
 
 commands:
   ci                        fmt check, clippy -D warnings, tests
-  bench [--quick] [--aws-lc-rs] [SECTION...]
+  bench [--quick] [--ring] [SECTION...]
                             run the benches (roundtrip, concurrency,
                             slowloris, idle, bulk, files, tls, parse),
                             print the tables

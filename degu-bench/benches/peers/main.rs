@@ -9,11 +9,12 @@
 //! `files` or `tls` (mutual TLS 1.3: round trips, handshakes, a large body
 //! and idle connections, Degu beside hyper over tokio-rustls and raw
 //! rustls streams); with `--only "PAIR TRANSPORT[,PAIR TRANSPORT...]"` (say
-//! `--only "degu -> degu unix"`), `roundtrip` runs those pairs alone (for
-//! `strace -c -f`); with `--only KIND[,KIND...]` (say `--only degu`),
-//! `concurrency`, `slowloris` and `idle` measure those servers alone. Each writes
-//! its table to `DIR/<section>.tsv` (read by xtask, which prints it and
-//! writes the JSON and SVG). Every figure is measured here, every
+//! `--only "degu -> degu unix"`), `roundtrip` and `tls` run the round
+//! trips of those pairs alone (for `strace -c -f`); with `--only
+//! KIND[,KIND...]` (say `--only degu`), `concurrency`, `slowloris` and
+//! `idle` measure those servers alone. Each writes its table to
+//! `DIR/<section>.tsv` (read by xtask, which prints it and writes the JSON
+//! and SVG). Every figure is measured here, every
 //! response checked (status 200 and the right length, or the right bytes
 //! for small bodies). `serve KIND` is internal: a server in a child
 //! process, for its RSS and threads (`slowloris` and `idle` measure every

@@ -363,6 +363,12 @@ fn table_round_trips(m: &Mode, tls: &Tls, failures: &mut Vec<String>) -> io::Res
     let cases: Vec<(usize, Transport)> = [Transport::Unix, Transport::Tcp]
         .iter()
         .flat_map(|&t| (0..PAIRS.len()).map(move |i| (i, t)))
+        .filter(|&(i, t)| {
+            m.only.as_ref().is_none_or(|o| {
+                o.split(',')
+                    .any(|o| o == format!("{} {}", PAIRS[i].0, t.name()))
+            })
+        })
         .collect();
     // Unpinned first: once pinned, every later thread inherits the pin.
     let mut phases = Vec::new();
@@ -848,9 +854,13 @@ pub fn serve_tls(kind: &str, dir: &str) -> io::Result<Option<Served>> {
     })
 }
 
-/// `tls`: the four tables.
+/// `tls`: the four tables; with `--only "PAIR TRANSPORT,..."`, the round
+/// trips of those pairs alone (for `strace -c -f`).
 pub fn section_tls(m: &Mode, failures: &mut Vec<String>) -> io::Result<Vec<Table>> {
     let tls = Tls::new();
+    if m.only.is_some() {
+        return Ok(vec![table_round_trips(m, &tls, failures)?]);
+    }
     // Idle first: its clients run unpinned, as the servers in their
     // children do; the round trips pin this process at their end.
     let idle = table_idle(m, &tls, failures)?;
