@@ -683,15 +683,17 @@ fn bulk(b: TBulk, t: Transport, tls: &Tls, n: u64) -> io::Result<f64> {
     Ok(n as f64 / 1e6 / secs)
 }
 
-fn table_bulk(m: &Mode, tls: &Tls, failures: &mut Vec<String>) -> Table {
+/// The bulk rows of one phase (unpinned, or every thread on one CPU).
+fn bulk_rows(m: &Mode, tls: &Tls, failures: &mut Vec<String>, pinned: bool) -> Vec<Vec<Cell>> {
     let n = m.bulk_bytes;
+    let cpus = if pinned { "one" } else { "any" };
     let mut rows = Vec::new();
     for t in [Transport::Unix, Transport::Tcp] {
         let mut med = Vec::new();
         for &(name, b) in BULKS {
             let mut samples = Vec::new();
             for _ in 0..m.runs {
-                let what = format!("tls bulk {name} {}", t.name());
+                let what = format!("tls bulk {name} {} cpus={cpus}", t.name());
                 eprintln!("peers: {what}");
                 samples.push(record(failures, &what, bulk(b, t, tls, n)));
             }
@@ -701,25 +703,40 @@ fn table_bulk(m: &Mode, tls: &Tls, failures: &mut Vec<String>) -> Table {
             rows.push(vec![
                 Cell::Text(name.into()),
                 Cell::Text(t.name().into()),
+                Cell::Text(cpus.into()),
                 Cell::Num(med[k], 0),
                 Cell::Num(med[k] / med[1], 2),
                 Cell::Num(med[k] / med[0], 2),
             ]);
         }
     }
+    rows
+}
+
+fn table_bulk(m: &Mode, rows: Vec<Vec<Cell>>) -> Table {
     Table {
         title: format!(
             "tls bulk: one {} MiB response body over mutual TLS 1.3 on a fresh connection \
-             (handshake included), client and server in one process, unpinned; MB/s (10^6 \
-             bytes), median of {} runs; floor: raw rustls streams, 1 MiB writes from one buffer, \
-             1 MiB reads; degu: a BodyIter of 1 MiB pieces of one static buffer, read into a \
-             1 MiB buffer; hyper: tokio-rustls, current-thread runtimes, 1 MiB frames \
-             (vs_degu, vs_floor: over degu's and the floor's)",
-            n >> 20,
+             (handshake included), client and server in one process; cpus any: unpinned (the \
+             two sides encrypt and decrypt in parallel; on a small shared VM these swing from \
+             run to run), one: every thread pinned to one CPU (the cost per byte of both sides \
+             together, steadier); MB/s (10^6 bytes), median of {} runs; floor: raw rustls \
+             streams, 1 MiB writes from one buffer, 1 MiB reads; degu: a BodyIter of 1 MiB \
+             pieces of one static buffer, read into a 1 MiB buffer; hyper: tokio-rustls, \
+             current-thread runtimes, 1 MiB frames (vs_degu, vs_floor: over degu's and the \
+             floor's)",
+            m.bulk_bytes >> 20,
             m.runs
         ),
-        chart: ("MB_s", vec!["contender", "transport"]),
-        columns: vec!["contender", "transport", "MB_s", "vs_degu", "vs_floor"],
+        chart: ("MB_s", vec!["contender", "transport", "cpus"]),
+        columns: vec![
+            "contender",
+            "transport",
+            "cpus",
+            "MB_s",
+            "vs_degu",
+            "vs_floor",
+        ],
         rows,
     }
 }
@@ -865,7 +882,9 @@ pub fn section_tls(m: &Mode, failures: &mut Vec<String>) -> io::Result<Vec<Table
     // children do; the round trips pin this process at their end.
     let idle = table_idle(m, &tls, failures)?;
     let handshakes = table_handshakes(m, &tls, failures);
-    let bulk = table_bulk(m, &tls, failures);
+    let mut bulk = bulk_rows(m, &tls, failures, false);
     let round_trips = table_round_trips(m, &tls, failures)?;
-    Ok(vec![round_trips, handshakes, bulk, idle])
+    // Pinned by the round trips now.
+    bulk.extend(bulk_rows(m, &tls, failures, true));
+    Ok(vec![round_trips, handshakes, table_bulk(m, bulk), idle])
 }
