@@ -393,50 +393,90 @@ fn pin() -> io::Result<()> {
     }
 }
 
-fn section_roundtrip(m: &Mode, failures: &mut Vec<String>) -> io::Result<Vec<Table>> {
-    let transports = [Transport::Unix, Transport::Tcp];
-    let cases: Vec<(usize, Transport)> = transports
-        .iter()
-        .flat_map(|&t| (0..PAIRS.len()).map(move |i| (i, t)))
-        .filter(|&(i, t)| supports(PAIRS[i].1, t))
-        .filter(|&(i, t)| {
-            m.only.as_ref().is_none_or(|o| {
-                o.split(',')
-                    .any(|o| o == format!("{} {}", PAIRS[i].0, t.name()))
-            })
-        })
-        .collect();
-    // Unpinned first: once pinned, every later thread inherits the pin.
-    let mut phases = Vec::new();
-    for pinned in [false, true] {
-        if pinned {
-            pin()?;
-        }
-        let n = if pinned {
-            m.round_trips
-        } else {
-            m.unpinned_round_trips
-        };
-        let mut samples = vec![Vec::new(); cases.len()];
-        for _ in 0..m.runs {
-            for (k, &(i, t)) in cases.iter().enumerate() {
-                let (name, c, s) = PAIRS[i];
-                let what = format!("round trips {name} {} pinned={pinned}", t.name());
-                eprintln!("peers: {what}");
-                let x = record(failures, &what, round_trips(c, s, t, n));
-                samples[k].push(x);
-            }
-        }
-        phases.push(samples.into_iter().map(median).collect::<Vec<f64>>());
-    }
-    let (unpinned, pinned) = (&phases[0], &phases[1]);
-    let find = |name_i: usize, t: Transport| {
-        cases
+/// The cases of a round-trip table (a pair, by its index, on a
+/// transport; those `--only` names when given) and each one's seconds
+/// per round trip, unpinned then pinned: the loop the plain and the TLS
+/// round trips share.
+struct RoundTrips {
+    cases: Vec<(usize, Transport)>,
+    /// Medians of `runs`, one per case: unpinned, and pinned.
+    unpinned: Vec<f64>,
+    pinned: Vec<f64>,
+}
+
+impl RoundTrips {
+    /// Measures every supported case, `m.runs` times each, `counts.0`
+    /// round trips unpinned and then (this process pinned from there on)
+    /// `counts.1` pinned; `label` starts each progress line and failure.
+    fn measure(
+        m: &Mode,
+        label: &str,
+        names: &[&str],
+        supported: impl Fn(usize, Transport) -> bool,
+        counts: (u64, u64),
+        failures: &mut Vec<String>,
+        mut measure: impl FnMut(usize, Transport, u64) -> io::Result<f64>,
+    ) -> io::Result<RoundTrips> {
+        let cases: Vec<(usize, Transport)> = [Transport::Unix, Transport::Tcp]
             .iter()
-            .position(|&(i, tt)| i == name_i && tt == t)
-            .map(|k| pinned[k])
-            .unwrap_or(f64::NAN)
-    };
+            .flat_map(|&t| (0..names.len()).map(move |i| (i, t)))
+            .filter(|&(i, t)| supported(i, t))
+            .filter(|&(i, t)| {
+                m.only.as_ref().is_none_or(|o| {
+                    o.split(',')
+                        .any(|o| o == format!("{} {}", names[i], t.name()))
+                })
+            })
+            .collect();
+        // Unpinned first: once pinned, every later thread inherits the pin.
+        let mut phases = Vec::new();
+        for pinned in [false, true] {
+            if pinned {
+                pin()?;
+            }
+            let n = if pinned { counts.1 } else { counts.0 };
+            let mut samples = vec![Vec::new(); cases.len()];
+            for _ in 0..m.runs {
+                for (k, &(i, t)) in cases.iter().enumerate() {
+                    let what = format!("{label} {} {} pinned={pinned}", names[i], t.name());
+                    eprintln!("peers: {what}");
+                    samples[k].push(record(failures, &what, measure(i, t, n)));
+                }
+            }
+            phases.push(samples.into_iter().map(median).collect::<Vec<f64>>());
+        }
+        let pinned = phases.pop().unwrap_or_default();
+        let unpinned = phases.pop().unwrap_or_default();
+        Ok(RoundTrips {
+            cases,
+            unpinned,
+            pinned,
+        })
+    }
+
+    /// The pinned seconds per round trip of pair `i` over `t` (NaN when
+    /// it did not run).
+    fn pinned_of(&self, i: usize, t: Transport) -> f64 {
+        self.cases
+            .iter()
+            .position(|&c| c == (i, t))
+            .map_or(f64::NAN, |k| self.pinned[k])
+    }
+}
+
+fn section_roundtrip(m: &Mode, failures: &mut Vec<String>) -> io::Result<Vec<Table>> {
+    let names: Vec<&str> = PAIRS.iter().map(|p| p.0).collect();
+    let rt = RoundTrips::measure(
+        m,
+        "round trips",
+        &names,
+        |i, t| supports(PAIRS[i].1, t),
+        (m.unpinned_round_trips, m.round_trips),
+        failures,
+        |i, t, n| round_trips(PAIRS[i].1, PAIRS[i].2, t, n),
+    )?;
+    let (cases, unpinned, pinned) = (&rt.cases, &rt.unpinned, &rt.pinned);
+    let find = |i: usize, t: Transport| rt.pinned_of(i, t);
     let mut rows = Vec::new();
     for (k, &(i, t)) in cases.iter().enumerate() {
         let floor = find(0, t);
@@ -699,18 +739,15 @@ fn rss(kind: &str, conns: usize) -> io::Result<(u64, u64)> {
 /// `serve KIND`: a server on TCP loopback; prints its address, runs until
 /// stdin closes.
 fn serve(kind: &str, arg: &str) -> io::Result<()> {
-    if let Some((w, stop)) = tls::serve_tls(kind, arg)? {
-        let Where::Tcp(a) = w else {
-            return Err(io::Error::other("not tcp"));
-        };
-        println!("{a}");
-        io::stdout().flush()?;
-        let mut sink = Vec::new();
-        io::stdin().read_to_end(&mut sink)?;
-        return stop();
-    }
-    let s = srv_kind(kind).ok_or_else(|| io::Error::other(format!("unknown server {kind}")))?;
-    let (w, server) = Running::start(s, Transport::Tcp)?;
+    let (w, stop): tls::Served = match tls::serve_tls(kind, arg)? {
+        Some(served) => served,
+        None => {
+            let s =
+                srv_kind(kind).ok_or_else(|| io::Error::other(format!("unknown server {kind}")))?;
+            let (w, server) = Running::start(s, Transport::Tcp)?;
+            (w, Box::new(move || server.stop()))
+        }
+    };
     let Where::Tcp(a) = w else {
         return Err(io::Error::other("not tcp"));
     };
@@ -718,7 +755,7 @@ fn serve(kind: &str, arg: &str) -> io::Result<()> {
     io::stdout().flush()?;
     let mut sink = Vec::new();
     io::stdin().read_to_end(&mut sink)?;
-    server.stop()
+    stop()
 }
 
 // ------------------------------------------------------------ bulk, files

@@ -26,7 +26,7 @@ use degu_tls::{SslClient, SslServer, TestPki};
 use crate::crowd::{IDLE_SETTLE, START_SETTLE, ServerChild};
 use crate::net::{self, BULK_BUF, HELLO, Listener, OneShot, REQUEST, RESPONSE, Transport, Where};
 use crate::peers::{self, HyperClient, HyperServer};
-use crate::{Cell, Mode, Table, median, pin, record};
+use crate::{Cell, Mode, RoundTrips, Table, median, record};
 
 fn other(e: impl std::fmt::Display) -> io::Error {
     io::Error::other(e.to_string())
@@ -360,45 +360,18 @@ fn round_trips(c: TCli, s: TSrv, t: Transport, tls: &Tls, n: u64) -> io::Result<
 }
 
 fn table_round_trips(m: &Mode, tls: &Tls, failures: &mut Vec<String>) -> io::Result<Table> {
-    let cases: Vec<(usize, Transport)> = [Transport::Unix, Transport::Tcp]
-        .iter()
-        .flat_map(|&t| (0..PAIRS.len()).map(move |i| (i, t)))
-        .filter(|&(i, t)| {
-            m.only.as_ref().is_none_or(|o| {
-                o.split(',')
-                    .any(|o| o == format!("{} {}", PAIRS[i].0, t.name()))
-            })
-        })
-        .collect();
-    // Unpinned first: once pinned, every later thread inherits the pin.
-    let mut phases = Vec::new();
-    for pinned in [false, true] {
-        if pinned {
-            pin()?;
-        }
-        let n = if pinned {
-            m.tls_round_trips
-        } else {
-            m.tls_unpinned_round_trips
-        };
-        let mut samples = vec![Vec::new(); cases.len()];
-        for _ in 0..m.runs {
-            for (k, &(i, t)) in cases.iter().enumerate() {
-                let (name, c, s) = PAIRS[i];
-                let what = format!("tls round trips {name} {} pinned={pinned}", t.name());
-                eprintln!("peers: {what}");
-                samples[k].push(record(failures, &what, round_trips(c, s, t, tls, n)));
-            }
-        }
-        phases.push(samples.into_iter().map(median).collect::<Vec<f64>>());
-    }
-    let (unpinned, pinned) = (&phases[0], &phases[1]);
-    let find = |pair: usize, t: Transport| {
-        cases
-            .iter()
-            .position(|&(i, tt)| i == pair && tt == t)
-            .map_or(f64::NAN, |k| pinned[k])
-    };
+    let names: Vec<&str> = PAIRS.iter().map(|p| p.0).collect();
+    let rt = RoundTrips::measure(
+        m,
+        "tls round trips",
+        &names,
+        |_, _| true,
+        (m.tls_unpinned_round_trips, m.tls_round_trips),
+        failures,
+        |i, t, n| round_trips(PAIRS[i].1, PAIRS[i].2, t, tls, n),
+    )?;
+    let (cases, unpinned, pinned) = (&rt.cases, &rt.unpinned, &rt.pinned);
+    let find = |i: usize, t: Transport| rt.pinned_of(i, t);
     let mut rows = Vec::new();
     for (k, &(i, t)) in cases.iter().enumerate() {
         rows.push(vec![
