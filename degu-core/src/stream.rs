@@ -227,7 +227,16 @@ impl Write for &PlainStream {
         r.map_err(|e| self.stalled(e, Stall::Write))
     }
 
+    /// One `send` for a single non-empty buffer (cheaper than `writev`,
+    /// which goes through the file layer: a TLS record is one buffer),
+    /// one `writev` for several.
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let mut full = bufs.iter().filter(|b| !b.is_empty());
+        match (full.next(), full.next()) {
+            (None, _) => return Ok(0),
+            (Some(b), None) => return self.write(b),
+            _ => {}
+        }
         let r = match *self {
             PlainStream::Tcp(s) => (&mut &**s).write_vectored(bufs),
             PlainStream::Unix(s) => (&mut &**s).write_vectored(bufs),
@@ -353,5 +362,55 @@ pub trait Wrapper: Send + Sync {
     /// [`wrap`](Self::wrap).
     fn wrap_deferred(&self, stream: PlainStream, peer: &Address) -> Result<Box<dyn Transport>> {
         self.wrap(stream, peer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair() -> (PlainStream, UnixStream) {
+        let (a, b) = UnixStream::pair().unwrap();
+        b.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        (PlainStream::Unix(Arc::new(a)), b)
+    }
+
+    #[test]
+    fn vectored_writes_take_every_non_empty_buffer() {
+        let (mut s, mut peer) = pair();
+        assert_eq!(s.write_vectored(&[]).unwrap(), 0);
+        assert_eq!(s.write_vectored(&[IoSlice::new(b"")]).unwrap(), 0);
+        // One non-empty buffer among empty ones (a single `send`).
+        let one = [IoSlice::new(b""), IoSlice::new(b"abc"), IoSlice::new(b"")];
+        assert_eq!(s.write_vectored(&one).unwrap(), 3);
+        // Several (one `writev`).
+        let two = [IoSlice::new(b"de"), IoSlice::new(b""), IoSlice::new(b"fg")];
+        assert_eq!(s.write_vectored(&two).unwrap(), 4);
+        let mut got = [0u8; 7];
+        peer.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"abcdefg");
+    }
+
+    #[test]
+    fn a_single_buffer_write_that_times_out_names_the_write() {
+        let (mut s, _peer) = pair();
+        s.set_write_timeout(Some(Duration::from_millis(20)))
+            .unwrap();
+        let block = vec![0u8; 64 << 10];
+        // Nobody reads: the socket's buffer fills within a few blocks.
+        let err = (0..1024)
+            .find_map(|_| s.write_vectored(&[IoSlice::new(&block)]).err())
+            .expect("a socket nobody reads took 64 MiB");
+        let inner = err.get_ref().and_then(|e| e.downcast_ref::<Error>());
+        assert!(
+            matches!(
+                inner,
+                Some(Error::TimedOut {
+                    stalled: Stall::Write,
+                    after: Some(_),
+                })
+            ),
+            "{err:?}"
+        );
     }
 }

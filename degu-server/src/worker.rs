@@ -215,14 +215,23 @@ impl Pool {
     pub(crate) fn push(&self, inner: &Arc<Inner>, job: Job) {
         let mut st = self.lock();
         st.jobs.push_back(job);
-        if st.idle > 0 {
+        let wake = st.idle > 0;
+        if wake {
             st.idle -= 1;
             st.woken += 1;
-            self.work.notify_one();
         } else if st.workers < self.base {
             self.start(inner, &mut st);
         }
         self.recount(&st);
+        drop(st);
+        // Woken after the lock is let go: a worker woken while it is held
+        // finds it taken and sleeps again on it (a second context switch
+        // per job). The idle worker counted above is already waiting (it
+        // counts itself idle and lets the lock go in one step), and one
+        // that timed out meanwhile takes the job through `woken`.
+        if wake {
+            self.work.notify_one();
+        }
     }
 
     /// Starts a worker thread (below `max_workers`).

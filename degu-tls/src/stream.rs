@@ -312,6 +312,14 @@ impl<T: degu_core::Transport> Write for NoWait<'_, T> {
         self.0.write_nonblocking(buf)
     }
 
+    /// Every record rustls holds in one system call: a handshake flight
+    /// (ServerHello, ChangeCipherSpec, the encrypted rest) goes out
+    /// whole, so the peer reads it at once instead of answering its
+    /// first piece alone (`Write`'s default takes the first slice).
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.0.write_vectored_nonblocking(bufs)
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }

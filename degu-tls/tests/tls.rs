@@ -815,3 +815,109 @@ fn a_vectored_write_takes_every_slice() {
     assert_eq!(tls.write_vectored(&slices).unwrap(), 20);
     assert_eq!(&peer.join().unwrap(), b"HTTP/1.1 200 OK\r\nabc");
 }
+
+/// A transport that keeps the bytes of each write it is asked for; its
+/// reads without waiting block (under the socket's timeout) instead, so
+/// a handshake run from `read_nonblocking` needs no event loop.
+struct Recorded {
+    sock: std::os::unix::net::UnixStream,
+    writes: Vec<Vec<u8>>,
+}
+
+impl Read for Recorded {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.sock.read(buf)
+    }
+}
+
+impl Write for Recorded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.sock.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl degu_core::Transport for Recorded {
+    fn read_nonblocking(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.sock.read(buf)
+    }
+
+    fn write_nonblocking(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.sock.write(buf)?;
+        self.writes.push(buf[..n].to_vec());
+        Ok(n)
+    }
+
+    fn write_vectored_nonblocking(
+        &mut self,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::io::Result<usize> {
+        let all: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
+        self.write_nonblocking(&all)
+    }
+}
+
+/// The TLS records (content types) in `bytes`, whole records only.
+fn record_types(mut bytes: &[u8]) -> Vec<u8> {
+    let mut types = Vec::new();
+    while bytes.len() >= 5 {
+        let len = usize::from(u16::from_be_bytes([bytes[3], bytes[4]]));
+        if bytes.len() < 5 + len {
+            break;
+        }
+        types.push(bytes[0]);
+        bytes = &bytes[5 + len..];
+    }
+    types
+}
+
+#[test]
+fn a_server_handshake_flight_is_one_write() {
+    use std::os::unix::net::UnixStream;
+
+    let pki = TestPki::new("degu test CA");
+    let (a, b) = UnixStream::pair().unwrap();
+    for s in [&a, &b] {
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    }
+    let client = std::thread::spawn({
+        let config = pki.client_config();
+        move || {
+            let name = degu_tls::rustls::pki_types::ServerName::try_from("localhost").unwrap();
+            let conn = degu_tls::rustls::ClientConnection::new(config, name).unwrap();
+            let mut tls = degu_tls::TlsStream::handshake(conn, a).unwrap();
+            tls.write_all(b"hello").unwrap();
+            tls
+        }
+    });
+    let conn = degu_tls::rustls::ServerConnection::new(pki.server_config()).unwrap();
+    let mut server = degu_tls::TlsStream::deferred(
+        conn,
+        Recorded {
+            sock: b,
+            writes: Vec::new(),
+        },
+    );
+    let mut buf = [0u8; 16];
+    let mut got = Vec::new();
+    while got.len() < 5 {
+        let n = degu_core::Transport::read_nonblocking(&mut server, &mut buf).unwrap();
+        assert_ne!(n, 0, "the client closed before its bytes came");
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(got, b"hello");
+    let _client = client.join().unwrap();
+    // The answer to the ClientHello (ServerHello, ChangeCipherSpec, the
+    // encrypted rest) went out in one write, not a write per record.
+    let writes = &server.sock().writes;
+    let first = record_types(&writes[0]);
+    assert!(first.len() >= 2, "first write held records {first:?}");
+    assert_eq!(first[0], 22, "the first record is a handshake one");
+    assert!(
+        first.contains(&23),
+        "the encrypted flight is in it: {first:?}"
+    );
+}

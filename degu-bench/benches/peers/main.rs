@@ -10,7 +10,9 @@
 //! and idle connections, Degu beside hyper over tokio-rustls and raw
 //! rustls streams); with `--only "PAIR TRANSPORT[,PAIR TRANSPORT...]"` (say
 //! `--only "degu -> degu unix"`), `roundtrip` and `tls` run the round
-//! trips of those pairs alone (for `strace -c -f`); with `--only
+//! trips of those pairs alone (for `strace -c -f`), and `tls` the
+//! handshakes named `PAIR full TRANSPORT` or `PAIR resumed TRANSPORT`
+//! (say `--only "hyper -> degu full tcp"`); with `--only
 //! KIND[,KIND...]` (say `--only degu`), `concurrency`, `slowloris` and
 //! `idle` measure those servers alone. Each writes its table to
 //! `DIR/<section>.tsv` (read by xtask, which prints it and writes the JSON

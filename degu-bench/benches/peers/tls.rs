@@ -497,6 +497,15 @@ fn table_handshakes(m: &Mode, tls: &Tls, failures: &mut Vec<String>) -> Table {
             let mut med = Vec::new();
             for &(pair, c, s) in HANDSHAKERS {
                 let mut samples = Vec::new();
+                let this = format!("{pair} {kind} {}", t.name());
+                if !m
+                    .only
+                    .as_ref()
+                    .is_none_or(|o| o.split(',').any(|o| o == this))
+                {
+                    med.push(None);
+                    continue;
+                }
                 for _ in 0..m.runs {
                     let what = format!("tls handshakes {kind} {pair} {}", t.name());
                     eprintln!("peers: {what}");
@@ -506,15 +515,16 @@ fn table_handshakes(m: &Mode, tls: &Tls, failures: &mut Vec<String>) -> Table {
                         handshakes(c, s, t, tls, resume, m.tls_handshakes),
                     ));
                 }
-                med.push(median(samples));
+                med.push(Some(median(samples)));
             }
             for (k, &(pair, ..)) in HANDSHAKERS.iter().enumerate() {
+                let Some(per_s) = med[k] else { continue };
                 rows.push(vec![
                     Cell::Text(pair.into()),
                     Cell::Text(kind.into()),
                     Cell::Text(t.name().into()),
-                    Cell::Num(med[k], 0),
-                    Cell::Num(med[k] / med[1], 2),
+                    Cell::Num(per_s, 0),
+                    Cell::Num(per_s / med[1].unwrap_or(f64::NAN), 2),
                 ]);
             }
         }
@@ -844,12 +854,17 @@ pub fn serve_tls(kind: &str, dir: &str) -> io::Result<Option<Served>> {
     })
 }
 
-/// `tls`: the four tables; with `--only "PAIR TRANSPORT,..."`, the round
-/// trips of those pairs alone (for `strace -c -f`).
+/// `tls`: the four tables; with `--only "PAIR TRANSPORT,..."` the round
+/// trips of those pairs alone, with `--only "PAIR full TRANSPORT"` (or
+/// `resumed`) the handshakes of that pair alone (for `strace -c -f`).
 pub fn section_tls(m: &Mode, failures: &mut Vec<String>) -> io::Result<Vec<Table>> {
     let tls = Tls::new();
     if m.only.is_some() {
-        return Ok(vec![table_round_trips(m, &tls, failures)?]);
+        let tables = [
+            table_round_trips(m, &tls, failures)?,
+            table_handshakes(m, &tls, failures),
+        ];
+        return Ok(tables.into_iter().filter(|t| !t.rows.is_empty()).collect());
     }
     // Idle first: its clients run unpinned, as the servers in their
     // children do; the round trips pin this process at their end.
