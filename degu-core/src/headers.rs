@@ -272,11 +272,15 @@ impl Headers {
         for (n, v) in raw.iter() {
             match self.items.get_mut(k) {
                 Some((name, value)) => {
-                    // An owned string here is reused, whatever the name;
-                    // otherwise a common name needs none.
-                    match (&*name, known_name(n)) {
-                        (Cow::Borrowed(_), Some(known)) => *name = Cow::Borrowed(known),
-                        _ => refill(name, n),
+                    // The name the last message had here (a peer sending
+                    // the same headers on a kept-alive connection) stays.
+                    // Else an owned string here is reused, whatever the
+                    // name; otherwise a common name needs none.
+                    if **name != *n {
+                        match (&*name, known_name(n)) {
+                            (Cow::Borrowed(_), Some(known)) => *name = Cow::Borrowed(known),
+                            _ => refill(name, n),
+                        }
                     }
                     refill(value, v);
                 }

@@ -102,13 +102,18 @@ pub fn write_response_head(
     reason: &str,
     headers: &Headers,
 ) -> Result<()> {
+    let start = out.len();
+    if let Some(line) = common_status_line(status, reason) {
+        out.extend_from_slice(line);
+        headers.write_to(out)?;
+        return check_size(out.len() - start);
+    }
     if !(100..=599).contains(&status) {
         return Err(Error::BadStatus(status.to_string()));
     }
     if reason.is_empty() || !all_in(reason.as_bytes(), tables::REASON) {
         return Err(Error::BadReason(show(reason.as_bytes())));
     }
-    let start = out.len();
     out.extend_from_slice(b"HTTP/1.1 ");
     let digits = [
         b'0' + (status / 100) as u8,
@@ -121,6 +126,23 @@ pub fn write_response_head(
     out.extend_from_slice(b"\r\n");
     headers.write_to(out)?;
     check_size(out.len() - start)
+}
+
+/// The whole status line of the most common responses with their usual
+/// reason phrase, written as one piece (no digits to format, no phrase to
+/// check); `None` for any other status or phrase.
+fn common_status_line(status: u16, reason: &str) -> Option<&'static [u8]> {
+    let line: &'static [u8] = match status {
+        200 => b"HTTP/1.1 200 OK\r\n",
+        201 => b"HTTP/1.1 201 Created\r\n",
+        204 => b"HTTP/1.1 204 No Content\r\n",
+        206 => b"HTTP/1.1 206 Partial Content\r\n",
+        304 => b"HTTP/1.1 304 Not Modified\r\n",
+        400 => b"HTTP/1.1 400 Bad Request\r\n",
+        404 => b"HTTP/1.1 404 Not Found\r\n",
+        _ => return None,
+    };
+    (&line[13..line.len() - 2] == reason.as_bytes()).then_some(line)
 }
 
 /// Appends the header line that declares `framing` (`content-length: N`
@@ -168,4 +190,25 @@ fn check_size(n: usize) -> Result<()> {
         return Err(Error::PreambleTooLarge);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod status_line_tests {
+    use super::*;
+
+    #[test]
+    fn common_status_lines_are_the_formatted_ones() {
+        for status in [200, 201, 204, 206, 304, 400, 404] {
+            let reason = crate::standard_reason(status).unwrap();
+            let line = common_status_line(status, reason).unwrap();
+            assert_eq!(line, format!("HTTP/1.1 {status} {reason}\r\n").as_bytes());
+            // Another phrase is formatted (and checked) as given.
+            assert_eq!(common_status_line(status, "Fine"), None);
+            let mut out = Vec::new();
+            write_response_head(&mut out, status, "Fine", &Headers::new()).unwrap();
+            assert_eq!(out, format!("HTTP/1.1 {status} Fine\r\n").as_bytes());
+        }
+        assert_eq!(common_status_line(500, "Internal Server Error"), None);
+        assert_eq!(common_status_line(200, "OK "), None);
+    }
 }

@@ -144,11 +144,17 @@ impl<'a> Body<'a> {
         Ok(out)
     }
 
+    /// Reads the rest straight into `out`'s tail (no scratch buffer and
+    /// no second copy), taking what `out` has reserved, else
+    /// [`COPY_BUF`] more, at a time.
     fn read_inner_to_end(&mut self, out: &mut Vec<u8>) -> Result<()> {
-        let mut buf = vec![0u8; (self.remaining as usize).min(COPY_BUF)];
         while self.remaining > 0 {
-            let n = self.read_some(&mut buf)?;
-            out.extend_from_slice(&buf[..n]);
+            let start = out.len();
+            let step = (out.capacity() - start).max(COPY_BUF);
+            out.resize(start + (self.remaining.min(step as u64) as usize), 0);
+            let got = self.read_some(&mut out[start..]);
+            out.truncate(start + *got.as_ref().unwrap_or(&0));
+            got?;
         }
         Ok(())
     }
