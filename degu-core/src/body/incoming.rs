@@ -145,12 +145,14 @@ impl<'a> Body<'a> {
     }
 
     /// Reads the rest straight into `out`'s tail (no scratch buffer and
-    /// no second copy), taking what `out` has reserved, else
-    /// [`COPY_BUF`] more, at a time.
+    /// no second copy). Each read may fill [`COPY_BUF`] bytes or as many
+    /// as were read before, whichever is more: what is zeroed ahead of
+    /// the bytes stays within twice what arrived (a peer that declares a
+    /// large body and sends little commits little memory).
     fn read_inner_to_end(&mut self, out: &mut Vec<u8>) -> Result<()> {
         while self.remaining > 0 {
             let start = out.len();
-            let step = (out.capacity() - start).max(COPY_BUF);
+            let step = start.max(COPY_BUF);
             out.resize(start + (self.remaining.min(step as u64) as usize), 0);
             let got = self.read_some(&mut out[start..]);
             out.truncate(start + *got.as_ref().unwrap_or(&0));

@@ -414,3 +414,40 @@ fn close_body_on_a_shared_connection_tells_its_tracker() {
     assert_eq!(wire, b"2\r\nxy\r\n0\r\n\r\n");
     assert_eq!(tracker.state(), BodyState::Complete);
 }
+
+/// Hands out at most `piece` bytes per read.
+struct Trickle {
+    data: io::Cursor<Vec<u8>>,
+    piece: usize,
+}
+
+impl Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = buf.len().min(self.piece);
+        self.data.read(&mut buf[..n])
+    }
+}
+
+#[test]
+fn read_all_takes_a_body_in_any_pieces() {
+    // Larger than one read's step, in pieces that straddle every step.
+    for (len, piece) in [(0, 1), (12, 5), (70_000, 999), (300_000, 65_537)] {
+        let data = pattern(len);
+        let trickle = Trickle {
+            data: io::Cursor::new(data.clone()),
+            piece,
+        };
+        let got = Body::new(trickle, len as u64).read_all().unwrap();
+        assert_eq!(got.len(), len);
+        assert!(got == data, "{len} bytes in pieces of {piece}");
+    }
+    // Cut short: the bytes that came are not handed out as a body.
+    let trickle = Trickle {
+        data: io::Cursor::new(pattern(70_000)),
+        piece: 4096,
+    };
+    check_err(
+        Body::new(trickle, 100_000).read_all(),
+        "body too short: 70000 of 100000 bytes",
+    );
+}
