@@ -42,11 +42,20 @@ pub fn degu_server(
     t: Transport,
     app: impl degu_server::App,
 ) -> io::Result<(Where, degu_server::ServerHandle)> {
+    degu_server_bound(t, |a, options| degu_server::Server::bind(a, app, options))
+}
+
+/// As [`degu_server`], the server bound by `bind` (given the address and
+/// the bench's options): degu-tls's `SslServer::bind`, say.
+pub fn degu_server_bound<E: std::fmt::Display>(
+    t: Transport,
+    bind: impl FnOnce(&degu_core::Address, degu_server::ServerOptions) -> Result<degu_server::Server, E>,
+) -> io::Result<(Where, degu_server::ServerHandle)> {
     let w = match t {
         Transport::Tcp => Where::Tcp("127.0.0.1:0".parse().map_err(other)?),
         Transport::Unix => Where::Unix(unix_path()),
     };
-    let h = degu_server::Server::bind(&w.degu(), app, degu_bench_options())
+    let h = bind(&w.degu(), degu_bench_options())
         .map_err(other)?
         .spawn()
         .map_err(other)?;

@@ -25,8 +25,8 @@ use degu_tls::{SslClient, SslServer, TestPki};
 
 use crate::crowd::{IDLE_SETTLE, START_SETTLE, ServerChild};
 use crate::net::{self, BULK_BUF, HELLO, Listener, OneShot, REQUEST, RESPONSE, Transport, Where};
-use crate::peers::{self, HyperClient, HyperServer};
-use crate::{Cell, Mode, RoundTrips, Table, median, record};
+use crate::peers::{self, HyperClient};
+use crate::{Cell, Mode, RoundTrips, Running, Table, median, record};
 
 fn other(e: impl std::fmt::Display) -> io::Error {
     io::Error::other(e.to_string())
@@ -174,61 +174,34 @@ enum TSrv {
     Hyper,
 }
 
-enum Running {
-    Floor(OneShot),
-    Degu(degu_server::ServerHandle),
-    Hyper(HyperServer),
-}
-
-impl Running {
-    fn start(s: TSrv, t: Transport, tls: &Tls, bulk: bool) -> io::Result<(Where, Running)> {
-        Ok(match s {
-            TSrv::Floor if bulk => return Err(other("the bulk floor is its own server")),
-            TSrv::Floor => {
-                let (w, h) = floor_server(t, tls.server.clone())?;
-                (w, Running::Floor(h))
-            }
-            TSrv::Degu => {
-                let w = match t {
-                    Transport::Tcp => Where::Tcp("127.0.0.1:0".parse().map_err(other)?),
-                    Transport::Unix => Where::Unix(net::unix_path()),
-                };
-                let options = peers::degu_bench_options();
-                let server = if bulk {
-                    SslServer::bind(tls.server.clone(), &w.degu(), peers::degu_bulk_app, options)
-                } else {
-                    SslServer::bind(
-                        tls.server.clone(),
-                        &w.degu(),
-                        degu_server::demo::app,
-                        options,
-                    )
-                };
-                let h = server.map_err(other)?.spawn().map_err(other)?;
-                let w = match t {
-                    Transport::Tcp => Where::Tcp(h.address().to_string().parse().map_err(other)?),
-                    Transport::Unix => w,
-                };
-                (w, Running::Degu(h))
-            }
-            TSrv::Hyper => {
-                let acceptor = tokio_rustls::TlsAcceptor::from(tls.server.clone());
-                let (w, h) = peers::hyper_server_with(t, false, Some(acceptor))?;
-                (w, Running::Hyper(h))
-            }
-        })
-    }
-
-    fn stop(self) -> io::Result<()> {
-        match self {
-            Running::Floor(h) => h.stop(),
-            Running::Degu(h) => {
-                h.shutdown();
-                Ok(())
-            }
-            Running::Hyper(h) => h.stop(),
+/// Starts a TLS server of kind `s` (the bulk app with `bulk`); stopped by
+/// [`Running::stop`], as the plain ones are.
+fn start(s: TSrv, t: Transport, tls: &Tls, bulk: bool) -> io::Result<(Where, Running)> {
+    Ok(match s {
+        TSrv::Floor if bulk => return Err(other("the bulk floor is its own server")),
+        TSrv::Floor => {
+            let (w, h) = floor_server(t, tls.server.clone())?;
+            (w, Running::Floor(h))
         }
-    }
+        TSrv::Degu => {
+            let config = tls.server.clone();
+            let (w, h) = if bulk {
+                peers::degu_server_bound(t, |a, o| {
+                    SslServer::bind(config, a, peers::degu_bulk_app, o)
+                })?
+            } else {
+                peers::degu_server_bound(t, |a, o| {
+                    SslServer::bind(config, a, degu_server::demo::app, o)
+                })?
+            };
+            (w, Running::Degu(h))
+        }
+        TSrv::Hyper => {
+            let acceptor = tokio_rustls::TlsAcceptor::from(tls.server.clone());
+            let (w, h) = peers::hyper_server_with(t, false, Some(acceptor))?;
+            (w, Running::Hyper(h))
+        }
+    })
 }
 
 /// Reads exactly `buf.len()` bytes; `Ok(false)` at a clean end before the
@@ -313,7 +286,7 @@ const PAIRS: &[(&str, TCli, TSrv)] = &[
 /// Seconds per round trip: `n` sequential `GET /` on one TLS connection
 /// (handshake and a warm-up of `n / 20` first).
 fn round_trips(c: TCli, s: TSrv, t: Transport, tls: &Tls, n: u64) -> io::Result<f64> {
-    let (w, server) = Running::start(s, t, tls, false)?;
+    let (w, server) = start(s, t, tls, false)?;
     let warm = (n / 20).max(100);
     let config = tls.client(false);
     let secs = (|| -> io::Result<f64> {
@@ -431,7 +404,7 @@ const HANDSHAKERS: &[(&str, TCli, TSrv)] = &[
 /// fails unless the server resumed at least 95 % of them, a full one
 /// unless it resumed none.
 fn handshakes(c: TCli, s: TSrv, t: Transport, tls: &Tls, resume: bool, n: u64) -> io::Result<f64> {
-    let (w, server) = Running::start(s, t, tls, false)?;
+    let (w, server) = start(s, t, tls, false)?;
     let config = tls.client(resume);
     let warm = (n / 10).max(10);
     let r = (|| -> io::Result<(f64, u64)> {
@@ -642,7 +615,7 @@ fn bulk(b: TBulk, t: Transport, tls: &Tls, n: u64) -> io::Result<f64> {
             (r.map(|()| secs), h.stop())
         }
         TBulk::Degu => {
-            let (w, server) = Running::start(TSrv::Degu, t, tls, true)?;
+            let (w, server) = start(TSrv::Degu, t, tls, true)?;
             let client = degu_client(&w, config);
             let t0 = Instant::now();
             let r = peers::degu_download_with(&client, &uri, n, false);
@@ -650,7 +623,7 @@ fn bulk(b: TBulk, t: Transport, tls: &Tls, n: u64) -> io::Result<f64> {
             (r.map(|()| secs), server.stop())
         }
         TBulk::Hyper => {
-            let (w, server) = Running::start(TSrv::Hyper, t, tls, true)?;
+            let (w, server) = start(TSrv::Hyper, t, tls, true)?;
             let r = peers::client_runtime()?.block_on(async {
                 let connector = tokio_rustls::TlsConnector::from(config);
                 let t0 = Instant::now();
