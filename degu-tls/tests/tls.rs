@@ -789,18 +789,36 @@ fn fetch_tls_echoes_1_gib() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A connected AF_UNIX pair whose reads give up after 10 s.
+fn timed_pair() -> (
+    std::os::unix::net::UnixStream,
+    std::os::unix::net::UnixStream,
+) {
+    let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    for s in [&a, &b] {
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    }
+    (a, b)
+}
+
+/// A TLS client stream to "localhost" over `sock`, its handshake done.
+fn client_handshake<S: Read + Write + std::os::fd::AsFd>(
+    config: Arc<degu_tls::rustls::ClientConfig>,
+    sock: S,
+) -> degu_tls::TlsStream<degu_tls::rustls::ClientConnection, S> {
+    let name = degu_tls::rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let conn = degu_tls::rustls::ClientConnection::new(config, name).unwrap();
+    degu_tls::TlsStream::handshake(conn, sock).unwrap()
+}
+
 /// A vectored write takes every slice at once (a response's head and its
 /// body go out as one write of the same records), not just the first.
 #[test]
 fn a_vectored_write_takes_every_slice() {
     use std::io::IoSlice;
-    use std::os::unix::net::UnixStream;
 
     let pki = TestPki::new("degu test CA");
-    let (a, b) = UnixStream::pair().unwrap();
-    for s in [&a, &b] {
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    }
+    let (a, b) = timed_pair();
     let server = degu_tls::rustls::ServerConnection::new(pki.server_config()).unwrap();
     let peer = std::thread::spawn(move || {
         let mut s = degu_tls::rustls::StreamOwned::new(server, b);
@@ -808,9 +826,7 @@ fn a_vectored_write_takes_every_slice() {
         s.read_exact(&mut got).unwrap();
         got
     });
-    let name = degu_tls::rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let conn = degu_tls::rustls::ClientConnection::new(pki.client_config(), name).unwrap();
-    let mut tls = degu_tls::TlsStream::handshake(conn, a).unwrap();
+    let mut tls = client_handshake(pki.client_config(), a);
     let slices = [IoSlice::new(b"HTTP/1.1 200 OK\r\n"), IoSlice::new(b"abc")];
     assert_eq!(tls.write_vectored(&slices).unwrap(), 20);
     assert_eq!(&peer.join().unwrap(), b"HTTP/1.1 200 OK\r\nabc");
@@ -876,19 +892,12 @@ fn record_types(mut bytes: &[u8]) -> Vec<u8> {
 
 #[test]
 fn a_server_handshake_flight_is_one_write() {
-    use std::os::unix::net::UnixStream;
-
     let pki = TestPki::new("degu test CA");
-    let (a, b) = UnixStream::pair().unwrap();
-    for s in [&a, &b] {
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    }
+    let (a, b) = timed_pair();
     let client = std::thread::spawn({
         let config = pki.client_config();
         move || {
-            let name = degu_tls::rustls::pki_types::ServerName::try_from("localhost").unwrap();
-            let conn = degu_tls::rustls::ClientConnection::new(config, name).unwrap();
-            let mut tls = degu_tls::TlsStream::handshake(conn, a).unwrap();
+            let mut tls = client_handshake(config, a);
             tls.write_all(b"hello").unwrap();
             tls
         }
