@@ -231,11 +231,10 @@ impl Write for &PlainStream {
     /// which goes through the file layer: a TLS record is one buffer),
     /// one `writev` for several.
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let mut full = bufs.iter().filter(|b| !b.is_empty());
-        match (full.next(), full.next()) {
-            (None, _) => return Ok(0),
-            (Some(b), None) => return self.write(b),
-            _ => {}
+        match lone_buffer(bufs) {
+            Some(None) => return Ok(0),
+            Some(Some(b)) => return self.write(b),
+            None => {}
         }
         let r = match *self {
             PlainStream::Tcp(s) => (&mut &**s).write_vectored(bufs),
@@ -246,6 +245,18 @@ impl Write for &PlainStream {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+/// The one non-empty buffer of `bufs` (written with `send`, not a
+/// vectored call): `Some(Some(b))`; `Some(None)` when every buffer is
+/// empty; `None` for several.
+fn lone_buffer<'a>(bufs: &'a [IoSlice<'_>]) -> Option<Option<&'a [u8]>> {
+    let mut full = bufs.iter().filter(|b| !b.is_empty());
+    match (full.next(), full.next()) {
+        (None, _) => Some(None),
+        (Some(b), None) => Some(Some(b)),
+        _ => None,
     }
 }
 
@@ -280,11 +291,10 @@ impl Transport for PlainStream {
     /// One `send` for a single non-empty buffer (cheaper than
     /// `sendmsg`), one `sendmsg` for several.
     fn write_vectored_nonblocking(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let mut full = bufs.iter().filter(|b| !b.is_empty());
-        match (full.next(), full.next()) {
-            (None, _) => return Ok(0),
-            (Some(b), None) => return PlainStream::write_nonblocking(self, b),
-            _ => {}
+        match lone_buffer(bufs) {
+            Some(None) => return Ok(0),
+            Some(Some(b)) => return PlainStream::write_nonblocking(self, b),
+            None => {}
         }
         rustix::net::sendmsg(
             &*self,
@@ -372,7 +382,7 @@ mod tests {
     fn pair() -> (PlainStream, UnixStream) {
         let (a, b) = UnixStream::pair().unwrap();
         b.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        (PlainStream::Unix(Arc::new(a)), b)
+        (PlainStream::from(a), b)
     }
 
     #[test]
