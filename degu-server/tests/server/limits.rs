@@ -119,10 +119,16 @@ fn max_requests_closes_after_the_last() {
     c.expect_closed();
 }
 
+/// Short timeouts: 300 ms for a wait and for a whole preamble (a preamble
+/// that stalls half-way is cut off by `header_timeout`, whose default of
+/// 10 s would race the test client's own 10 s read timeout).
 fn timeout_server() -> degu_server::ServerHandle {
+    let short = Some(Duration::from_millis(300));
     serve(
         demo::app,
-        ServerOptions::default().with_timeout(Some(Duration::from_millis(300))),
+        ServerOptions::default()
+            .with_timeout(short)
+            .with_header_timeout(short),
     )
 }
 
