@@ -547,8 +547,8 @@ impl Conn {
         }
         if unframed {
             write_response_head(out, status, &resp.reason, &Headers::new())?;
-            for (name, value) in resp.headers.iter() {
-                if name != "transfer-encoding" && name != "connection" {
+            for (name, value) in resp.headers.iter_bytes() {
+                if name != b"transfer-encoding" && name != b"connection" {
                     write_header_line(out, name, value);
                 }
             }
@@ -557,7 +557,7 @@ impl Conn {
         }
         write_framing(out, add);
         if let Some(value) = add_connection {
-            write_header_line(out, "connection", value);
+            write_header_line(out, b"connection", value.as_bytes());
         }
         out.extend_from_slice(b"\r\n");
         if out.len() > MAX_PREAMBLE {
@@ -632,7 +632,10 @@ impl Conn {
         }
         let add = body.missing_framing(headers.framing()?, false)?;
         let mut count = 0;
-        for (n, v) in base.iter().filter(|(n, _)| !headers.contains(n)) {
+        for (n, v) in base
+            .iter_bytes()
+            .filter(|(n, _)| !headers.contains_bytes(n))
+        {
             write_header_line(out, n, v);
             count += 1;
         }

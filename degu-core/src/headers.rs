@@ -27,44 +27,33 @@ use crate::tables::{self, all_in};
 /// assert_eq!(h.set("content-type", "text/html").unwrap().as_deref(), Some("text/plain"));
 /// ```
 ///
-/// Names and values are `Cow<'static, str>`: a `&'static str` (a literal)
-/// is kept without a copy, a `String` is moved in, so a response built
-/// from literals allocates nothing per header. Borrowed non-static text
-/// goes in as `s.to_owned()`.
-#[derive(Clone, Default, PartialEq, Eq)]
+/// A name or value given as a `&'static str` (a literal, a
+/// [`StaticHeader`]) is kept as it is, without a copy; any other text
+/// (parsed headers, `String`s) is copied into one buffer that the list
+/// keeps, so a response built from literals allocates nothing per header,
+/// and parsed headers cost two allocations however many there are (none
+/// when a list is refilled, see [`refill_from_raw`](Headers::refill_from_raw)).
+#[derive(Clone, Default)]
 pub struct Headers {
-    items: Vec<(Cow<'static, str>, Cow<'static, str>)>,
+    items: Vec<(Piece, Piece)>,
+    /// The text of every [`Piece::Own`]: ASCII only (each piece was
+    /// checked against its table, by the parser or by [`check_header`]).
+    bytes: Vec<u8>,
+    /// Bytes of `bytes` no piece refers to any more (removed or replaced).
+    dead: usize,
 }
 
-/// The static spelling of a common header name, so that parsed headers
-/// with these names need no allocation for the name. Bucketed by length,
-/// so a lookup compares with at most a few names.
-fn known_name(name: &str) -> Option<&'static str> {
-    let candidates: &[&'static str] = match name.len() {
-        4 => &["host", "date", "etag"],
-        5 => &["range"],
-        6 => &["accept", "cookie", "origin", "server", "expect"],
-        7 => &["referer"],
-        8 => &["location"],
-        10 => &["connection", "user-agent", "keep-alive"],
-        12 => &["content-type"],
-        13 => &[
-            "content-range",
-            "cache-control",
-            "last-modified",
-            "authorization",
-            "accept-ranges",
-            "if-none-match",
-        ],
-        14 => &["content-length"],
-        15 => &["accept-encoding", "accept-language"],
-        16 => &["content-encoding"],
-        17 => &["transfer-encoding", "if-modified-since"],
-        25 => &["upgrade-insecure-requests"],
-        _ => &[],
-    };
-    candidates.iter().copied().find(|k| *k == name)
+/// Where a name or a value is.
+#[derive(Clone, Copy, Debug)]
+enum Piece {
+    Static(&'static str),
+    /// `start..end` of [`Headers::bytes`].
+    Own(usize, usize),
 }
+
+/// Dead bytes a list keeps before it compacts its buffer (and then only
+/// when they are most of it).
+const COMPACT_AFTER: usize = 1024;
 
 /// True when the comma-separated `list` (a header value such as
 /// `connection`'s) has `token` in it, compared without regard to case,
@@ -131,17 +120,6 @@ pub fn check_header(name: &str, value: &str) -> Result<()> {
         _ => {}
     }
     Ok(())
-}
-
-/// Sets `slot` to `text`, in its own string when it has one.
-fn refill(slot: &mut Cow<'static, str>, text: &str) {
-    match slot {
-        Cow::Owned(s) => {
-            s.clear();
-            s.push_str(text);
-        }
-        Cow::Borrowed(_) => *slot = Cow::Owned(text.to_owned()),
-    }
 }
 
 /// A header checked when the program is compiled: a `&'static` name and
@@ -235,22 +213,23 @@ const fn const_eq(a: &[u8], b: &[u8]) -> bool {
 impl Headers {
     /// No headers.
     pub fn new() -> Headers {
-        Headers { items: Vec::new() }
+        Headers::default()
     }
 
-    /// Copies parsed (already validated) headers. Common names are kept
-    /// as literals (no allocation); other names and every value are copied.
+    /// Copies parsed (already validated) headers: their lines in one
+    /// piece, so two allocations in all (the list and its text).
     pub fn from_raw(raw: &RawHeaders<'_>) -> Headers {
         let mut h = Headers {
             items: Vec::with_capacity(raw.len()),
+            bytes: Vec::new(),
+            dead: 0,
         };
         h.refill_from_raw(raw);
         h
     }
 
     /// Replaces every header with the parsed ones, reusing this value's
-    /// storage: the list and any owned name or value strings already here
-    /// are refilled rather than allocated again. A server refills one
+    /// storage (its list and its text buffer): a server refills one
     /// request's headers per connection this way, so a steady stream of
     /// requests allocates nothing for them.
     ///
@@ -264,37 +243,94 @@ impl Headers {
     /// assert_eq!(h.iter().collect::<Vec<_>>(), [("x-id", "2")]);
     /// ```
     pub fn refill_from_raw(&mut self, raw: &RawHeaders<'_>) {
+        self.items.clear();
+        self.bytes.clear();
+        self.dead = 0;
         if raw.is_empty() {
-            self.items.clear();
             return;
         }
-        let mut k = 0;
-        for (n, v) in raw.iter() {
-            match self.items.get_mut(k) {
-                Some((name, value)) => {
-                    // The name the last message had here (a peer sending
-                    // the same headers on a kept-alive connection) stays.
-                    // Else an owned string here is reused, whatever the
-                    // name; otherwise a common name needs none.
-                    if **name != *n {
-                        match (&*name, known_name(n)) {
-                            (Cow::Borrowed(_), Some(known)) => *name = Cow::Borrowed(known),
-                            _ => refill(name, n),
-                        }
-                    }
-                    refill(value, v);
-                }
-                None => {
-                    let name = match known_name(n) {
-                        Some(known) => Cow::Borrowed(known),
-                        None => Cow::Owned(n.to_owned()),
-                    };
-                    self.items.push((name, Cow::Owned(v.to_owned())));
-                }
-            }
-            k += 1;
+        let (region, places) = raw.places();
+        self.bytes.extend_from_slice(region);
+        self.items
+            .extend(places.map(|((n0, n1), (v0, v1))| (Piece::Own(n0, n1), Piece::Own(v0, v1))));
+    }
+
+    /// The bytes of `p`.
+    #[inline]
+    fn raw(&self, p: Piece) -> &[u8] {
+        match p {
+            Piece::Static(s) => s.as_bytes(),
+            Piece::Own(start, end) => self.bytes.get(start..end).unwrap_or_default(),
         }
-        self.items.truncate(k);
+    }
+
+    /// The text of `p`.
+    #[inline]
+    fn text(&self, p: Piece) -> &str {
+        match p {
+            Piece::Static(s) => s,
+            // ASCII (see `bytes`): the conversion cannot fail.
+            Piece::Own(..) => std::str::from_utf8(self.raw(p)).unwrap_or_default(),
+        }
+    }
+
+    /// `p` as a value of its own.
+    fn take(&self, p: Piece) -> Cow<'static, str> {
+        match p {
+            Piece::Static(s) => Cow::Borrowed(s),
+            Piece::Own(..) => Cow::Owned(self.text(p).to_owned()),
+        }
+    }
+
+    /// Keeps `text`: a literal as it is, other text copied in.
+    fn keep(&mut self, text: Cow<'static, str>) -> Piece {
+        match text {
+            Cow::Borrowed(s) => Piece::Static(s),
+            Cow::Owned(s) => {
+                self.compact();
+                let start = self.bytes.len();
+                self.bytes.extend_from_slice(s.as_bytes());
+                Piece::Own(start, self.bytes.len())
+            }
+        }
+    }
+
+    /// Counts `p`'s bytes as no longer used.
+    fn forget(&mut self, p: Piece) {
+        if let Piece::Own(start, end) = p {
+            self.dead += end - start;
+        }
+    }
+
+    /// Copies the text still used into a new buffer, when most of it is
+    /// not (headers set or removed again and again).
+    fn compact(&mut self) {
+        if self.dead < COMPACT_AFTER || self.dead * 2 < self.bytes.len() {
+            return;
+        }
+        let mut bytes = Vec::with_capacity(self.bytes.len() - self.dead);
+        let old = &self.bytes;
+        let mut moved = |p: &mut Piece| {
+            if let Piece::Own(start, end) = *p {
+                let at = bytes.len();
+                bytes.extend_from_slice(old.get(start..end).unwrap_or_default());
+                *p = Piece::Own(at, bytes.len());
+            }
+        };
+        for (n, v) in &mut self.items {
+            moved(n);
+            moved(v);
+        }
+        self.bytes = bytes;
+        self.dead = 0;
+    }
+
+    /// The index of the first header named `name`.
+    #[inline]
+    fn find(&self, name: &str) -> Option<usize> {
+        self.items
+            .iter()
+            .position(|&(n, _)| self.raw(n) == name.as_bytes())
     }
 
     /// Builds headers from pairs, checking each.
@@ -321,8 +357,14 @@ impl Headers {
         if self.contains(&name) {
             return Err(Error::DuplicateHeader(show(name.as_bytes())));
         }
-        self.items.push((name, value));
+        self.push(name, value);
         Ok(())
+    }
+
+    fn push(&mut self, name: Cow<'static, str>, value: Cow<'static, str>) {
+        let name = self.keep(name);
+        let value = self.keep(value);
+        self.items.push((name, value));
     }
 
     /// Adds a header even when the name is there already, for the headers
@@ -353,7 +395,7 @@ impl Headers {
         if single && self.contains(&name) {
             return Err(Error::DuplicateHeader(show(name.as_bytes())));
         }
-        self.items.push((name, value));
+        self.push(name, value);
         Ok(())
     }
 
@@ -361,8 +403,8 @@ impl Headers {
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.items
             .iter()
-            .filter(move |(n, _)| n == name)
-            .map(|(_, v)| &**v)
+            .filter(move |&&(n, _)| self.raw(n) == name.as_bytes())
+            .map(|&(_, v)| self.text(v))
     }
 
     /// Adds a header checked at compile time ([`StaticHeader`]): only the
@@ -372,7 +414,7 @@ impl Headers {
             return Err(Error::DuplicateHeader(show(header.name.as_bytes())));
         }
         self.items
-            .push((Cow::Borrowed(header.name), Cow::Borrowed(header.value)));
+            .push((Piece::Static(header.name), Piece::Static(header.value)));
         Ok(())
     }
 
@@ -384,21 +426,26 @@ impl Headers {
     ) -> Result<Option<Cow<'static, str>>> {
         let (name, value) = (name.into(), value.into());
         check_header(&name, &value)?;
-        match self.items.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, v)) => Ok(Some(std::mem::replace(v, value))),
+        match self.find(&name) {
+            Some(i) => {
+                let old = self.items[i].1;
+                let was = self.take(old);
+                self.forget(old);
+                let value = self.keep(value);
+                self.items[i].1 = value;
+                Ok(Some(was))
+            }
             None => {
-                self.items.push((name, value));
+                self.push(name, value);
                 Ok(None)
             }
         }
     }
 
     /// The value of `name` (the first, when it is repeated).
+    #[inline]
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.items
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| &**v)
+        self.find(name).map(|i| self.text(self.items[i].1))
     }
 
     /// True when `name`'s value is a comma-separated list with `token` in
@@ -412,18 +459,29 @@ impl Headers {
     /// assert!(!h.has_token("upgrade", "close"));
     /// ```
     pub fn has_token(&self, name: &str, token: &str) -> bool {
-        self.get_all(name).any(|list| has_token(list, token))
+        self.items
+            .iter()
+            .any(|&(n, v)| self.raw(n) == name.as_bytes() && has_token(self.text(v), token))
     }
 
     /// True when `name` is present.
     pub fn contains(&self, name: &str) -> bool {
-        self.items.iter().any(|(n, _)| n == name)
+        self.find(name).is_some()
     }
 
-    /// Removes `name`; returns its value.
+    /// [`contains`](Self::contains) for a name as bytes.
+    pub(crate) fn contains_bytes(&self, name: &[u8]) -> bool {
+        self.items.iter().any(|&(n, _)| self.raw(n) == name)
+    }
+
+    /// Removes `name` (its first occurrence); returns its value.
     pub fn remove(&mut self, name: &str) -> Option<Cow<'static, str>> {
-        let i = self.items.iter().position(|(n, _)| n == name)?;
-        Some(self.items.remove(i).1)
+        let i = self.find(name)?;
+        let (n, v) = self.items.remove(i);
+        let was = self.take(v);
+        self.forget(n);
+        self.forget(v);
+        Some(was)
     }
 
     /// Removes the headers a proxy must not pass on: those in
@@ -447,13 +505,29 @@ impl Headers {
             .map(|t| t.trim_matches([' ', '\t']).to_ascii_lowercase())
             .filter(|t| !t.is_empty() && t != "content-length" && t != "transfer-encoding")
             .collect();
-        self.items
-            .retain(|(n, _)| !HOP_BY_HOP.contains(&&**n) && !named.iter().any(|t| t == n));
+        let mut items = std::mem::take(&mut self.items);
+        items.retain(|&(n, v)| {
+            let name = self.text(n);
+            let keep = !HOP_BY_HOP.contains(&name) && !named.iter().any(|t| t == name);
+            if !keep {
+                self.forget(n);
+                self.forget(v);
+            }
+            keep
+        });
+        self.items = items;
+    }
+
+    /// The pairs in order, as bytes (for writing them out).
+    pub(crate) fn iter_bytes(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.items.iter().map(|&(n, v)| (self.raw(n), self.raw(v)))
     }
 
     /// The pairs in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.items.iter().map(|(n, v)| (&**n, &**v))
+        self.items
+            .iter()
+            .map(|&(n, v)| (self.text(n), self.text(v)))
     }
 
     /// Number of headers.
@@ -471,9 +545,11 @@ impl Headers {
         self.items.capacity()
     }
 
-    /// Removes every header.
+    /// Removes every header (the storage stays, for reuse).
     pub fn clear(&mut self) {
         self.items.clear();
+        self.bytes.clear();
+        self.dead = 0;
     }
 
     /// `content-length` as a number.
@@ -501,7 +577,19 @@ impl Headers {
 
     /// The framing the headers declare; an error if they declare both.
     pub fn framing(&self) -> Result<Framing> {
-        match (self.content_length(), self.is_chunked()) {
+        // One pass (every response's headers are looked at so), each name
+        // told by its length first.
+        let (mut length, mut te) = (None, None);
+        for &(n, v) in &self.items {
+            match self.raw(n) {
+                b"content-length" if length.is_none() => length = Some(v),
+                b"transfer-encoding" if te.is_none() => te = Some(v),
+                _ => {}
+            }
+        }
+        let length = length.and_then(|v| parse_content_length(self.raw(v)).ok());
+        let chunked = te.is_some_and(|v| self.raw(v) == b"chunked");
+        match (length, chunked) {
             (Some(_), true) => Err(Error::ContentLengthAndChunked),
             (Some(n), false) => Ok(Framing::Length(n)),
             (None, true) => Ok(Framing::Chunked),
@@ -516,17 +604,25 @@ impl Headers {
         if self.items.len() > MAX_RESPONSE_HEADERS {
             return Err(Error::TooManyHeaders(MAX_RESPONSE_HEADERS));
         }
-        let len: usize = self.items.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
-        out.reserve(len);
-        for (n, v) in &self.items {
-            out.extend_from_slice(n.as_bytes());
+        for (n, v) in self.iter_bytes() {
+            out.reserve(n.len() + v.len() + 4);
+            out.extend_from_slice(n);
             out.extend_from_slice(b": ");
-            out.extend_from_slice(v.as_bytes());
+            out.extend_from_slice(v);
             out.extend_from_slice(b"\r\n");
         }
         Ok(())
     }
 }
+
+impl PartialEq for Headers {
+    /// The same pairs in the same order.
+    fn eq(&self, other: &Headers) -> bool {
+        self.items.len() == other.items.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Headers {}
 
 impl fmt::Debug for Headers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -542,57 +638,90 @@ impl<'a> IntoIterator for &'a Headers {
     }
 }
 
-/// The pairs in order, by value: forwarding headers moves them, without
-/// copying.
+/// The pairs in order, by value: literals as they are, other text copied
+/// out.
 impl IntoIterator for Headers {
     type Item = (Cow<'static, str>, Cow<'static, str>);
     type IntoIter = std::vec::IntoIter<(Cow<'static, str>, Cow<'static, str>)>;
     fn into_iter(self) -> Self::IntoIter {
-        self.items.into_iter()
+        let pairs: Vec<_> = self
+            .items
+            .iter()
+            .map(|&(n, v)| (self.take(n), self.take(v)))
+            .collect();
+        pairs.into_iter()
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::known_name;
+    use std::borrow::Cow;
+
+    use super::{COMPACT_AFTER, Headers, StaticHeader};
+    use crate::parse::parse_request;
 
     #[test]
-    fn known_names_are_found_in_their_bucket() {
-        let names = [
-            "host",
-            "date",
-            "etag",
-            "range",
-            "accept",
-            "cookie",
-            "origin",
-            "server",
-            "expect",
-            "referer",
-            "location",
-            "connection",
-            "user-agent",
-            "keep-alive",
-            "content-type",
-            "content-range",
-            "cache-control",
-            "last-modified",
-            "authorization",
-            "accept-ranges",
-            "if-none-match",
-            "content-length",
-            "accept-encoding",
-            "accept-language",
-            "content-encoding",
-            "transfer-encoding",
-            "if-modified-since",
-            "upgrade-insecure-requests",
-        ];
-        for n in names {
-            assert_eq!(known_name(n), Some(n));
+    fn literals_and_copies_read_and_compare_alike() {
+        let mut a = Headers::new();
+        a.insert("x-a", "1").unwrap();
+        a.insert_static(StaticHeader::new("x-b", "2")).unwrap();
+        let mut b = Headers::new();
+        b.insert(String::from("x-a"), String::from("1")).unwrap();
+        b.insert("x-b", String::from("2")).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(b.get("x-a"), Some("1"));
+        assert_eq!(b.iter().collect::<Vec<_>>(), [("x-a", "1"), ("x-b", "2")]);
+        b.set("x-b", "3").unwrap();
+        assert_ne!(a, b);
+        let by_value: Vec<_> = b.into_iter().collect();
+        assert!(matches!(by_value[1].1, Cow::Borrowed("3")));
+        assert_eq!(by_value[0], (Cow::from("x-a"), Cow::from("1")));
+    }
+
+    #[test]
+    fn removed_and_replaced_values_come_back_whole() {
+        let mut buf = *b"GET / HTTP/1.1\r\nX-One: first\r\nX-Two: second";
+        let mut h = Headers::from_raw(&parse_request(&mut buf).unwrap().headers);
+        assert_eq!(h.set("x-one", "1").unwrap().as_deref(), Some("first"));
+        assert_eq!(h.remove("x-two").as_deref(), Some("second"));
+        assert_eq!(h.remove("x-two"), None);
+        assert_eq!(h.iter().collect::<Vec<_>>(), [("x-one", "1")]);
+    }
+
+    #[test]
+    fn text_set_again_and_again_is_compacted() {
+        let mut h = Headers::new();
+        h.insert("x-fixed", String::from("kept")).unwrap();
+        for i in 0..10_000 {
+            h.set("x-request-id", format!("request-{i:08}")).unwrap();
+            if i % 3 == 0 {
+                h.remove("x-other");
+            } else {
+                h.set("x-other", format!("{i}")).unwrap();
+            }
         }
-        for n in ["x-host", "hosts", "", "content-lengths", "Host"] {
-            assert_eq!(known_name(n), None);
-        }
+        assert_eq!(h.get("x-fixed"), Some("kept"));
+        assert_eq!(h.get("x-request-id"), Some("request-00009999"));
+        assert_eq!(h.get("x-other"), None); // removed at 9 999 (9 999 % 3 == 0)
+        h.set("x-other", String::from("last")).unwrap();
+        assert_eq!(h.get("x-other"), Some("last"));
+        // Bounded by what is used and the compaction threshold, not by
+        // the 10 000 values set.
+        assert!(h.bytes.len() <= 2 * COMPACT_AFTER + 64, "{}", h.bytes.len());
+    }
+
+    #[test]
+    fn a_refill_reuses_the_storage() {
+        let mut h = Headers::new();
+        let mut buf = *b"GET / HTTP/1.1\r\nHost: a\r\nX-Id: 12345";
+        h.refill_from_raw(&parse_request(&mut buf).unwrap().headers);
+        let (items, bytes) = (h.items.as_ptr(), h.bytes.as_ptr());
+        let mut buf = *b"GET / HTTP/1.1\r\nhost: b\r\nx-id: 6";
+        h.refill_from_raw(&parse_request(&mut buf).unwrap().headers);
+        assert_eq!((h.items.as_ptr(), h.bytes.as_ptr()), (items, bytes));
+        assert_eq!(h.iter().collect::<Vec<_>>(), [("host", "b"), ("x-id", "6")]);
+        let mut buf = *b"GET / HTTP/1.1";
+        h.refill_from_raw(&parse_request(&mut buf).unwrap().headers);
+        assert!(h.is_empty());
     }
 }

@@ -171,6 +171,10 @@ pub struct RawHeaders<'a> {
     seen: u64,
 }
 
+/// Where a header's name or value is in [`RawHeaders::places`]'s bytes:
+/// `start..end`.
+pub(crate) type Place = (usize, usize);
+
 /// Strips the optional whitespace (spaces and tabs) that may start a
 /// header value.
 #[inline(always)]
@@ -226,6 +230,39 @@ impl<'a> RawHeaders<'a> {
             .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
             .filter(|line| !line.is_empty())
             .map(split_line)
+    }
+
+    /// The bytes of every header line (from the first name to the end of
+    /// the preamble), and each header's name and value as places in them:
+    /// owned headers copy the lines whole and keep the places.
+    pub(crate) fn places(&self) -> (&'a [u8], impl Iterator<Item = (Place, Place)> + '_) {
+        let spans = self.spans();
+        let base = spans.first().map_or(self.text.len(), |s| s.start as usize);
+        let region = self.text.get(base..).unwrap_or_default();
+        let inline = spans.iter().map(move |s| {
+            let colon = s.colon as usize;
+            let mut v = colon + 1;
+            while v < s.end as usize && matches!(self.text[v], b' ' | b'\t') {
+                v += 1;
+            }
+            (
+                (s.start as usize - base, colon - base),
+                (v - base, s.end as usize - base),
+            )
+        });
+        // Past the first INLINE, the places are found again (a rare case):
+        // by address, each line being a slice of `region`.
+        let (at, len) = (region.as_ptr() as usize, region.len());
+        let place = move |b: &[u8]| {
+            let start = (b.as_ptr() as usize).wrapping_sub(at);
+            if start <= len && b.len() <= len - start {
+                (start, start + b.len())
+            } else {
+                (0, 0)
+            }
+        };
+        let rest = self.rest().map(move |(n, v)| (place(n), place(v)));
+        (region, inline.chain(rest))
     }
 
     /// The value of header `name` (lowercase); the first one when it is

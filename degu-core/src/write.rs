@@ -52,10 +52,10 @@ pub fn write_request_head(
 }
 
 /// Appends one `name: value\r\n` line (both checked by the caller).
-pub(crate) fn write_header_line(out: &mut Vec<u8>, name: &str, value: &str) {
-    out.extend_from_slice(name.as_bytes());
+pub(crate) fn write_header_line(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.extend_from_slice(name);
     out.extend_from_slice(b": ");
-    out.extend_from_slice(value.as_bytes());
+    out.extend_from_slice(value);
     out.extend_from_slice(b"\r\n");
 }
 
