@@ -60,21 +60,33 @@ impl Pool {
     pub(crate) fn take(&self, idle_timeout: Duration) -> Option<Idle> {
         let now = Instant::now();
         loop {
-            let idle = {
+            let (idle, age) = {
                 let mut pool = self.lock();
-                // The oldest are first: drop those past their time.
-                let expired = pool
-                    .iter()
-                    .position(|i| now.duration_since(i.since) < idle_timeout)
-                    .unwrap_or(pool.len());
-                let old: Vec<Idle> = pool.drain(..expired).collect();
-                let newest = pool.pop();
-                drop(pool);
-                // Closed outside the lock.
-                drop(old);
-                newest?
+                let newest = pool.pop()?;
+                let age = now.duration_since(newest.since);
+                // The oldest are first: drop those past their time (none,
+                // usually: only the oldest is looked at then; all of
+                // them when even the newest is).
+                let fresh = |i: &Idle| now.duration_since(i.since) < idle_timeout;
+                let expired = if age >= idle_timeout {
+                    pool.len()
+                } else if pool.first().is_some_and(|i| !fresh(i)) {
+                    pool.iter().position(fresh).unwrap_or(pool.len())
+                } else {
+                    0
+                };
+                if expired > 0 {
+                    let old: Vec<Idle> = pool.drain(..expired).collect();
+                    drop(pool);
+                    // Closed outside the lock.
+                    drop(old);
+                }
+                if age >= idle_timeout {
+                    return None;
+                }
+                (newest, age)
             };
-            if now.duration_since(idle.since) < STALE_CHECK_AFTER || !idle.conn.is_stale() {
+            if age < STALE_CHECK_AFTER || !idle.conn.is_stale() {
                 return Some(idle);
             }
             log::debug!("dropping a pooled connection the server closed");
@@ -91,10 +103,12 @@ impl Pool {
         };
         let mut pool = self.lock();
         pool.push(idle);
-        let over = pool.len().saturating_sub(max_idle);
-        let old: Vec<Idle> = pool.drain(..over).collect();
-        drop(pool);
-        drop(old);
+        if pool.len() > max_idle {
+            let over = pool.len() - max_idle;
+            let old: Vec<Idle> = pool.drain(..over).collect();
+            drop(pool);
+            drop(old);
+        }
     }
 
     /// Idle connections now.
@@ -110,5 +124,71 @@ impl Pool {
     /// Connections opened so far.
     pub(crate) fn opened(&self) -> u64 {
         self.opened.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::net::UnixStream;
+    use std::time::{Duration, Instant};
+
+    use degu_core::{Conn, PlainStream};
+
+    use super::{Idle, Pool};
+
+    /// A connection of the pool (over one end of a socket pair, the other
+    /// kept open so that it is not stale) idle since `ago`.
+    fn idle(requests: u64, ago: Duration, ends: &mut Vec<UnixStream>) -> Idle {
+        let (a, b) = UnixStream::pair().unwrap();
+        ends.push(b);
+        Idle {
+            conn: Conn::new(Box::new(PlainStream::from(a))),
+            requests,
+            since: Instant::now().checked_sub(ago).unwrap_or_else(Instant::now),
+        }
+    }
+
+    fn pool_of(entries: Vec<Idle>) -> Pool {
+        let pool = Pool::default();
+        *pool.lock() = entries;
+        pool
+    }
+
+    #[test]
+    fn the_newest_fit_connection_is_taken_and_the_expired_ones_dropped() {
+        let mut ends = Vec::new();
+        let (old, fresh) = (Duration::from_secs(60), Duration::ZERO);
+        let timeout = Duration::from_secs(30);
+        // Two expired, then two fresh (oldest first).
+        let pool = pool_of(vec![
+            idle(1, old, &mut ends),
+            idle(2, old, &mut ends),
+            idle(3, fresh, &mut ends),
+            idle(4, fresh, &mut ends),
+        ]);
+        assert_eq!(pool.take(timeout).map(|i| i.requests), Some(4));
+        let left: Vec<u64> = pool.lock().iter().map(|i| i.requests).collect();
+        assert_eq!(left, [3]);
+        // All fresh: the newest, the rest kept.
+        let pool = pool_of(vec![idle(1, fresh, &mut ends), idle(2, fresh, &mut ends)]);
+        assert_eq!(pool.take(timeout).map(|i| i.requests), Some(2));
+        assert_eq!(pool.len(), 1);
+        // Even the newest expired: none, and none kept.
+        let pool = pool_of(vec![idle(1, old, &mut ends), idle(2, old, &mut ends)]);
+        assert!(pool.take(timeout).is_none());
+        assert_eq!(pool.len(), 0);
+        assert!(Pool::default().take(timeout).is_none());
+    }
+
+    #[test]
+    fn connections_past_max_idle_are_dropped_oldest_first() {
+        let mut ends = Vec::new();
+        let pool = Pool::default();
+        for n in 1..=4 {
+            let i = idle(n, Duration::ZERO, &mut ends);
+            pool.put(i.conn, i.requests, 2);
+        }
+        let left: Vec<u64> = pool.lock().iter().map(|i| i.requests).collect();
+        assert_eq!(left, [3, 4]);
     }
 }

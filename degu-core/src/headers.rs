@@ -219,13 +219,15 @@ impl Headers {
     /// Copies parsed (already validated) headers: their lines in one
     /// piece, so two allocations in all (the list and its text).
     pub fn from_raw(raw: &RawHeaders<'_>) -> Headers {
-        let mut h = Headers {
-            items: Vec::with_capacity(raw.len()),
-            bytes: Vec::new(),
+        let mut items = Vec::with_capacity(raw.len());
+        let bytes = raw
+            .places(|n, v| items.push((Piece::Own(n.0, n.1), Piece::Own(v.0, v.1))))
+            .to_vec();
+        Headers {
+            items,
+            bytes,
             dead: 0,
-        };
-        h.refill_from_raw(raw);
-        h
+        }
     }
 
     /// Replaces every header with the parsed ones, reusing this value's
@@ -249,10 +251,9 @@ impl Headers {
         if raw.is_empty() {
             return;
         }
-        let (region, places) = raw.places();
+        let items = &mut self.items;
+        let region = raw.places(|n, v| items.push((Piece::Own(n.0, n.1), Piece::Own(v.0, v.1))));
         self.bytes.extend_from_slice(region);
-        self.items
-            .extend(places.map(|((n0, n1), (v0, v1))| (Piece::Own(n0, n1), Piece::Own(v0, v1))));
     }
 
     /// The bytes of `p`.

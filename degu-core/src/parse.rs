@@ -233,36 +233,38 @@ impl<'a> RawHeaders<'a> {
     }
 
     /// The bytes of every header line (from the first name to the end of
-    /// the preamble), and each header's name and value as places in them:
-    /// owned headers copy the lines whole and keep the places.
-    pub(crate) fn places(&self) -> (&'a [u8], impl Iterator<Item = (Place, Place)> + '_) {
+    /// the preamble), after `f` is given each header's name and value as
+    /// places in them: owned headers copy the lines whole and keep the
+    /// places.
+    pub(crate) fn places(&self, mut f: impl FnMut(Place, Place)) -> &'a [u8] {
         let spans = self.spans();
         let base = spans.first().map_or(self.text.len(), |s| s.start as usize);
         let region = self.text.get(base..).unwrap_or_default();
-        let inline = spans.iter().map(move |s| {
-            let colon = s.colon as usize;
+        for s in spans {
+            let (start, colon, end) = (s.start as usize, s.colon as usize, s.end as usize);
             let mut v = colon + 1;
-            while v < s.end as usize && matches!(self.text[v], b' ' | b'\t') {
+            while v < end && matches!(self.text.get(v), Some(b' ' | b'\t')) {
                 v += 1;
             }
-            (
-                (s.start as usize - base, colon - base),
-                (v - base, s.end as usize - base),
-            )
-        });
-        // Past the first INLINE, the places are found again (a rare case):
-        // by address, each line being a slice of `region`.
-        let (at, len) = (region.as_ptr() as usize, region.len());
-        let place = move |b: &[u8]| {
-            let start = (b.as_ptr() as usize).wrapping_sub(at);
-            if start <= len && b.len() <= len - start {
-                (start, start + b.len())
-            } else {
-                (0, 0)
+            f((start - base, colon - base), (v - base, end - base));
+        }
+        if self.len as usize > INLINE {
+            // Past the first INLINE, the places are found again (a rare
+            // case): by address, each line being a slice of `region`.
+            let (at, len) = (region.as_ptr() as usize, region.len());
+            let place = |b: &[u8]| {
+                let start = (b.as_ptr() as usize).wrapping_sub(at);
+                if start <= len && b.len() <= len - start {
+                    (start, start + b.len())
+                } else {
+                    (0, 0)
+                }
+            };
+            for (n, v) in self.rest() {
+                f(place(n), place(v));
             }
-        };
-        let rest = self.rest().map(move |(n, v)| (place(n), place(v)));
-        (region, inline.chain(rest))
+        }
+        region
     }
 
     /// The value of header `name` (lowercase); the first one when it is
