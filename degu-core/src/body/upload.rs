@@ -80,10 +80,12 @@ impl Upload {
         head: &[u8],
         body: &mut Outgoing<'_>,
     ) -> Result<Option<Upload>> {
+        let whole = matches!(body, Outgoing::None | Outgoing::Bytes(_));
         let bytes: &[u8] = match body {
             Outgoing::Bytes(b) => b,
             _ => &[],
         };
+        let bytes_len = bytes.len();
         let n = loop {
             match t.write_vectored_nonblocking(&[IoSlice::new(head), IoSlice::new(bytes)]) {
                 Ok(n) => break n,
@@ -92,12 +94,17 @@ impl Upload {
                 Err(e) => return Err(e.into()),
             }
         };
+        // All of it taken (the usual case): done once the transport's own
+        // buffer (TLS records) is out.
+        if whole && n == head.len() + bytes_len && matches!(t.flush_nonblocking(), Ok(true)) {
+            return Ok(None);
+        }
         let mut upload = Upload {
             stage: Vec::new(),
             sent: 0,
             bytes_sent: n.saturating_sub(head.len()),
             state: StageState::default(),
-            more: !matches!(body, Outgoing::None | Outgoing::Bytes(_)),
+            more: !whole,
             phase: Phase::Sending,
         };
         if n < head.len() {
