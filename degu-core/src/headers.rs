@@ -283,12 +283,13 @@ impl Headers {
         }
     }
 
-    /// Keeps `text`: a literal as it is, other text copied in.
+    /// Keeps `text`: a literal as it is, other text copied in (after a
+    /// [`compact`](Self::compact), which moves the pieces in the list:
+    /// never between keeping two pieces that are not in it yet).
     fn keep(&mut self, text: Cow<'static, str>) -> Piece {
         match text {
             Cow::Borrowed(s) => Piece::Static(s),
             Cow::Owned(s) => {
-                self.compact();
                 let start = self.bytes.len();
                 self.bytes.extend_from_slice(s.as_bytes());
                 Piece::Own(start, self.bytes.len())
@@ -363,6 +364,7 @@ impl Headers {
     }
 
     fn push(&mut self, name: Cow<'static, str>, value: Cow<'static, str>) {
+        self.compact();
         let name = self.keep(name);
         let value = self.keep(value);
         self.items.push((name, value));
@@ -429,9 +431,10 @@ impl Headers {
         check_header(&name, &value)?;
         match self.find(&name) {
             Some(i) => {
-                let old = self.items[i].1;
+                let old = std::mem::replace(&mut self.items[i].1, Piece::Static(""));
                 let was = self.take(old);
                 self.forget(old);
+                self.compact();
                 let value = self.keep(value);
                 self.items[i].1 = value;
                 Ok(Some(was))
@@ -709,6 +712,28 @@ mod tests {
         // Bounded by what is used and the compaction threshold, not by
         // the 10 000 values set.
         assert!(h.bytes.len() <= 2 * COMPACT_AFTER + 64, "{}", h.bytes.len());
+    }
+
+    #[test]
+    fn owned_names_and_values_survive_a_compaction() {
+        let mut h = Headers::new();
+        // Dead text past the threshold, most of the buffer.
+        for i in 0..200 {
+            h.set("x-dead", format!("value-{i:08}")).unwrap();
+        }
+        // The name and the value are copied in one after the other, the
+        // buffer compacted on the way.
+        for i in 0..50 {
+            let (name, value) = (format!("x-owned-{i}"), format!("v{i}"));
+            h.insert(name.clone(), value.clone()).unwrap();
+            assert_eq!(h.get(&name), Some(&*value), "{name}");
+            h.set(name.clone(), format!("{value}-again")).unwrap();
+            assert_eq!(h.get(&name), Some(&*format!("{value}-again")));
+        }
+        assert_eq!(h.get("x-dead"), Some("value-00000199"));
+        assert_eq!(h.len(), 51);
+        let live: usize = h.iter().map(|(n, v)| n.len() + v.len()).sum();
+        assert_eq!(h.bytes.len() - h.dead, live - "x-dead".len());
     }
 
     #[test]
