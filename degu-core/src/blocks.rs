@@ -22,10 +22,14 @@
 //! branches over it costs more than the rest of a short header line.
 
 #[cfg(target_arch = "x86_64")]
-pub(crate) use sse2::{Flags, bad_name, bad_value, first, lower_eq, lowercase, skip};
+pub(crate) use sse2::{
+    Flags, bad_name, bad_value, first, lower_eq, lowercase, newlines, next, skip,
+};
 
 #[cfg(not(target_arch = "x86_64"))]
-pub(crate) use portable::{Flags, bad_name, bad_value, first, lower_eq, lowercase, skip};
+pub(crate) use portable::{
+    Flags, bad_name, bad_value, first, lower_eq, lowercase, newlines, next, skip,
+};
 
 /// The lane indices of a block, for masks of its first `n` bytes.
 #[cfg(target_arch = "x86_64")]
@@ -56,6 +60,21 @@ mod sse2 {
     #[inline(always)]
     pub(crate) fn skip(flags: Flags, n: usize) -> Flags {
         flags >> n << n
+    }
+
+    /// `flags` without its first flag (`flags` non-zero).
+    #[inline(always)]
+    pub(crate) fn next(flags: Flags) -> Flags {
+        flags & flags.wrapping_sub(1)
+    }
+
+    /// The `\n` bytes of `block`.
+    #[inline(always)]
+    pub(crate) fn newlines(block: &[u8; 16]) -> Flags {
+        bits(cmp_eq_mask_i8_m128i(
+            load_unaligned_m128i(block),
+            splat(b'\n'),
+        ))
     }
 
     /// Sixteen copies of `b`.
@@ -155,6 +174,18 @@ mod portable {
         flags >> bits << bits
     }
 
+    /// `flags` without its first flag (`flags` non-zero).
+    #[inline(always)]
+    pub(crate) fn next(flags: Flags) -> Flags {
+        flags & !(0xFF << (flags.trailing_zeros() / 8 * 8))
+    }
+
+    /// The `\n` bytes of `block`.
+    #[inline(always)]
+    pub(crate) fn newlines(block: &[u8; 16]) -> Flags {
+        bad(block, |c| c != b'\n')
+    }
+
     // The predicates use `&` and `|`, never `&&`, `||` or `matches!`:
     // branch-free, so that sixteen of them become vector instructions.
 
@@ -251,6 +282,36 @@ mod tests {
                                     assert_eq!(skip(flags, at + 1), 0, "{what}");
                                 }
                             }
+                        }
+                    }
+                }
+
+                /// Every byte at every position, and every pair of
+                /// places: `first` and `next` walk the newlines in order.
+                #[test]
+                fn newlines_are_found_in_order() {
+                    for b in 0..=255u8 {
+                        for at in 0..16 {
+                            let mut block = [b'a'; 16];
+                            block[at] = b;
+                            let flags = newlines(&block);
+                            if b != b'\n' {
+                                assert_eq!(flags, 0, "{b} at {at}");
+                                continue;
+                            }
+                            assert_eq!(first(flags), at);
+                            assert_eq!(next(flags), 0);
+                        }
+                    }
+                    for a in 0..16 {
+                        for b in a + 1..16 {
+                            let mut block = [b'\r'; 16];
+                            block[a] = b'\n';
+                            block[b] = b'\n';
+                            let flags = newlines(&block);
+                            assert_eq!(first(flags), a, "{a} {b}");
+                            assert_eq!(first(next(flags)), b, "{a} {b}");
+                            assert_eq!(next(next(flags)), 0, "{a} {b}");
                         }
                     }
                 }
