@@ -1085,6 +1085,15 @@ fn check_path(path: &[u8]) -> bool {
     true
 }
 
+/// Checks a URI as [`parse_uri`] does, without splitting it (an outgoing
+/// request's).
+pub(crate) fn check_uri(uri: &[u8]) -> Result<()> {
+    match scan_uri(uri, 0) {
+        Some(m) if m.end == uri.len() => Ok(()),
+        _ => Err(Error::BadUri(show(uri))),
+    }
+}
+
 /// Splits and validates a URI: path components and query against their
 /// tables, no empty component but a trailing one, no `.` or `..`
 /// component, escapes that decode to what a component may hold.

@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result, show};
 use crate::headers::Headers;
-use crate::parse::{Framing, MAX_HEADERS, MAX_PREAMBLE, Method, parse_uri};
+use crate::parse::{Framing, MAX_HEADERS, MAX_PREAMBLE, Method, check_uri};
 use crate::tables::{self, all_in};
 
 /// Appends a request preamble (with its final `\r\n\r\n`) to `out`. The
@@ -43,7 +43,7 @@ pub fn write_request_head(
     uri: &str,
     headers: &Headers,
 ) -> Result<()> {
-    parse_uri(uri.as_bytes())?;
+    check_uri(uri.as_bytes())?;
     out.extend_from_slice(method.as_str().as_bytes());
     out.push(b' ');
     out.extend_from_slice(uri.as_bytes());
