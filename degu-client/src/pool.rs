@@ -60,32 +60,31 @@ impl Pool {
     pub(crate) fn take(&self, idle_timeout: Duration) -> Option<Idle> {
         let now = Instant::now();
         loop {
-            let (idle, age) = {
+            let (idle, age, old) = {
                 let mut pool = self.lock();
                 let newest = pool.pop()?;
                 let age = now.duration_since(newest.since);
-                // The oldest are first: drop those past their time (none,
-                // usually: only the oldest is looked at then; all of
-                // them when even the newest is).
-                let fresh = |i: &Idle| now.duration_since(i.since) < idle_timeout;
+                // The oldest are first: those past their time go (all of
+                // them when even the newest is; usually none, found so
+                // from the oldest alone).
                 let expired = if age >= idle_timeout {
                     pool.len()
-                } else if pool.first().is_some_and(|i| !fresh(i)) {
-                    pool.iter().position(fresh).unwrap_or(pool.len())
                 } else {
-                    0
+                    let fresh = |i: &Idle| now.duration_since(i.since) < idle_timeout;
+                    pool.iter().position(fresh).unwrap_or(pool.len())
                 };
-                if expired > 0 {
-                    let old: Vec<Idle> = pool.drain(..expired).collect();
-                    drop(pool);
-                    // Closed outside the lock.
-                    drop(old);
-                }
-                if age >= idle_timeout {
-                    return None;
-                }
-                (newest, age)
+                let old: Vec<Idle> = if expired > 0 {
+                    pool.drain(..expired).collect()
+                } else {
+                    Vec::new()
+                };
+                (newest, age, old)
             };
+            // Closed outside the lock.
+            drop(old);
+            if age >= idle_timeout {
+                return None;
+            }
             if age < STALE_CHECK_AFTER || !idle.conn.is_stale() {
                 return Some(idle);
             }

@@ -7,6 +7,7 @@ use crate::error::{Error, Result, show};
 use crate::parse::{Framing, MAX_RESPONSE_HEADERS, RawHeaders, parse_content_length};
 use crate::range::{ContentRange, Range};
 use crate::tables::{self, all_in};
+use crate::write::write_header_line;
 
 /// Headers: lowercase names, every name and value checked against its
 /// table when inserted, in insertion order; no name twice, unless added
@@ -220,9 +221,7 @@ impl Headers {
     /// piece, so two allocations in all (the list and its text).
     pub fn from_raw(raw: &RawHeaders<'_>) -> Headers {
         let mut items = Vec::with_capacity(raw.len());
-        let bytes = raw
-            .places(|n, v| items.push((Piece::Own(n.0, n.1), Piece::Own(v.0, v.1))))
-            .to_vec();
+        let bytes = Headers::places_into(&mut items, raw).to_vec();
         Headers {
             items,
             bytes,
@@ -248,12 +247,15 @@ impl Headers {
         self.items.clear();
         self.bytes.clear();
         self.dead = 0;
-        if raw.is_empty() {
-            return;
-        }
-        let items = &mut self.items;
-        let region = raw.places(|n, v| items.push((Piece::Own(n.0, n.1), Piece::Own(v.0, v.1))));
+        let region = Headers::places_into(&mut self.items, raw);
         self.bytes.extend_from_slice(region);
+    }
+
+    /// Appends the places of `raw`'s headers to `items`; returns the bytes
+    /// they are places in.
+    #[inline(always)]
+    fn places_into<'a>(items: &mut Vec<(Piece, Piece)>, raw: &RawHeaders<'a>) -> &'a [u8] {
+        raw.places(|n, v| items.push((Piece::Own(n.0, n.1), Piece::Own(v.0, v.1))))
     }
 
     /// The bytes of `p`.
@@ -329,10 +331,8 @@ impl Headers {
 
     /// The index of the first header named `name`.
     #[inline]
-    fn find(&self, name: &str) -> Option<usize> {
-        self.items
-            .iter()
-            .position(|&(n, _)| self.raw(n) == name.as_bytes())
+    fn find(&self, name: &[u8]) -> Option<usize> {
+        self.items.iter().position(|&(n, _)| self.raw(n) == name)
     }
 
     /// Builds headers from pairs, checking each.
@@ -429,7 +429,7 @@ impl Headers {
     ) -> Result<Option<Cow<'static, str>>> {
         let (name, value) = (name.into(), value.into());
         check_header(&name, &value)?;
-        match self.find(&name) {
+        match self.find(name.as_bytes()) {
             Some(i) => {
                 let old = std::mem::replace(&mut self.items[i].1, Piece::Static(""));
                 let was = self.take(old);
@@ -449,7 +449,8 @@ impl Headers {
     /// The value of `name` (the first, when it is repeated).
     #[inline]
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.find(name).map(|i| self.text(self.items[i].1))
+        self.find(name.as_bytes())
+            .map(|i| self.text(self.items[i].1))
     }
 
     /// True when `name`'s value is a comma-separated list with `token` in
@@ -463,24 +464,22 @@ impl Headers {
     /// assert!(!h.has_token("upgrade", "close"));
     /// ```
     pub fn has_token(&self, name: &str, token: &str) -> bool {
-        self.items
-            .iter()
-            .any(|&(n, v)| self.raw(n) == name.as_bytes() && has_token(self.text(v), token))
+        self.get_all(name).any(|list| has_token(list, token))
     }
 
     /// True when `name` is present.
     pub fn contains(&self, name: &str) -> bool {
-        self.find(name).is_some()
+        self.contains_bytes(name.as_bytes())
     }
 
     /// [`contains`](Self::contains) for a name as bytes.
     pub(crate) fn contains_bytes(&self, name: &[u8]) -> bool {
-        self.items.iter().any(|&(n, _)| self.raw(n) == name)
+        self.find(name).is_some()
     }
 
     /// Removes `name` (its first occurrence); returns its value.
     pub fn remove(&mut self, name: &str) -> Option<Cow<'static, str>> {
-        let i = self.find(name)?;
+        let i = self.find(name.as_bytes())?;
         let (n, v) = self.items.remove(i);
         let was = self.take(v);
         self.forget(n);
@@ -609,11 +608,7 @@ impl Headers {
             return Err(Error::TooManyHeaders(MAX_RESPONSE_HEADERS));
         }
         for (n, v) in self.iter_bytes() {
-            out.reserve(n.len() + v.len() + 4);
-            out.extend_from_slice(n);
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(v);
-            out.extend_from_slice(b"\r\n");
+            write_header_line(out, n, v);
         }
         Ok(())
     }

@@ -242,11 +242,11 @@ impl<'a> RawHeaders<'a> {
         let region = self.text.get(base..).unwrap_or_default();
         for s in spans {
             let (start, colon, end) = (s.start as usize, s.colon as usize, s.end as usize);
-            let mut v = colon + 1;
-            while v < end && matches!(self.text.get(v), Some(b' ' | b'\t')) {
-                v += 1;
-            }
-            f((start - base, colon - base), (v - base, end - base));
+            let value = trim_start_ows(self.text.get(colon + 1..end).unwrap_or_default());
+            f(
+                (start - base, colon - base),
+                (end - value.len() - base, end - base),
+            );
         }
         if self.len as usize > INLINE {
             // Past the first INLINE, the places are found again (a rare
