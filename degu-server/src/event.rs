@@ -112,6 +112,9 @@ pub(crate) struct EventLoop {
     /// When shutdown began.
     stopping: Option<Instant>,
     busy_shut: bool,
+    /// The connections' handshakes run here (a wrapper that defers them,
+    /// TLS): see [`hands_early`](Self::hands_early).
+    handshakes: bool,
 }
 
 impl EventLoop {
@@ -130,6 +133,7 @@ impl EventLoop {
             epoll::EventData::new_u64(WAKER),
             epoll::EventFlags::IN,
         )?;
+        let handshakes = inner.wrapper.as_ref().is_some_and(|w| w.defers_handshake());
         Ok(EventLoop {
             inner,
             listener: Some(listener),
@@ -147,6 +151,7 @@ impl EventLoop {
             backoff: Duration::from_millis(1),
             stopping: None,
             busy_shut: false,
+            handshakes,
         })
     }
 
@@ -546,7 +551,7 @@ impl EventLoop {
     // --- waiting connections ---
 
     /// Holds `live` until its next preamble is whole.
-    fn wait_for_request(&mut self, mut live: Box<Live>, started: bool) {
+    fn wait_for_request(&mut self, mut live: Box<Live>, mut started: bool) {
         let id = live.id;
         if live.conn.preamble_ready() {
             return self.dispatch(live);
@@ -554,7 +559,14 @@ impl EventLoop {
         if let Some(buf) = live.conn.park() {
             self.keep_buffer(buf);
         }
-        let deadline = self.deadline_for(started);
+        let deadline = if live.early && live.session.requests() == 0 {
+            // Back from a worker it went to early, still without its
+            // first request: the deadline it had before holds.
+            started = true;
+            live.first_deadline
+        } else {
+            self.deadline_for(started)
+        };
         if let Some(slot) = self.slot(id) {
             slot.state = State::Waiting { live, started };
         }
@@ -572,7 +584,24 @@ impl EventLoop {
         limit.map(|t| Instant::now() + t)
     }
 
-    /// Gives a connection with a whole preamble to a worker.
+    /// Whether `live`, whose handshake has begun and no request, goes to a
+    /// worker now, before its first preamble is whole: once per
+    /// connection, when a worker is idle. Its handshake's last flight and
+    /// its first request usually come together, soon; a worker reading
+    /// them itself (for `worker_wait` at most, then it gives the
+    /// connection back) wakes while the peer is still busy with the
+    /// handshake, rather than after the request arrived, which takes a
+    /// hand-off off each new connection's way.
+    fn hands_early(&self, live: &Live) -> bool {
+        self.handshakes
+            && !live.early
+            && live.session.requests() == 0
+            && self.stopping.is_none()
+            && self.inner.pool.has_idle()
+    }
+
+    /// Gives a connection with a whole preamble (or one
+    /// [handed early](Self::hands_early)) to a worker.
     fn dispatch(&mut self, live: Box<Live>) {
         let id = live.id;
         self.disarm(id);
@@ -613,6 +642,11 @@ impl EventLoop {
                     self.set_deadline(id, deadline);
                 }
                 self.follow(id);
+            }
+            Ok(Available::Nothing) if self.hands_early(&live) => {
+                live.early = true;
+                live.first_deadline = self.slot_ref(id).and_then(|s| s.deadline);
+                self.dispatch(live);
             }
             Ok(Available::Nothing) => {
                 if let Some(buf) = live.conn.park() {

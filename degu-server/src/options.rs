@@ -99,7 +99,10 @@ impl ServerOptions {
     /// thread after this. A worker does not wait when requests are queued
     /// with no worker coming for them, and while it waits it does not
     /// count as held up (no worker starts beside it), so a longer wait
-    /// can keep queued requests waiting that long.
+    /// can keep queued requests waiting that long. A fresh connection
+    /// whose handshake runs on the event thread (TLS) may go to an idle
+    /// worker as soon as the handshake has begun; that worker waits this
+    /// long, too, for the handshake's end and the first request.
     ///
     /// The wait is the socket's read timeout, which Linux keeps in timer
     /// ticks and ends on a tick: it lasts at least this long, and on a

@@ -24,8 +24,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use degu_core::{Address, Conn, ConnBuffers, Credentials, PlainStream, Transport};
+use degu_core::{Address, Available, Conn, ConnBuffers, Credentials, PlainStream, Transport};
 use log::{info, warn};
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
 
 use crate::conn::{CloseReason, ConnCtx, Outcome, Park, serve_some};
 use crate::patient::{Patient, mode};
@@ -55,6 +56,15 @@ pub(crate) struct Live {
     /// thread can hold it between requests; if not, a worker serves it
     /// to its end.
     pub parkable: bool,
+    /// Whether the event thread has handed it to a worker before its
+    /// first preamble was whole (over TLS, with its handshake under way;
+    /// at most once).
+    pub early: bool,
+    /// When its first preamble is due, as it was when it was handed
+    /// early: still due if it comes back without one.
+    pub first_deadline: Option<Instant>,
+    /// Its socket, to wait on.
+    pub sock: PlainStream,
 }
 
 impl Live {
@@ -82,6 +92,9 @@ impl Live {
             mode,
             greeted: false,
             parkable: true,
+            early: false,
+            first_deadline: None,
+            sock: sock.share(),
         }
     }
 }
@@ -305,6 +318,11 @@ impl Pool {
         std::mem::take(&mut st.threads)
     }
 
+    /// Whether a worker waits for a job, not yet woken for one.
+    pub(crate) fn has_idle(&self) -> bool {
+        self.lock().idle > 0
+    }
+
     /// Worker threads running.
     pub(crate) fn workers(&self) -> usize {
         self.lock().workers
@@ -366,6 +384,11 @@ fn run(inner: &Arc<Inner>, job: Job, bufs: &mut ConnBuffers, progress: &AtomicU6
         },
     };
     live.conn.swap_buffers(bufs);
+    let first = if live.early && !live.greeted {
+        first_preamble(&mut live.conn, &live.sock, inner.wait)
+    } else {
+        Ok(true)
+    };
     let Live {
         id,
         conn,
@@ -373,25 +396,33 @@ fn run(inner: &Arc<Inner>, job: Job, bufs: &mut ConnBuffers, progress: &AtomicU6
         mode,
         greeted,
         parkable,
+        ..
     } = &mut *live;
-    let outcome = if !*greeted && {
-        *greeted = true;
-        !inner.app.on_connect(session, &conn.info())
-    } {
-        Outcome::Linger(CloseReason::RefusedByOnConnect)
-    } else {
-        let ctx = ConnCtx {
-            app: &*inner.app,
-            max_requests: session.max_requests(),
-            stop: &inner.stop,
-            max_headers: inner.options.max_headers(),
-            park: parkable.then_some(Park {
-                mode,
-                starved: &inner.pool.starved,
-                progress,
-            }),
-        };
-        serve_some(conn, session, &ctx)
+    let outcome = match first {
+        Err(reason) => Outcome::Closed(reason),
+        Ok(false) => Outcome::Park,
+        Ok(true)
+            if !*greeted && {
+                *greeted = true;
+                !inner.app.on_connect(session, &conn.info())
+            } =>
+        {
+            Outcome::Linger(CloseReason::RefusedByOnConnect)
+        }
+        Ok(true) => {
+            let ctx = ConnCtx {
+                app: &*inner.app,
+                max_requests: session.max_requests(),
+                stop: &inner.stop,
+                max_headers: inner.options.max_headers(),
+                park: parkable.then_some(Park {
+                    mode,
+                    starved: &inner.pool.starved,
+                    progress,
+                }),
+            };
+            serve_some(conn, session, &ctx)
+        }
     };
     let id = *id;
     // The worker's buffers back; the connection keeps what is still
@@ -411,6 +442,50 @@ fn run(inner: &Arc<Inner>, job: Job, bufs: &mut ConnBuffers, progress: &AtomicU6
             drop(live);
             inner.send_back(Back::Gone(id));
         }
+    }
+}
+
+/// For a connection handed over before its first preamble was whole (see
+/// `EventLoop::hands_early`): reads what has arrived without blocking, as
+/// the event thread does (the handshake advancing as its records come),
+/// and waits for more, for `wait` in all, so a handshake that trickles in
+/// holds the worker no longer. True when the preamble is whole; false
+/// when the time is up; the reason when the connection ended.
+///
+/// It reads before it waits: a connection given back once may come again
+/// with its preamble already buffered, and nothing more will arrive.
+fn first_preamble(
+    conn: &mut Conn,
+    sock: &PlainStream,
+    wait: Duration,
+) -> Result<bool, CloseReason> {
+    let start = Instant::now();
+    loop {
+        match conn.read_available() {
+            Ok(Available::Ready) => return Ok(true),
+            Ok(Available::Partial | Available::Nothing) => {}
+            Ok(Available::Closed) => return Err(CloseReason::PeerClosed),
+            Err(e) => return Err(CloseReason::BadRequest(e)),
+        }
+        let left = wait.saturating_sub(start.elapsed());
+        if left.is_zero() || !readable(sock, left) {
+            return Ok(false);
+        }
+    }
+}
+
+/// Waits up to `limit` for `sock` to be readable; false when it is not
+/// (or the wait failed: the caller stops waiting).
+fn readable(sock: &PlainStream, limit: Duration) -> bool {
+    // A limit beyond what poll takes waits a day at most, then asks again.
+    let timeout = Timespec::try_from(limit.min(Duration::from_secs(86_400))).unwrap_or(Timespec {
+        tv_sec: 86_400,
+        tv_nsec: 0,
+    });
+    let mut fds = [PollFd::new(sock, PollFlags::IN)];
+    match poll(&mut fds, Some(&timeout)) {
+        Ok(n) => n > 0,
+        Err(e) => e == rustix::io::Errno::INTR,
     }
 }
 

@@ -55,13 +55,17 @@ struct Fixture {
 }
 
 fn start(pki: TestPki) -> Fixture {
+    let opts = ServerOptions::default().with_timeout(Some(Duration::from_secs(10)));
+    start_with(pki, opts)
+}
+
+fn start_with(pki: TestPki, opts: ServerOptions) -> Fixture {
     let requests = Arc::new(AtomicUsize::new(0));
     let certified = Arc::new(AtomicUsize::new(0));
     let app = Counting {
         requests: requests.clone(),
         certified: certified.clone(),
     };
-    let opts = ServerOptions::default().with_timeout(Some(Duration::from_secs(10)));
     let handle = SslServer::bind(pki.server_config(), &IPV4_LOOPBACK, app, opts)
         .unwrap()
         .spawn()
@@ -322,14 +326,37 @@ fn config_errors_are_clear() {
     assert!(e.contains("key_file"), "{e}");
     SslClientConfig::default().build().unwrap(); // bundled web roots
     SslClientConfig::default()
-        .with_ca_path(dir.clone())
+        .with_ca_path(dir.to_path_buf())
         .with_cert_file(dir.join("client.pem"))
         .with_key_file(dir.join("client.key"))
         .build()
         .unwrap();
 }
 
-fn tempdir(tag: &str) -> PathBuf {
+/// A directory of its own under the system's temporary directory,
+/// removed on drop (a failed test's too).
+struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::path::Path> for TempDir {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tempdir(tag: &str) -> TempDir {
     static N: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
         "degu-tls-{tag}-{}-{}",
@@ -338,7 +365,7 @@ fn tempdir(tag: &str) -> PathBuf {
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempDir(dir)
 }
 
 fn have(cmd: &str) -> bool {
@@ -599,7 +626,6 @@ fn fetch_tls_trusts_the_system_store_without_ca() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("UnknownIssuer"), "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A rustls client stream to `address` with the fixture's client
@@ -786,7 +812,6 @@ fn fetch_tls_echoes_1_gib() {
         assert!(head.starts_with("200 OK\n"), "{mode}: {head}");
         assert_eq!(got, expected, "{mode}: the echo differs");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A connected AF_UNIX pair whose reads give up after 10 s.
@@ -929,4 +954,127 @@ fn a_server_handshake_flight_is_one_write() {
         first.contains(&23),
         "the encrypted flight is in it: {first:?}"
     );
+}
+
+// --- fresh connections handed to an idle worker mid-handshake ---
+//
+// A fresh TLS connection whose handshake has begun, with no request yet,
+// goes to a worker when one is idle; the worker reads the handshake's
+// last flight and the first request itself for `worker_wait`, then gives
+// the connection back to the event thread if the request has not come.
+
+/// Makes a worker idle: one request on a connection that then closes,
+/// and the server back to no connection (the worker that served it done
+/// with it, a bounded wait).
+fn idle_a_worker(f: &Fixture) {
+    let mut c = client(f, f.pki.client_config()).connect().unwrap();
+    let mut r = c.get("/", &Headers::new()).unwrap();
+    assert_eq!(r.read_all().unwrap(), b"hello, world");
+    drop(r);
+    drop(c);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while f.handle.connections() != 0 {
+        assert!(std::time::Instant::now() < deadline, "the connection stays");
+        std::thread::yield_now();
+    }
+}
+
+/// A rustls client over TCP to the fixture, its ClientHello sent and the
+/// server's flight taken in: its own last flight (certificate, finished)
+/// is ready but not sent.
+fn half_handshake(f: &Fixture) -> (degu_tls::rustls::ClientConnection, std::net::TcpStream) {
+    let Address::Tcp4 { port, .. } = *f.handle.address() else {
+        unreachable!()
+    };
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let name = degu_tls::rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let mut conn = degu_tls::rustls::ClientConnection::new(f.pki.client_config(), name).unwrap();
+    conn.write_tls(&mut tcp).unwrap();
+    while conn.is_handshaking() {
+        assert_ne!(conn.read_tls(&mut tcp).unwrap(), 0, "the server closed");
+        conn.process_new_packets().unwrap();
+    }
+    (conn, tcp)
+}
+
+#[test]
+fn a_handshake_that_ends_after_the_worker_gave_up_is_served() {
+    // The peer answers the server's flight only after `worker_wait` has
+    // passed several times over: the worker it went to has given it back
+    // by then, and its request, arriving whole on the event thread, goes
+    // to a worker again and is served (and greeted once, with the
+    // client's certificate).
+    let opts = ServerOptions::default()
+        .with_timeout(Some(Duration::from_secs(10)))
+        .with_worker_wait(Duration::from_millis(1));
+    let f = start_with(TestPki::new("degu test CA"), opts);
+    idle_a_worker(&f);
+    let (mut conn, tcp) = half_handshake(&f);
+    // Pacing the peer, not waiting for the server.
+    std::thread::sleep(Duration::from_millis(30));
+    conn.writer()
+        .write_all(b"GET / HTTP/1.1\r\nconnection: close\r\n\r\n")
+        .unwrap();
+    let mut tls = degu_tls::rustls::StreamOwned::new(conn, tcp);
+    tls.flush().unwrap();
+    let mut reply = Vec::new();
+    tls.read_to_end(&mut reply)
+        .expect("the response, then close_notify");
+    let reply = String::from_utf8(reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200 OK\r\n"), "{reply}");
+    assert!(reply.ends_with("hello, world"), "{reply}");
+    assert_eq!(f.requests.load(Ordering::SeqCst), 2);
+    assert_eq!(f.certified.load(Ordering::SeqCst), 2);
+    drop(tls);
+    assert_eq!(f.handle.shutdown(), 0);
+}
+
+#[test]
+fn a_handshake_then_silence_is_closed_at_the_header_timeout() {
+    // The peer ends its handshake and never sends a request. Handed to a
+    // worker and given back, the connection keeps the deadline it was
+    // accepted with (`header_timeout`), not the longer one for a quiet
+    // connection between requests.
+    let opts = ServerOptions::default()
+        .with_timeout(Some(Duration::from_secs(60)))
+        .with_header_timeout(Some(Duration::from_millis(300)));
+    let f = start_with(TestPki::new("degu test CA"), opts);
+    idle_a_worker(&f);
+    let (conn, tcp) = half_handshake(&f);
+    let mut tls = degu_tls::rustls::StreamOwned::new(conn, tcp);
+    tls.flush().unwrap();
+    // Quiet; the server closes (the client's read gives up after 10 s).
+    let mut reply = Vec::new();
+    match tls.read_to_end(&mut reply) {
+        Ok(_) => {}
+        Err(e) => assert!(
+            !matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+            "the connection is still open: {e}"
+        ),
+    }
+    assert!(reply.is_empty(), "{reply:?}");
+    assert_eq!(f.requests.load(Ordering::SeqCst), 1);
+    assert_eq!(f.handle.shutdown(), 0);
+}
+
+#[test]
+fn fresh_mutual_tls_connections_are_each_greeted_with_their_certificate() {
+    // One request per connection, each on a full handshake, with workers
+    // idle between them: `on_connect` sees every client's certificate,
+    // however the handshake's end was read.
+    let f = start(TestPki::new("degu test CA"));
+    let client = client(&f, f.pki.client_config());
+    for n in 1..=20 {
+        idle_a_worker(&f);
+        let mut c = client.connect().unwrap();
+        let mut r = c.get("/", &Headers::new()).unwrap();
+        assert_eq!(r.read_all().unwrap(), b"hello, world");
+        assert_eq!(f.certified.load(Ordering::SeqCst), 2 * n);
+    }
+    assert_eq!(f.requests.load(Ordering::SeqCst), 40);
+    assert_eq!(f.handle.shutdown(), 0);
 }
