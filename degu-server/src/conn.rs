@@ -44,6 +44,11 @@ pub(crate) struct Park<'a> {
     pub starved: &'a AtomicUsize,
     /// The worker's progress count, raised at each request.
     pub progress: &'a AtomicU64,
+    /// Called once when a request arrives while the worker waits for it
+    /// (the connection sends request after request): takes the
+    /// connection out of the event thread's epoll set while the worker
+    /// keeps it (`Inner::unlist`).
+    pub unlist: &'a dyn Fn(),
 }
 
 /// How [`serve_some`] left a connection.
@@ -241,6 +246,7 @@ fn serve_requests(
 ) -> Result<(), CloseReason> {
     // One request, refilled for each request on the connection.
     let mut request = Request::blank();
+    let mut listed = true;
     loop {
         if session.requests >= ctx.max_requests {
             return Err(CloseReason::MaxRequests);
@@ -250,6 +256,7 @@ fn serve_requests(
             mode,
             starved,
             progress,
+            ..
         }) = &ctx.park
         {
             // Unless the next request is here already: stop when the
@@ -277,6 +284,13 @@ fn serve_requests(
             }
             // A request (or the end): progress, for the pool.
             mark::step(progress);
+            if listed
+                && matches!(found, Ok(true))
+                && let Some(park) = &ctx.park
+            {
+                listed = false;
+                (park.unlist)();
+            }
         }
         let head = found.and_then(|found| {
             if !found {

@@ -24,7 +24,6 @@
 
 use std::io;
 use std::net::Shutdown;
-use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -89,6 +88,9 @@ struct Slot {
     /// Registered edge-triggered and armed (while its preamble trickles
     /// in), instead of one-shot.
     edge: bool,
+    /// Out of the epoll set: the worker that had it took it out (see
+    /// `Inner::unlist`); arming it adds it again.
+    unlisted: bool,
 }
 
 /// The event loop's own state.
@@ -96,7 +98,6 @@ pub(crate) struct EventLoop {
     inner: Arc<Inner>,
     listener: Option<Socket>,
     unix: bool,
-    epoll: OwnedFd,
     slots: Vec<Slot>,
     free: Vec<u32>,
     open: usize,
@@ -119,16 +120,16 @@ pub(crate) struct EventLoop {
 
 impl EventLoop {
     pub(crate) fn new(inner: Arc<Inner>, listener: Socket, unix: bool) -> io::Result<EventLoop> {
-        let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
+        let epoll = &inner.epoll;
         listener.set_nonblocking(true)?;
         epoll::add(
-            &epoll,
+            epoll,
             &listener,
             epoll::EventData::new_u64(LISTENER),
             epoll::EventFlags::IN,
         )?;
         epoll::add(
-            &epoll,
+            epoll,
             &inner.waker,
             epoll::EventData::new_u64(WAKER),
             epoll::EventFlags::IN,
@@ -138,7 +139,6 @@ impl EventLoop {
             inner,
             listener: Some(listener),
             unix,
-            epoll,
             slots: Vec::new(),
             free: Vec::new(),
             open: 0,
@@ -187,7 +187,7 @@ impl EventLoop {
             });
             events.clear();
             match epoll::wait(
-                &self.epoll,
+                &self.inner.epoll,
                 rustix::buffer::spare_capacity(&mut events),
                 timeout.as_ref(),
             ) {
@@ -266,6 +266,7 @@ impl EventLoop {
             slot.state = State::Busy;
             slot.deadline = None;
             slot.edge = false;
+            slot.unlisted = false;
             SlotId { idx, era: slot.era }
         } else {
             self.slots.push(Slot {
@@ -274,6 +275,7 @@ impl EventLoop {
                 state: State::Busy,
                 deadline: None,
                 edge: false,
+                unlisted: false,
             });
             SlotId {
                 idx: (self.slots.len() - 1) as u32,
@@ -289,8 +291,11 @@ impl EventLoop {
         let sock = slot.sock.take();
         let state = std::mem::replace(&mut slot.state, State::Free);
         slot.deadline = None;
-        if let Some(sock) = &sock {
-            let _ = epoll::delete(&self.epoll, sock);
+        let listed = !std::mem::take(&mut slot.unlisted);
+        if let Some(sock) = &sock
+            && listed
+        {
+            let _ = epoll::delete(&self.inner.epoll, sock);
         }
         if let State::Waiting { mut live, .. } = state
             && let Some(buf) = live.conn.park()
@@ -353,10 +358,22 @@ impl EventLoop {
             return;
         };
         slot.edge = edge;
+        let unlisted = std::mem::take(&mut slot.unlisted);
         let Some(sock) = slot.sock.as_ref() else {
             return;
         };
-        if let Err(e) = epoll::modify(&self.epoll, sock, Self::data(id), flags) {
+        let epoll = &self.inner.epoll;
+        let done = if unlisted {
+            epoll::add(epoll, sock, Self::data(id), flags)
+        } else {
+            match epoll::modify(epoll, sock, Self::data(id), flags) {
+                // Taken out by a worker that did not say so (it gave the
+                // connection back to linger).
+                Err(rustix::io::Errno::NOENT) => epoll::add(epoll, sock, Self::data(id), flags),
+                r => r,
+            }
+        };
+        if let Err(e) = done {
             warn!("epoll: {e}");
         }
     }
@@ -411,7 +428,7 @@ impl EventLoop {
     fn pause_accept(&mut self) {
         if let Some(listener) = &self.listener {
             let _ = epoll::modify(
-                &self.epoll,
+                &self.inner.epoll,
                 listener,
                 epoll::EventData::new_u64(LISTENER),
                 epoll::EventFlags::empty(),
@@ -425,7 +442,7 @@ impl EventLoop {
         self.accept_paused = None;
         if let Some(listener) = &self.listener {
             let _ = epoll::modify(
-                &self.epoll,
+                &self.inner.epoll,
                 listener,
                 epoll::EventData::new_u64(LISTENER),
                 epoll::EventFlags::IN,
@@ -521,7 +538,7 @@ impl EventLoop {
         peer: &Address,
         flags: epoll::EventFlags,
     ) -> bool {
-        match epoll::add(&self.epoll, sock, Self::data(id), flags) {
+        match epoll::add(&self.inner.epoll, sock, Self::data(id), flags) {
             Ok(()) => true,
             Err(e) => {
                 warn!("{peer} refused: epoll: {e}");
@@ -731,7 +748,12 @@ impl EventLoop {
         let backs = std::mem::take(&mut *self.inner.back.lock().unwrap_or_else(|p| p.into_inner()));
         for back in backs {
             match back {
-                Back::Park(live) => {
+                Back::Park(mut live) => {
+                    if std::mem::take(&mut live.unlisted)
+                        && let Some(slot) = self.slot(live.id)
+                    {
+                        slot.unlisted = true;
+                    }
                     if self.stopping.is_some() && !live.conn.has_buffered() {
                         self.close_at_stop(live);
                     } else {
@@ -819,7 +841,7 @@ impl EventLoop {
         self.stopping = Some(now);
         self.accept();
         if let Some(listener) = self.listener.take() {
-            let _ = epoll::delete(&self.epoll, &listener);
+            let _ = epoll::delete(&self.inner.epoll, &listener);
         }
         let waiting: Vec<SlotId> = self
             .slots

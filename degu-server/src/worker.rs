@@ -65,6 +65,9 @@ pub(crate) struct Live {
     pub first_deadline: Option<Instant>,
     /// Its socket, to wait on.
     pub sock: PlainStream,
+    /// Whether the worker that had it took it out of the event thread's
+    /// epoll set ([`Inner::unlist`]).
+    pub unlisted: bool,
 }
 
 impl Live {
@@ -95,6 +98,7 @@ impl Live {
             early: false,
             first_deadline: None,
             sock: sock.share(),
+            unlisted: false,
         }
     }
 }
@@ -396,8 +400,15 @@ fn run(inner: &Arc<Inner>, job: Job, bufs: &mut ConnBuffers, progress: &AtomicU6
         mode,
         greeted,
         parkable,
+        sock,
+        unlisted,
         ..
     } = &mut *live;
+    let unlisted = std::cell::Cell::from_mut(unlisted);
+    let unlist = || {
+        inner.unlist(sock);
+        unlisted.set(true);
+    };
     let outcome = match first {
         Err(reason) => Outcome::Closed(reason),
         Ok(false) => Outcome::Park,
@@ -419,6 +430,7 @@ fn run(inner: &Arc<Inner>, job: Job, bufs: &mut ConnBuffers, progress: &AtomicU6
                     mode,
                     starved: &inner.pool.starved,
                     progress,
+                    unlist: &unlist,
                 }),
             };
             serve_some(conn, session, &ctx)

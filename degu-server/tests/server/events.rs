@@ -168,6 +168,30 @@ fn pipelined_requests_survive_the_hand_offs() {
 }
 
 #[test]
+fn a_connection_its_worker_kept_is_served_again_after_going_back() {
+    let server = serve(
+        degu_server::demo::app,
+        ServerOptions::default().with_worker_wait(Duration::from_millis(1)),
+    );
+    let mut c = Client::connect(server.address());
+    for _ in 0..5 {
+        // Request after request: the worker keeps the connection, out of
+        // the event thread's epoll set once the second request came.
+        for _ in 0..10 {
+            assert_eq!(c.get("/").text(), "hello, world");
+        }
+        // Quiet for many times `worker_wait` (the pause paces the
+        // client): the worker gives the connection back, and the event
+        // thread, which takes it into its set again, hears the next
+        // request.
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    assert_eq!(c.get("/").text(), "hello, world");
+    drop(c);
+    assert_eq!(server.shutdown(), 0);
+}
+
+#[test]
 fn a_busy_pool_queues_requests() {
     let (started_tx, started) = mpsc::channel();
     let (release, release_rx) = mpsc::channel();
