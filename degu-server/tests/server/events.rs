@@ -176,8 +176,8 @@ fn a_connection_its_worker_kept_is_served_again_after_going_back() {
     let mut c = Client::connect(server.address());
     for _ in 0..5 {
         // Request after request: the worker keeps the connection, out of
-        // the event thread's epoll set once the second request came.
-        for _ in 0..10 {
+        // the event thread's epoll set after a few dozen.
+        for _ in 0..100 {
             assert_eq!(c.get("/").text(), "hello, world");
         }
         // Quiet for many times `worker_wait` (the pause paces the
