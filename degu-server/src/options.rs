@@ -218,9 +218,26 @@ impl ServerOptions {
         self.linger
     }
 
+    /// The longest any time option may be: 365 days (a deadline is an
+    /// instant, and a longer one could pass what the clock holds).
+    pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
     /// Checks every option: zero limits, more than 100 headers, a zero
-    /// timeout and a zero `worker_wait` are errors.
+    /// timeout and a zero `worker_wait` are errors, and so is any time
+    /// longer than [`MAX_DURATION`](Self::MAX_DURATION).
     pub fn validate(&self) -> Result<()> {
+        for (name, t) in [
+            ("timeout", self.timeout),
+            ("header_timeout", self.header_timeout),
+            ("worker_wait", Some(self.worker_wait)),
+            ("worker_idle", Some(self.worker_idle)),
+            ("shutdown_timeout", Some(self.shutdown_timeout)),
+            ("linger", Some(self.linger)),
+        ] {
+            if t.is_some_and(|t| t > Self::MAX_DURATION) {
+                return Err(Error::Invalid(format!("{name} must be at most 365 days")));
+            }
+        }
         if self.max_connections == 0 {
             return Err(Error::Invalid("max_connections must be at least 1".into()));
         }

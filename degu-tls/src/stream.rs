@@ -65,7 +65,8 @@ where
             let s = SockRef::from(&sock);
             (s.read_timeout()?, s.write_timeout()?)
         };
-        let deadline = read_timeout.map(|t| Instant::now() + t);
+        // A timeout past what the clock holds is no deadline.
+        let deadline = read_timeout.and_then(|t| Instant::now().checked_add(t));
         let timed_out = || {
             io::Error::from(Error::TimedOut {
                 stalled: Stall::Handshake,

@@ -18,6 +18,17 @@ fn options_are_validated_at_bind() {
         ServerOptions::default().with_max_workers(0),
         ServerOptions::default().with_header_timeout(Some(Duration::ZERO)),
         ServerOptions::default().with_worker_wait(Duration::ZERO),
+        // Deadlines are instants: one past what a clock can hold would
+        // stop the server at its first connection.
+        ServerOptions::default().with_timeout(Some(Duration::MAX)),
+        ServerOptions::default().with_header_timeout(Some(Duration::MAX)),
+        ServerOptions::default()
+            .with_timeout(None)
+            .with_worker_wait(Duration::MAX),
+        ServerOptions::default().with_worker_idle(Duration::MAX),
+        ServerOptions::default().with_shutdown_timeout(Duration::MAX),
+        ServerOptions::default().with_linger(Duration::MAX),
+        ServerOptions::default().with_linger(ServerOptions::MAX_DURATION + Duration::from_secs(1)),
     ];
     for options in bad {
         assert!(
@@ -25,6 +36,16 @@ fn options_are_validated_at_bind() {
             "{options:?}"
         );
     }
+    let longest = ServerOptions::default()
+        .with_timeout(Some(ServerOptions::MAX_DURATION))
+        .with_linger(ServerOptions::MAX_DURATION);
+    longest.validate().unwrap();
+    let e = ServerOptions::default()
+        .with_timeout(Some(Duration::MAX))
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("timeout must be at most 365 days"), "{e}");
     let d = ServerOptions::default();
     assert_eq!(
         (
