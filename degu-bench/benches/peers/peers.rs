@@ -277,7 +277,8 @@ pub fn hyper_server_with(
 ) -> io::Result<(Where, HyperServer)> {
     enum L {
         Tcp(tokio::net::TcpListener),
-        Unix(std::os::unix::net::UnixListener),
+        /// The listener and its path, removed when the server stops.
+        Unix(std::os::unix::net::UnixListener, std::path::PathBuf),
     }
     let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
     let rt = if multi {
@@ -305,7 +306,7 @@ pub fn hyper_server_with(
         Transport::Unix => {
             let p = unix_path();
             (
-                L::Unix(std::os::unix::net::UnixListener::bind(&p)?),
+                L::Unix(std::os::unix::net::UnixListener::bind(&p)?, p.clone()),
                 Where::Unix(p),
             )
         }
@@ -323,18 +324,20 @@ pub fn hyper_server_with(
                         }
                     }
                 },
-                L::Unix(l) => {
+                L::Unix(l, path) => {
                     l.set_nonblocking(true)?;
                     let l = tokio::net::UnixListener::from_std(l)?;
-                    loop {
+                    let served = loop {
                         tokio::select! {
-                            _ = &mut rx => break,
-                            r = l.accept() => {
-                                let (s, _) = r?;
-                                spawn_hyper(s, tls.clone());
+                            _ = &mut rx => break Ok(()),
+                            r = l.accept() => match r {
+                                Ok((s, _)) => spawn_hyper(s, tls.clone()),
+                                Err(e) => break Err(e),
                             }
                         }
-                    }
+                    };
+                    let _ = std::fs::remove_file(&path);
+                    served?;
                 }
             }
             Ok::<(), io::Error>(())
