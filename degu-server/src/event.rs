@@ -88,9 +88,6 @@ struct Slot {
     /// Registered edge-triggered and armed (while its preamble trickles
     /// in), instead of one-shot.
     edge: bool,
-    /// Out of the epoll set: the worker that had it took it out (see
-    /// `Inner::unlist`); arming it adds it again.
-    unlisted: bool,
 }
 
 /// The event loop's own state.
@@ -266,7 +263,6 @@ impl EventLoop {
             slot.state = State::Busy;
             slot.deadline = None;
             slot.edge = false;
-            slot.unlisted = false;
             SlotId { idx, era: slot.era }
         } else {
             self.slots.push(Slot {
@@ -275,7 +271,6 @@ impl EventLoop {
                 state: State::Busy,
                 deadline: None,
                 edge: false,
-                unlisted: false,
             });
             SlotId {
                 idx: (self.slots.len() - 1) as u32,
@@ -291,10 +286,8 @@ impl EventLoop {
         let sock = slot.sock.take();
         let state = std::mem::replace(&mut slot.state, State::Free);
         slot.deadline = None;
-        let listed = !std::mem::take(&mut slot.unlisted);
-        if let Some(sock) = &sock
-            && listed
-        {
+        if let Some(sock) = &sock {
+            // Not there if the worker that had it took it out: no matter.
             let _ = epoll::delete(&self.inner.epoll, sock);
         }
         if let State::Waiting { mut live, .. } = state
@@ -358,20 +351,15 @@ impl EventLoop {
             return;
         };
         slot.edge = edge;
-        let unlisted = std::mem::take(&mut slot.unlisted);
         let Some(sock) = slot.sock.as_ref() else {
             return;
         };
         let epoll = &self.inner.epoll;
-        let done = if unlisted {
-            epoll::add(epoll, sock, Self::data(id), flags)
-        } else {
-            match epoll::modify(epoll, sock, Self::data(id), flags) {
-                // Taken out by a worker that did not say so (it gave the
-                // connection back to linger).
-                Err(rustix::io::Errno::NOENT) => epoll::add(epoll, sock, Self::data(id), flags),
-                r => r,
-            }
+        let done = match epoll::modify(epoll, sock, Self::data(id), flags) {
+            // Taken out by the worker that had it (`Inner::unlist`): in
+            // again (a failed call once per long stay).
+            Err(rustix::io::Errno::NOENT) => epoll::add(epoll, sock, Self::data(id), flags),
+            r => r,
         };
         if let Err(e) = done {
             warn!("epoll: {e}");
@@ -748,12 +736,7 @@ impl EventLoop {
         let backs = std::mem::take(&mut *self.inner.back.lock().unwrap_or_else(|p| p.into_inner()));
         for back in backs {
             match back {
-                Back::Park(mut live) => {
-                    if std::mem::take(&mut live.unlisted)
-                        && let Some(slot) = self.slot(live.id)
-                    {
-                        slot.unlisted = true;
-                    }
+                Back::Park(live) => {
                     if self.stopping.is_some() && !live.conn.has_buffered() {
                         self.close_at_stop(live);
                     } else {

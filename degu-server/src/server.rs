@@ -61,7 +61,7 @@ impl Inner {
     /// arrival, on the way to the worker's read: a cost (about 1-3 % of a
     /// round trip on loopback) that a connection sending request after
     /// request should not pay. The event thread adds it again when it
-    /// takes it back.
+    /// arms it next (its `EPOLL_CTL_MOD` finds it gone).
     pub(crate) fn unlist(&self, sock: &degu_core::PlainStream) {
         let _ = rustix::event::epoll::delete(&self.epoll, sock);
     }

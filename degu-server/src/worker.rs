@@ -65,9 +65,6 @@ pub(crate) struct Live {
     pub first_deadline: Option<Instant>,
     /// Its socket, to wait on.
     pub sock: PlainStream,
-    /// Whether the worker that had it took it out of the event thread's
-    /// epoll set ([`Inner::unlist`]).
-    pub unlisted: bool,
 }
 
 impl Live {
@@ -98,7 +95,6 @@ impl Live {
             early: false,
             first_deadline: None,
             sock: sock.share(),
-            unlisted: false,
         }
     }
 }
@@ -401,14 +397,9 @@ fn run(inner: &Arc<Inner>, job: Job, bufs: &mut ConnBuffers, progress: &AtomicU6
         greeted,
         parkable,
         sock,
-        unlisted,
         ..
     } = &mut *live;
-    let unlisted = std::cell::Cell::from_mut(unlisted);
-    let unlist = || {
-        inner.unlist(sock);
-        unlisted.set(true);
-    };
+    let unlist = || inner.unlist(sock);
     let outcome = match first {
         Err(reason) => Outcome::Closed(reason),
         Ok(false) => Outcome::Park,
@@ -489,11 +480,10 @@ fn first_preamble(
 /// Waits up to `limit` for `sock` to be readable; false when it is not
 /// (or the wait failed: the caller stops waiting).
 fn readable(sock: &PlainStream, limit: Duration) -> bool {
-    // A limit beyond what poll takes waits a day at most, then asks again.
-    let timeout = Timespec::try_from(limit.min(Duration::from_secs(86_400))).unwrap_or(Timespec {
-        tv_sec: 86_400,
-        tv_nsec: 0,
-    });
+    // Always converts: `worker_wait` is at most 365 days.
+    let Ok(timeout) = Timespec::try_from(limit) else {
+        return false;
+    };
     let mut fds = [PollFd::new(sock, PollFlags::IN)];
     match poll(&mut fds, Some(&timeout)) {
         Ok(n) => n > 0,
