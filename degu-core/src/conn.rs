@@ -376,31 +376,25 @@ impl Conn {
         };
         let mut reader = self.cell.borrow_mut();
         let p = parse_request_with(reader.span_mut(start, len), max_headers)?;
-        let framing = p.typed.framing;
-        let head = RequestHead {
-            method: p.method,
-            version: p.version,
-            framing,
-            expects_continue: framing != Framing::None
-                && framing != Framing::Length(0)
-                && p.version == Version::Http11
-                && p.headers
-                    .get("expect")
-                    .is_some_and(|v| v.eq_ignore_ascii_case("100-continue")),
-            close: match (p.headers.get("connection"), p.version) {
-                (None, version) => version == Version::Http10,
-                (Some(v), Version::Http11) => has_token(v, "close"),
-                (Some(v), Version::Http10) => !has_token(v, "keep-alive"),
-            },
+        Ok(request_exchange(&self.cell, &mut self.body, &p, f))
+    }
+
+    /// [`read_preamble`](Self::read_preamble), then
+    /// [`parse_request`](Self::parse_request), in one borrow of the
+    /// connection (a server's loop, one lock fewer per request); `None`
+    /// when the stream ends cleanly before the preamble's first byte.
+    pub fn read_request<R>(
+        &mut self,
+        max_headers: usize,
+        f: impl FnOnce(&RequestPreamble<'_>, Option<Incoming<'static>>) -> R,
+    ) -> Result<Option<(RequestHead, R)>> {
+        self.preamble = None;
+        let mut reader = self.cell.borrow_mut();
+        let Some((start, len)) = reader.read_preamble_span()? else {
+            return Ok(None);
         };
-        let body = match framing {
-            Framing::None => {
-                self.body = None;
-                None
-            }
-            _ => Some(new_body(&self.cell, &mut self.body, framing, false)),
-        };
-        Ok((head, f(&p, body)))
+        let p = parse_request_with(reader.span_mut(start, len), max_headers)?;
+        Ok(Some(request_exchange(&self.cell, &mut self.body, &p, f)))
     }
 
     /// Writes `100 Continue`.
@@ -893,6 +887,42 @@ fn new_body(
     }
 }
 
+/// What parsed request `p` says about its exchange, and what `f`
+/// returned, handed `p` and its body (a new input body on `cell`, its
+/// tracker kept in `slot`, when `p` has one).
+fn request_exchange<R>(
+    cell: &Shared<Box<dyn Transport>>,
+    slot: &mut Option<(BodyTracker, Framing)>,
+    p: &RequestPreamble<'_>,
+    f: impl FnOnce(&RequestPreamble<'_>, Option<Incoming<'static>>) -> R,
+) -> (RequestHead, R) {
+    let framing = p.typed.framing;
+    let head = RequestHead {
+        method: p.method,
+        version: p.version,
+        framing,
+        expects_continue: framing != Framing::None
+            && framing != Framing::Length(0)
+            && p.version == Version::Http11
+            && p.headers
+                .get("expect")
+                .is_some_and(|v| v.eq_ignore_ascii_case("100-continue")),
+        close: match (p.headers.get("connection"), p.version) {
+            (None, version) => version == Version::Http10,
+            (Some(v), Version::Http11) => has_token(v, "close"),
+            (Some(v), Version::Http10) => !has_token(v, "keep-alive"),
+        },
+    };
+    let body = match framing {
+        Framing::None => {
+            *slot = None;
+            None
+        }
+        _ => Some(new_body(cell, slot, framing, false)),
+    };
+    (head, f(p, body))
+}
+
 /// Whether the connection can take another request after this response
 /// (RFC 9112 §9.3): not after `connection: close`, nor after a body
 /// delimited by the connection's end; after an HTTP/1.0 response only when
@@ -1146,6 +1176,36 @@ mod tests {
         assert!(conn.read_preamble().unwrap());
         let uri = conn.parse_request(400, |p, _| p.uri.to_owned()).unwrap().1;
         assert_eq!(uri, "/next");
+    }
+
+    #[test]
+    fn read_request_reads_and_parses_as_the_two_steps_do() {
+        let wire: &[&[u8]] = &[
+            b"PUT /a HTTP/1.1\r\ncontent-length: 2\r\n",
+            b"\r\nhiGET /b HTTP/1.0\r\n\r\nGET /c HTTP/1.1\r\nbad header\r\n\r\n",
+        ];
+        let (mut conn, _) = pieces(wire);
+        let (head, (uri, body)) = conn
+            .read_request(8, |p, body| (p.uri.to_owned(), body))
+            .unwrap()
+            .unwrap();
+        assert_eq!((head.method, uri.as_str()), (Method::Put, "/a"));
+        assert_eq!(head.framing, Framing::Length(2));
+        assert!(!head.close);
+        let mut text = String::new();
+        body.unwrap().read_to_string(&mut text).unwrap();
+        assert_eq!(text, "hi");
+        assert_eq!(conn.finish_body(0), Ok(()));
+        let (head, body) = conn.read_request(8, |_, body| body).unwrap().unwrap();
+        assert!(head.close, "HTTP/1.0 without keep-alive");
+        assert!(body.is_none());
+        let e = conn.read_request(8, |_, _| ()).unwrap_err();
+        assert!(e.to_string().contains("bad header"), "{e}");
+        let (mut conn, _) = pieces(&[b""]);
+        assert!(
+            conn.read_request(8, |_, _| ()).unwrap().is_none(),
+            "a clean end"
+        );
     }
 
     #[test]

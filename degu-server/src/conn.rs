@@ -287,7 +287,8 @@ fn serve_requests(
         } else if ctx.stop.load(Ordering::SeqCst) {
             return Err(CloseReason::ShuttingDown);
         }
-        let found = conn.read_preamble();
+        // The preamble is read and parsed in one borrow of the connection.
+        let found = conn.read_request(ctx.max_headers, |p, body| request.refill(p, body));
         if let Some((mode, progress)) = awaiting {
             mode.store(patient::mode::EXCHANGE, Ordering::Relaxed);
             if matches!(&found, Err(e) if e.is_timeout()) {
@@ -295,7 +296,7 @@ fn serve_requests(
             }
             // A request (or the end): progress, for the pool.
             mark::step(progress);
-            if matches!(found, Ok(true))
+            if matches!(found, Ok(Some(_)))
                 && let Some(park) = &ctx.park
             {
                 kept += 1;
@@ -304,16 +305,8 @@ fn serve_requests(
                 }
             }
         }
-        let head = found.and_then(|found| {
-            if !found {
-                return Ok(None);
-            }
-            let (head, ()) =
-                conn.parse_request(ctx.max_headers, |p, body| request.refill(p, body))?;
-            Ok(Some(head))
-        });
-        let head = match head {
-            Ok(Some(head)) => head,
+        let head = match found {
+            Ok(Some((head, ()))) => head,
             Ok(None) => return Err(CloseReason::PeerClosed),
             Err(e) => {
                 if e.is_timeout() {
