@@ -296,6 +296,12 @@ impl Conn {
         }
     }
 
+    /// Whether the transport has answered the peer's opening handshake
+    /// message, or has no handshake (see [`Transport::hello_answered`]).
+    pub fn hello_answered(&self) -> bool {
+        self.cell.borrow_mut().get_ref().hello_answered()
+    }
+
     /// True when bytes are buffered: a pipelined request, or part of one.
     pub fn has_buffered(&self) -> bool {
         !self.cell.borrow_mut().buffered().is_empty()

@@ -185,6 +185,15 @@ pub trait Transport: Read + Write + Send {
     fn poll_fd(&self) -> Option<BorrowedFd<'_>> {
         None
     }
+
+    /// False while a handshake waits for the peer's opening message (a
+    /// TLS server that has not yet had a whole ClientHello): nothing has
+    /// been answered, and what comes next depends on the peer alone. True
+    /// (the default) once the transport has answered, or when it has no
+    /// handshake.
+    fn hello_answered(&self) -> bool {
+        true
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for Box<T> {
@@ -221,5 +230,9 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
 
     fn poll_fd(&self) -> Option<BorrowedFd<'_>> {
         (**self).poll_fd()
+    }
+
+    fn hello_answered(&self) -> bool {
+        (**self).hello_answered()
     }
 }

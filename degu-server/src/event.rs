@@ -589,20 +589,24 @@ impl EventLoop {
         limit.map(|t| Instant::now() + t)
     }
 
-    /// Whether `live`, whose handshake has begun and no request, goes to a
-    /// worker now, before its first preamble is whole: once per
-    /// connection, when a worker is idle. Its handshake's last flight and
-    /// its first request usually come together, soon; a worker reading
-    /// them itself (for `worker_wait` at most, then it gives the
-    /// connection back) wakes while the peer is still busy with the
-    /// handshake, rather than after the request arrived, which takes a
-    /// hand-off off each new connection's way.
+    /// Whether `live`, with no request yet, goes to a worker now, before
+    /// its first preamble is whole: once per connection, when a worker is
+    /// idle, and only once the server has answered the peer's hello (its
+    /// flight is out). The handshake's last flight and the first request
+    /// then usually come together, soon; a worker reading them itself
+    /// (for `worker_wait` at most, then it gives the connection back)
+    /// wakes while the peer is still busy with the handshake, rather than
+    /// after the request arrived, which takes a hand-off off each new
+    /// connection's way. A peer still sending its hello, a piece at a
+    /// time perhaps, is not handed early: only the peer could end that
+    /// wait, and it stays with the event thread.
     fn hands_early(&self, live: &Live) -> bool {
         self.handshakes
             && !live.early
             && live.session.requests() == 0
             && self.stopping.is_none()
             && self.inner.pool.has_idle()
+            && live.conn.hello_answered()
     }
 
     /// Gives a connection with a whole preamble (or one

@@ -101,7 +101,7 @@ impl ServerOptions {
     /// count as held up (no worker starts beside it), so a longer wait
     /// can keep queued requests waiting that long. A fresh connection
     /// whose handshake runs on the event thread (TLS) may go to an idle
-    /// worker as soon as the handshake has begun; that worker waits this
+    /// worker as soon as the server has answered the peer's hello; that worker waits this
     /// long, too, for the handshake's end and the first request.
     ///
     /// The wait is the socket's read timeout, which Linux keeps in timer

@@ -161,4 +161,8 @@ impl Transport for Patient {
     fn write_nonblocking(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.inner.write_nonblocking(buf)
     }
+
+    fn hello_answered(&self) -> bool {
+        self.inner.hello_answered()
+    }
 }

@@ -296,6 +296,15 @@ where
     fn poll_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
         self.inner.sock.poll_fd()
     }
+
+    /// Whether the handshake is past the peer's hello: done, or its kind
+    /// known, which rustls knows once it has read the peer's whole hello
+    /// (a server has then queued or written its answer: its ServerHello
+    /// and the rest of its flight, or a HelloRetryRequest).
+    fn hello_answered(&self) -> bool {
+        let conn: &ConnectionCommon<_> = &self.inner.conn;
+        !conn.is_handshaking() || conn.handshake_kind().is_some()
+    }
 }
 
 /// A transport read and written without waiting (see

@@ -711,9 +711,12 @@ fn a_trickled_handshake_is_cut_off_at_the_header_timeout() {
 fn a_trickled_client_hello_holds_no_worker() {
     // One worker, and a peer trickling its ClientHello a byte at a time:
     // the handshake runs on the event thread, so the worker stays free
-    // for everyone else.
+    // for everyone else. Not even once: with a worker_wait this long, a
+    // worker handed the trickler early would hold it past the other
+    // clients' timeout.
     let opts = ServerOptions::default()
         .with_max_workers(1)
+        .with_worker_wait(Duration::from_secs(30))
         .with_header_timeout(Some(Duration::from_secs(30)));
     let (pki, handle, hello, mut slow) = trickle_setup(opts);
     let client = SslClient::new(pki.client_config(), handle.address().clone())
@@ -954,6 +957,44 @@ fn a_server_handshake_flight_is_one_write() {
         first.contains(&23),
         "the encrypted flight is in it: {first:?}"
     );
+}
+
+/// A server stream answers the peer's hello (and says so) only once the
+/// whole hello is in: the server's event thread hands a fresh connection
+/// to a worker early only after that, never to wait on a trickling hello.
+#[test]
+fn a_hello_is_answered_once_it_is_whole() {
+    use degu_core::Transport;
+    let pki = TestPki::new("degu test CA");
+    let (mut a, b) = timed_pair();
+    b.set_nonblocking(true).unwrap();
+    let name = degu_tls::rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut client = degu_tls::rustls::ClientConnection::new(pki.client_config(), name).unwrap();
+    let mut hello = Vec::new();
+    client.write_tls(&mut hello).unwrap();
+    let conn = degu_tls::rustls::ServerConnection::new(pki.server_config()).unwrap();
+    let mut server = degu_tls::TlsStream::deferred(
+        conn,
+        Recorded {
+            sock: b,
+            writes: Vec::new(),
+        },
+    );
+    let mut buf = [0u8; 16];
+    assert!(!server.hello_answered(), "nothing has come");
+    let half = hello.len() / 2;
+    for piece in [&hello[..1], &hello[1..half]] {
+        a.write_all(piece).unwrap();
+        let e = server.read_nonblocking(&mut buf).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock);
+        assert!(!server.hello_answered(), "part of a hello");
+    }
+    assert!(server.sock().writes.is_empty());
+    a.write_all(&hello[half..]).unwrap();
+    let e = server.read_nonblocking(&mut buf).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock);
+    assert!(server.hello_answered(), "the whole hello");
+    assert!(!server.sock().writes.is_empty(), "its answer went out");
 }
 
 // --- fresh connections handed to an idle worker mid-handshake ---
