@@ -42,8 +42,10 @@ pub(crate) type Shared<T> = Arc<SharedConn<T>>;
 ///
 /// The lock is taken with one compare-and-swap and let go with a plain
 /// store: a `std::sync::Mutex` lets go with a locked swap (to learn
-/// whether to wake a waiter), and a request takes the lock two or three
-/// times, so that swap was measurable in pinned round trips. The price
+/// whether to wake a waiter), and a request takes the lock twice (the
+/// server reads and parses its preamble, then writes its response; the
+/// client writes, then reads), so that swap was measurable in pinned
+/// round trips. The price
 /// is in the case that does not happen in the normal course, two
 /// threads at one connection at once (a body read on another thread
 /// while the connection writes): the second one polls, backing off to

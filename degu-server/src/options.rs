@@ -101,8 +101,9 @@ impl ServerOptions {
     /// count as held up (no worker starts beside it), so a longer wait
     /// can keep queued requests waiting that long. A fresh connection
     /// whose handshake runs on the event thread (TLS) may go to an idle
-    /// worker as soon as the server has answered the peer's hello; that worker waits this
-    /// long, too, for the handshake's end and the first request.
+    /// worker as soon as the server has answered the peer's hello; that
+    /// worker waits this long, too, for the handshake's end and the first
+    /// request.
     ///
     /// The wait is the socket's read timeout, which Linux keeps in timer
     /// ticks and ends on a tick: it lasts at least this long, and on a

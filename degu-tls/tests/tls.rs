@@ -868,6 +868,22 @@ struct Recorded {
     writes: Vec<Vec<u8>>,
 }
 
+/// A server stream over `sock`, its handshake deferred, its writes
+/// recorded.
+fn recorded_server(
+    pki: &TestPki,
+    sock: std::os::unix::net::UnixStream,
+) -> degu_tls::TlsStream<degu_tls::rustls::ServerConnection, Recorded> {
+    let conn = degu_tls::rustls::ServerConnection::new(pki.server_config()).unwrap();
+    degu_tls::TlsStream::deferred(
+        conn,
+        Recorded {
+            sock,
+            writes: Vec::new(),
+        },
+    )
+}
+
 impl Read for Recorded {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         self.sock.read(buf)
@@ -930,14 +946,7 @@ fn a_server_handshake_flight_is_one_write() {
             tls
         }
     });
-    let conn = degu_tls::rustls::ServerConnection::new(pki.server_config()).unwrap();
-    let mut server = degu_tls::TlsStream::deferred(
-        conn,
-        Recorded {
-            sock: b,
-            writes: Vec::new(),
-        },
-    );
+    let mut server = recorded_server(&pki, b);
     let mut buf = [0u8; 16];
     let mut got = Vec::new();
     while got.len() < 5 {
@@ -972,14 +981,7 @@ fn a_hello_is_answered_once_it_is_whole() {
     let mut client = degu_tls::rustls::ClientConnection::new(pki.client_config(), name).unwrap();
     let mut hello = Vec::new();
     client.write_tls(&mut hello).unwrap();
-    let conn = degu_tls::rustls::ServerConnection::new(pki.server_config()).unwrap();
-    let mut server = degu_tls::TlsStream::deferred(
-        conn,
-        Recorded {
-            sock: b,
-            writes: Vec::new(),
-        },
-    );
+    let mut server = recorded_server(&pki, b);
     let mut buf = [0u8; 16];
     assert!(!server.hello_answered(), "nothing has come");
     let half = hello.len() / 2;
